@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layering (lower targets never import higher ones) is described in docs/ARCHITECTURE.md.
+let package = Package(
+    name: "WasmRPC",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "wasmrpc", targets: ["WasmRPCCLI"]),
+        .library(name: "WapcHost", targets: ["WapcHost"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swiftwasm/WasmKit", from: "0.4.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "WapcHost",
+            dependencies: [
+                .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "WasmRPCCommands",
+            dependencies: [
+                "WapcHost",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "WasmRPCCLI",
+            dependencies: ["WasmRPCCommands"]
+        ),
+        .testTarget(
+            name: "WapcHostTests",
+            dependencies: [
+                "WapcHost",
+                .product(name: "WAT", package: "WasmKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

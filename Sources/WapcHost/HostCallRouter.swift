@@ -1,0 +1,114 @@
+import Logging
+
+/// One `__host_call` from a guest.
+public struct HostCall: Sendable {
+    public var binding: String
+    public var namespace: String
+    public var operation: String
+    public var payload: [UInt8]
+
+    public init(binding: String, namespace: String, operation: String, payload: [UInt8]) {
+        self.binding = binding
+        self.namespace = namespace
+        self.operation = operation
+        self.payload = payload
+    }
+}
+
+/// A host error the guest reads with `__host_error`; the guest decides what to do with it.
+public struct HostCallFailure: Error, Sendable, Hashable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}
+
+/// Something the host offers guests through `__host_call`. Called on the thread running the guest,
+/// while the guest waits; it must not call back into the same instance.
+public protocol HostCapability: Sendable {
+    func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8]
+}
+
+/// Routes host calls by (binding, namespace, operation) to capabilities. A route registered with
+/// `binding: nil` or `operation: nil` matches any value there; the most specific route wins.
+public struct HostCallRouter: Sendable {
+    private struct Key: Hashable {
+        var binding: String?
+        var namespace: String
+        var operation: String?
+    }
+
+    private var routes: [Key: any HostCapability] = [:]
+    /// Answers calls that no route matches. `nil`: they fail with a host error naming the route.
+    public var fallback: (any HostCapability)?
+
+    public init() {}
+
+    public mutating func register(
+        _ capability: some HostCapability, binding: String? = nil, namespace: String, operation: String? = nil
+    ) {
+        routes[Key(binding: binding, namespace: namespace, operation: operation)] = capability
+    }
+
+    public func route(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
+        let candidates = [
+            Key(binding: call.binding, namespace: call.namespace, operation: call.operation),
+            Key(binding: nil, namespace: call.namespace, operation: call.operation),
+            Key(binding: call.binding, namespace: call.namespace, operation: nil),
+            Key(binding: nil, namespace: call.namespace, operation: nil),
+        ]
+        for key in candidates {
+            if let capability = routes[key] { return try capability.handle(call) }
+        }
+        if let fallback { return try fallback.handle(call) }
+        throw HostCallFailure(
+            "no host capability for binding \"\(call.binding)\", namespace \"\(call.namespace)\", operation \"\(call.operation)\"")
+    }
+
+    /// The capabilities every wasmrpc host offers: `wasmrpc:log` (any binding and operation) logs
+    /// the payload, and so does the namespace `complex::any` used by the original complex example.
+    public static var standard: HostCallRouter {
+        var router = HostCallRouter()
+        let log = LoggingCapability()
+        router.register(log, namespace: "wasmrpc:log")
+        router.register(log, namespace: "complex::any")
+        return router
+    }
+}
+
+/// Logs the payload of each call (as text when it is printable UTF-8, else as hex) and answers
+/// with an empty payload.
+public struct LoggingCapability: HostCapability {
+    private let logger: Logger
+
+    public init(logger: Logger = Logger(label: "wasmrpc.host-call")) {
+        self.logger = logger
+    }
+
+    public func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
+        logger.info(
+            "guest host call",
+            metadata: [
+                "binding": "\(call.binding)", "namespace": "\(call.namespace)", "operation": "\(call.operation)",
+                "payload": "\(Self.render(call.payload))",
+            ])
+        return []
+    }
+
+    static func render(_ payload: [UInt8]) -> String {
+        let shown = payload.prefix(1024)
+        let isText = shown.allSatisfy { $0 == 0x0A || $0 == 0x09 || (0x20..<0x7F).contains($0) }
+        let body = isText ? String(decoding: shown, as: UTF8.self) : "0x" + shown.map { hexDigits($0) }.joined()
+        return payload.count > shown.count ? body + "… (\(payload.count) bytes)" : body
+    }
+
+    private static func hexDigits(_ byte: UInt8) -> String {
+        let digits = Array("0123456789abcdef")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+    }
+}
+
+/// Answers every call with its own payload, as the waPC reference hosts do in their tests
+/// (`wasmrpc call --echo-host-calls`).
+public struct EchoCapability: HostCapability {
+    public init() {}
+    public func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] { call.payload }
+}

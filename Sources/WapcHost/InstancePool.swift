@@ -1,0 +1,84 @@
+import Dispatch
+import Synchronization
+
+/// Warm instances of one module, shared by any number of threads.
+///
+/// A call checks an instance out, runs on it alone, and checks it back in; an instance that failed
+/// is dropped and a fresh one is made on demand. At most `maxInstances` exist at once; a caller that
+/// finds them all busy waits up to `acquireTimeout`, then fails with `poolExhausted`.
+public final class InstancePool: Sendable {
+    public let module: WapcModule
+    public let configuration: WapcConfiguration
+    public let router: HostCallRouter
+    public let maxInstances: Int
+    public let acquireTimeout: Duration
+
+    private struct State {
+        var idle: [WapcInstance] = []
+        var live = 0
+    }
+
+    private let state = Mutex(State())
+    /// Counts instance slots: a caller takes one before it gets an instance, and gives it back after.
+    private let slots: DispatchSemaphore
+
+    public init(
+        module: WapcModule, configuration: WapcConfiguration = WapcConfiguration(), router: HostCallRouter = .standard,
+        maxInstances: Int = 8, acquireTimeout: Duration = .seconds(1)
+    ) {
+        self.module = module
+        self.configuration = configuration
+        self.router = router
+        self.maxInstances = max(1, maxInstances)
+        self.acquireTimeout = acquireTimeout
+        self.slots = DispatchSemaphore(value: max(1, maxInstances))
+    }
+
+    /// Instances alive (idle or busy) and idle right now.
+    public var counts: (live: Int, idle: Int) {
+        state.withLock { ($0.live, $0.idle.count) }
+    }
+
+    /// Runs `operation` on a free instance; see `WapcInstance.invoke`.
+    public func invoke(operation: String, payload: some Collection<UInt8>) throws(WapcError) -> [UInt8] {
+        try withInstance { instance throws(WapcError) in try instance.invoke(operation: operation, payload: payload) }
+    }
+
+    /// Checks out an instance (making one if none is idle), runs `body` on it, and checks it back
+    /// in, or drops it if it failed.
+    public func withInstance<T>(_ body: (WapcInstance) throws(WapcError) -> T) throws(WapcError) -> T {
+        let waitUntil = DispatchTime.now() + .nanoseconds(Int(clamping: acquireTimeout.nanoseconds))
+        guard slots.wait(timeout: waitUntil) == .success else {
+            throw WapcError(.poolExhausted, "all \(maxInstances) instances of the module stayed busy for \(acquireTimeout)")
+        }
+        defer { slots.signal() }
+        let instance = try checkOut()
+        defer { checkIn(instance) }
+        return try body(instance)
+    }
+
+    private func checkOut() throws(WapcError) -> WapcInstance {
+        let reused: WapcInstance? = state.withLock { state in
+            if let instance = state.idle.popLast() { return instance }
+            state.live += 1
+            return nil
+        }
+        if let reused { return reused }
+        do {
+            return try module.instantiate(configuration: configuration, router: router)
+        } catch {
+            state.withLock { $0.live -= 1 }
+            throw error
+        }
+    }
+
+    private func checkIn(_ instance: WapcInstance) {
+        state.withLock { state in
+            if instance.failure == nil {
+                state.idle.append(instance)
+            } else {
+                state.live -= 1
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+@_spi(Fuzzing) import WasmKit
+import Dispatch
+
+/// One live instance of a module in its own WasmKit `Store`, ready for waPC calls.
+///
+/// Not thread-safe: one call at a time (use `InstancePool` to share a module between threads).
+/// After any failure other than a guest error (trap, fuel, deadline, fault, limit, `proc_exit`) the
+/// instance refuses further calls, since the guest's memory may be inconsistent.
+///
+/// `@unchecked Sendable` so that a pool can hand it from thread to thread: it is used by one thread
+/// at a time, and the pool's lock orders each hand-over.
+public final class WapcInstance: @unchecked Sendable {
+    private let store: Store
+    private let state: CallState
+    private let cap: MemoryCap
+    private let guestCall: Function
+    private var stack: ExecutionStack
+    /// Why the instance can no longer be used, once it failed.
+    public private(set) var failure: WapcError?
+    /// Fuel the last call used.
+    public private(set) var lastFuelUsed: UInt64 = 0
+
+    /// Instantiates `module` on `engine` and runs its initializers (`_initialize`, `_start`, then
+    /// `wapc_init`, whichever it exports), each under the per-call limits.
+    init(module: WapcModule, engine: Engine, configuration: WapcConfiguration, router: HostCallRouter) throws(WapcError) {
+        store = Store(engine: engine)
+        cap = MemoryCap(maxMemoryBytes: configuration.memoryLimit, maxTableElements: configuration.maxTableElements)
+        store.resourceLimiter = cap
+        state = CallState(configuration: configuration, router: router)
+        stack = ExecutionStack(engine: engine)
+
+        let imports = HostImports.imports(for: module.module, store: store, state: state)
+        let store = self.store
+        let instance = try Self.limited(store: store, state: state, cap: cap, during: "instantiation") { () throws(WapcError) in
+            do {
+                return try module.module.instantiate(store: store, imports: imports)
+            } catch let error as WapcError {
+                throw error
+            } catch let trap as Trap {
+                throw Self.classify(trap, expired: false, refusedMemory: false)
+            } catch {
+                throw .invalidModule("the module does not validate: \(error)")
+            }
+        }
+        guard let guestCall = instance.exports[function: "__guest_call"],
+            guestCall.type == FunctionType(parameters: [.i32, .i32], results: [.i32])
+        else {
+            throw WapcError(.missingExport, "\"__guest_call\" must be a function (i32, i32) -> i32")
+        }
+        guard let memory = instance.exports[memory: "memory"] else {
+            throw WapcError(.missingExport, "the module does not export its linear memory as \"memory\"")
+        }
+        self.guestCall = guestCall
+        state.memory = GuestMemory(memory: memory)
+
+        for name in ["_initialize", "_start", "wapc_init"] {
+            guard let function = instance.exports[function: name] else { continue }
+            guard function.type == FunctionType(parameters: [], results: []) else {
+                throw WapcError(.missingExport, "\"\(name)\" must be a function () -> ()")
+            }
+            state.phase = .initializing(function: name)
+            do {
+                _ = try run(function, [])
+            } catch where name == "_start" && error.code == .exited && state.exitCode == 0 {
+                // A WASI command's `_start` may end with proc_exit(0) once `main` returns.
+                failure = nil
+            } catch {
+                throw WapcError(error.code == .invalidModule ? .invalidModule : error.code, "\(name) failed: \(error.message)")
+            }
+        }
+        state.phase = .calling
+    }
+
+    /// Runs the waPC operation `operation` with `payload` and returns the guest's response.
+    public func invoke(operation: String, payload: some Collection<UInt8>) throws(WapcError) -> [UInt8] {
+        if let failure {
+            throw WapcError(failure.code, "the instance was discarded after an earlier failure: \(failure.message)")
+        }
+        state.reset()
+        defer { state.reset() }
+        state.operation = Array(operation.utf8)
+        state.payload = Array(payload)
+        let results = try run(
+            guestCall, [.i32(UInt32(truncatingIfNeeded: state.operation.count)), .i32(UInt32(truncatingIfNeeded: state.payload.count))])
+        let refusedMemory = cap.takeRefusal()
+        guard case .i32(1) = results.first else {
+            let message = state.guestError.map { String(decoding: $0, as: UTF8.self) } ?? "the guest failed without an error message"
+            if refusedMemory { throw WapcError(.memoryLimit, "the guest hit its memory limit: \(message)") }
+            throw Self.isUnknownOperation(message) ? WapcError(.unknownOperation, message) : .guestError(message)
+        }
+        guard let response = state.guestResponse else {
+            throw .guestFault("the guest reported success without calling __guest_response")
+        }
+        return response
+    }
+
+    /// Runs `function` with fuel and deadline armed; any failure poisons the instance.
+    private func run(_ function: Function, _ arguments: [Value]) throws(WapcError) -> [Value] {
+        do {
+            return try Self.limited(store: store, state: state, cap: cap, during: "call") { () throws(WapcError) in
+                do {
+                    return try function.invoke(arguments, on: &stack)
+                } catch let error as WapcError {
+                    throw error
+                } catch let trap as Trap {
+                    throw Self.classify(trap, expired: false, refusedMemory: false)
+                } catch {
+                    throw .trapped("\(error)")
+                }
+            }
+        } catch {
+            failure = error
+            throw error
+        } 
+    }
+
+    /// Gives `store` a fresh fuel budget, arms the deadline, runs `body`, and turns a fuel trap
+    /// caused by the watchdog into `deadlineExceeded` and a failure after refused growth into
+    /// `memoryLimit`.
+    private static func limited<T>(
+        store: Store, state: CallState, cap: MemoryCap, during phase: String, _ body: () throws(WapcError) -> T
+    ) throws(WapcError) -> T {
+        let configuration = state.configuration
+        let budget = configuration.fuel ?? .max
+        store.fuel = Fuel(remaining: budget)
+        var ticket: DeadlineWatchdog.Ticket?
+        if let timeout = configuration.timeout {
+            let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(clamping: timeout.nanoseconds)
+            state.deadline = deadline
+            ticket = DeadlineWatchdog.shared.arm(deadline: deadline, store: store)
+        }
+        defer {
+            if let ticket { DeadlineWatchdog.shared.disarm(ticket) }
+            state.deadline = nil
+        }
+        do {
+            return try body()
+        } catch {
+            let expired = ticket?.expired.isSet ?? false
+            if error.code == .outOfFuel, expired {
+                throw WapcError(.deadlineExceeded, "the \(phase) ran past its deadline of \(configuration.timeout.map { "\($0)" } ?? "")")
+            }
+            if error.code == .trapped || error.code == .guestError, cap.takeRefusal() {
+                throw WapcError(.memoryLimit, "the guest hit its memory limit of \(configuration.memoryLimit) bytes (\(error.message))")
+            }
+            throw error
+        }
+    }
+
+    private static func classify(_ trap: Trap, expired: Bool, refusedMemory: Bool) -> WapcError {
+        var reason = trap.description
+        if reason.hasPrefix("Trap: ") { reason.removeFirst(6) }
+        if let newline = reason.firstIndex(of: "\n") { reason = String(reason[..<newline]) }
+        if reason.hasPrefix("out of fuel") { return WapcError(.outOfFuel, "the guest ran out of fuel") }
+        if reason.contains("exceeds the resource limit") { return WapcError(.memoryLimit, reason) }
+        if reason.hasPrefix("call stack exhausted") { return .trapped("call stack exhausted (recursion too deep)") }
+        return .trapped(reason)
+    }
+
+    /// "Unknown operation" messages of the guest SDKs: ours, Rust `wapc-guest`, TinyGo and
+    /// AssemblyScript.
+    static func isUnknownOperation(_ message: String) -> Bool {
+        message.hasPrefix("unknown operation")
+            || message.contains("No handler registered for function")
+            || message.contains("Could not find function")
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : scaled &+ attoseconds / 1_000_000_000
+    }
+}

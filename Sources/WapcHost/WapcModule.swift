@@ -1,0 +1,65 @@
+@_spi(Fuzzing) import WasmKit
+
+/// A parsed waPC module that passed validation: it exports `__guest_call` and `memory`, imports
+/// only what the host provides, and a trial instance initialized within the limits. Only
+/// `load(bytes:…)` makes one, so holding a `WapcModule` means those checks passed. Sharable
+/// across threads; instances are made from it.
+public struct WapcModule: Sendable {
+    let module: Module
+    public let engine: WapcEngine
+    /// The imports the module uses, as `module.name`.
+    public let imports: [String]
+    /// Names of the functions the module exports.
+    public let exportedFunctions: [String]
+    /// The module's custom sections by name (e.g. an embedded descriptor).
+    public let customSections: [String: [UInt8]]
+
+    /// Parses and validates `bytes`, then instantiates and initializes the module once (under
+    /// `configuration`'s limits) so that a module whose `_start`/`wapc_init` traps or never ends is
+    /// rejected here.
+    public static func load(
+        bytes: [UInt8], engine: WapcEngine = .shared, configuration: WapcConfiguration = WapcConfiguration(),
+        router: HostCallRouter = .standard
+    ) throws(WapcError) -> WapcModule {
+        let module: Module
+        do {
+            module = try parseWasm(bytes: bytes)
+        } catch {
+            throw .invalidModule("not a valid WebAssembly module: \(error)")
+        }
+        try HostImports.check(module)
+        var exportedFunctions: [String] = []
+        var exportsMemory = false
+        for export in module.exports {
+            switch export.descriptor {
+            case .function: exportedFunctions.append(export.name)
+            case .memory: if export.name == "memory" { exportsMemory = true }
+            default: break
+            }
+        }
+        guard exportedFunctions.contains("__guest_call") else {
+            throw WapcError(.missingExport, "the module does not export the waPC entry point function \"__guest_call\"")
+        }
+        guard exportsMemory else {
+            throw WapcError(.missingExport, "the module does not export its linear memory as \"memory\"")
+        }
+        var sections: [String: [UInt8]] = [:]
+        for section in module.customSections where sections[section.name] == nil {
+            sections[section.name] = Array(section.bytes)
+        }
+        let loaded = WapcModule(
+            module: module, engine: engine, imports: module.imports.map { "\($0.module).\($0.name)" },
+            exportedFunctions: exportedFunctions, customSections: sections)
+        // Eager translation validates every function body; running the init functions proves the
+        // module can start within its limits.
+        _ = try WapcInstance(module: loaded, engine: engine.validation, configuration: configuration, router: router)
+        return loaded
+    }
+
+    /// A new instance in its own store, initialized and ready for calls.
+    public func instantiate(
+        configuration: WapcConfiguration = WapcConfiguration(), router: HostCallRouter = .standard
+    ) throws(WapcError) -> WapcInstance {
+        try WapcInstance(module: self, engine: engine.runtime, configuration: configuration, router: router)
+    }
+}

@@ -1,0 +1,3 @@
+import WasmRPCCommands
+
+await WasmRPC.runFromCommandLine()

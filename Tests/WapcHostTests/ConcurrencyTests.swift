@@ -1,0 +1,68 @@
+import Foundation
+import Dispatch
+import Synchronization
+import Testing
+@testable import WapcHost
+
+@Suite struct ConcurrencyTests {
+    static func request(_ index: Int) -> (payload: [UInt8], expected: ComplexNumber) {
+        let a = ComplexNumber(real: Float(index % 97) - 48, imag: Float(index % 13) / 4)
+        let b = ComplexNumber(real: Float(index % 7) + 0.5, imag: -Float(index % 31))
+        return (message([(1, a.encoded), (2, b.encoded)]), a * b)
+    }
+
+    @Test func thousandSequentialCallsOnOneInstanceAreAllRight() throws {
+        let instance = try Fixtures.load(Fixtures.bytes("Guests/complex/complex.wasm"), router: HostCallRouter())
+            .instantiate(configuration: .quiet, router: HostCallRouter())
+        for index in 0..<1_000 {
+            let (payload, expected) = Self.request(index)
+            let result = try instance.invoke(operation: "mul", payload: payload)
+            #expect(decodeResponse(result) == expected, "call \(index)")
+        }
+    }
+
+    @Test func eightThreadsTimesThousandCallsShareOnePool() throws {
+        let module = try Fixtures.load(Fixtures.bytes("Guests/complex/complex.wasm"), router: HostCallRouter())
+        let pool = InstancePool(module: module, configuration: .quiet, router: HostCallRouter(), maxInstances: 4, acquireTimeout: .seconds(30))
+        let wrong = Atomic<Int>(0)
+        let failed = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for call in 0..<1_000 {
+                let (payload, expected) = Self.request(thread * 1_000 + call)
+                do {
+                    let result = try pool.invoke(operation: "mul", payload: payload)
+                    if decodeResponse(result) != expected { wrong.add(1, ordering: .relaxed) }
+                } catch {
+                    failed.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        #expect(wrong.load(ordering: .relaxed) == 0)
+        #expect(failed.withLock { $0 }.isEmpty)
+        let counts = pool.counts
+        #expect(counts.live <= 4)
+        #expect(counts.live == counts.idle)
+    }
+
+    @Test func aFullPoolMakesCallersWaitThenFailAndRecovers() throws {
+        let module = try Fixtures.load(Fixtures.wat("wapc-abi.wat"))
+        let pool = InstancePool(module: module, configuration: .quiet, maxInstances: 1, acquireTimeout: .milliseconds(50))
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        let holder = Thread {
+            _ = try? pool.withInstance { _ throws(WapcError) in
+                holding.signal()
+                release.wait()
+            }
+            done.signal()
+        }
+        holder.start()
+        holding.wait()
+        let error = wapcError { _ = try pool.invoke(operation: "echo", payload: [1]) }
+        #expect(error?.code == .poolExhausted)
+        release.signal()
+        done.wait()
+        #expect(try pool.invoke(operation: "echo", payload: [1]) == [1])
+    }
+}

@@ -1,0 +1,90 @@
+import Testing
+@testable import WapcHost
+
+/// The waPC host ABI, driven by Tests/Fixtures/wapc-abi.wat, which uses every `wapc` import.
+@Suite struct WapcABITests {
+    @Test func echoReturnsThePayloadUnchanged() throws {
+        let instance = try Fixtures.load(Fixtures.wat("wapc-abi.wat")).instantiate(configuration: .quiet)
+        let large = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        for payload in [[], Array("hello waPC".utf8), [0, 255, 0], large] as [[UInt8]] {
+            #expect(try instance.invoke(operation: "echo", payload: payload) == payload)
+        }
+    }
+
+    @Test func hostCallReachesTheRoutedCapabilityAndReturnsItsResponse() throws {
+        let capability = RecordingCapability(reply: .success(Array("pong".utf8)))
+        var router = HostCallRouter()
+        router.register(capability, binding: "test-binding", namespace: "test", operation: "reply")
+        let instance = try Fixtures.load(Fixtures.wat("wapc-abi.wat"), router: router)
+            .instantiate(configuration: .quiet, router: router)
+
+        #expect(try instance.invoke(operation: "hostcall", payload: Array("ping".utf8)) == Array("pong".utf8))
+        let call = try #require(capability.received.first)
+        #expect(call.binding == "test-binding")
+        #expect(call.namespace == "test")
+        #expect(call.operation == "reply")
+        #expect(call.payload == Array("ping".utf8))
+    }
+
+    @Test func hostErrorIsReadableByTheGuest() throws {
+        var router = HostCallRouter()
+        router.register(RecordingCapability(reply: .failure(HostCallFailure("no such key"))), namespace: "test")
+        let instance = try Fixtures.load(Fixtures.wat("wapc-abi.wat"), router: router)
+            .instantiate(configuration: .quiet, router: router)
+        // The guest forwards the host error text as its own error.
+        let error = wapcError { _ = try instance.invoke(operation: "hostcall", payload: [1]) }
+        #expect(error == .guestError("no such key"))
+    }
+
+    @Test func unroutedHostCallIsAHostErrorNamingTheRoute() throws {
+        let instance = try Fixtures.load(Fixtures.wat("wapc-abi.wat")).instantiate(configuration: .quiet, router: HostCallRouter())
+        let error = try #require(wapcError { _ = try instance.invoke(operation: "hostcall", payload: [1]) })
+        #expect(error.code == .guestError)
+        #expect(error.message.contains("\"test-binding\""))
+        #expect(error.message.contains("\"reply\""))
+        // The instance is still usable: a guest error is an answer, not a fault.
+        #expect(try instance.invoke(operation: "echo", payload: [7]) == [7])
+    }
+
+    @Test func guestErrorAndUnknownOperation() throws {
+        let instance = try Fixtures.load(Fixtures.wat("wapc-abi.wat")).instantiate(configuration: .quiet)
+        #expect(wapcError { _ = try instance.invoke(operation: "fail", payload: []) } == .guestError("boom"))
+        #expect(wapcError { _ = try instance.invoke(operation: "nope", payload: []) }?.code == .unknownOperation)
+    }
+
+    @Test func consoleLogGoesToTheOutputNotTheResponse() throws {
+        let recorder = OutputRecorder()
+        var configuration = WapcConfiguration.quiet
+        configuration.output = recorder.output
+        let instance = try Fixtures.load(Fixtures.wat("wapc-abi.wat")).instantiate(configuration: configuration)
+        #expect(try instance.invoke(operation: "log", payload: Array("a line".utf8)) == [])
+        #expect(recorder.text(.console) == "a line")
+    }
+
+    @Test func consoleOutputIsCappedPerCall() throws {
+        let recorder = OutputRecorder()
+        var configuration = WapcConfiguration.quiet
+        configuration.output = recorder.output
+        configuration.maxOutputBytes = 10
+        let instance = try Fixtures.load(Fixtures.wat("wapc-abi.wat")).instantiate(configuration: configuration)
+        _ = try instance.invoke(operation: "log", payload: Array("0123456789abcdef".utf8))
+        _ = try instance.invoke(operation: "log", payload: Array("next".utf8))
+        #expect(recorder.text(.console) == "0123456789next")
+    }
+
+    @Test func routerPrefersTheMostSpecificRouteAndFallsBack() throws {
+        var router = HostCallRouter()
+        router.register(RecordingCapability(reply: .success([1])), namespace: "ns")
+        router.register(RecordingCapability(reply: .success([2])), namespace: "ns", operation: "op")
+        router.register(RecordingCapability(reply: .success([3])), binding: "b", namespace: "ns", operation: "op")
+        func route(_ binding: String, _ namespace: String, _ operation: String) throws -> [UInt8] {
+            try router.route(HostCall(binding: binding, namespace: namespace, operation: operation, payload: [9]))
+        }
+        #expect(try route("b", "ns", "op") == [3])
+        #expect(try route("other", "ns", "op") == [2])
+        #expect(try route("b", "ns", "other") == [1])
+        #expect(throws: HostCallFailure.self) { try route("b", "elsewhere", "op") }
+        router.fallback = EchoCapability()
+        #expect(try route("b", "elsewhere", "op") == [9])
+    }
+}
