@@ -26,6 +26,7 @@ let package = Package(
             name: "WasmRPCCommands",
             dependencies: [
                 "WapcHost",
+                .product(name: "WAT", package: "WasmKit"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -41,6 +42,10 @@ let package = Package(
                 .product(name: "WAT", package: "WasmKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "WasmRPCCommandsTests",
+            dependencies: ["WasmRPCCommands"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -17,7 +17,7 @@ struct Call: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The WebAssembly module (.wasm).")
+    @Argument(help: "The WebAssembly module (.wasm, or WebAssembly text .wat).")
     var module: String
 
     @Argument(help: "The waPC operation to call, e.g. echo or mul.")
@@ -64,12 +64,15 @@ struct Call: AsyncParsableCommand {
 
     /// Loads the module and runs the operation; separated from `run` for tests.
     func execute() throws -> [UInt8] {
-        let bytes = try readFile(module, what: "module")
+        let bytes = try ModuleFile.read(module)
         let payload: [UInt8]
         if let input {
             payload = Array(input.utf8)
         } else if let inputFile {
-            payload = try readFile(inputFile, what: "input file")
+            guard let data = FileManager.default.contents(atPath: inputFile) else {
+                throw CommandFailure("cannot read input file \(inputFile)")
+            }
+            payload = Array(data)
         } else if isatty(STDIN_FILENO) == 0 {
             payload = Array(FileHandle.standardInput.readDataToEndOfFile())
         } else {
@@ -93,29 +96,18 @@ struct Call: AsyncParsableCommand {
             return try module.instantiate(configuration: configuration, router: router)
                 .invoke(operation: operation, payload: payload)
         } catch {
-            throw CallFailure(error: error)
+            throw CommandFailure(error)
         }
-    }
-
-    private func readFile(_ path: String, what: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CallFailure(message: "cannot read \(what) \(path)")
-        }
-        return Array(data)
     }
 }
 
-/// One line that says why the call failed.
-struct CallFailure: Error, CustomStringConvertible {
-    let description: String
-
-    init(message: String) { description = message }
-
-    init(error: WapcError) {
+extension CommandFailure {
+    /// One line that says why a waPC call failed.
+    init(_ error: WapcError) {
         switch error.code {
-        case .deadlineExceeded: description = "the guest ran out of time: \(error.message)"
-        case .outOfFuel: description = "the guest ran out of fuel: \(error.message)"
-        default: description = "\(error.code): \(error.message)"
+        case .deadlineExceeded: self.init("the guest ran out of time: \(error.message)")
+        case .outOfFuel: self.init("the guest ran out of fuel: \(error.message)")
+        default: self.init("\(error.code): \(error.message)")
         }
     }
 }

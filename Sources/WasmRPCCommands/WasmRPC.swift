@@ -11,7 +11,7 @@ public struct WasmRPC: AsyncParsableCommand {
             AssemblyScript are supported.
             """,
         version: "0.1.0",
-        subcommands: [Call.self]
+        subcommands: [Call.self, Demo.self]
     )
 
     public init() {}

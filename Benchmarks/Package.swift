@@ -1,0 +1,24 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Benchmarks live in their own package so that normal builds and tests don't pay for them.
+// Run: cd Benchmarks && swift package --disable-sandbox benchmark
+let package = Package(
+    name: "WasmRPCBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "WapcHostBenchmarks",
+            dependencies: [
+                .product(name: "WapcHost", package: "main"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/WapcHostBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    ]
+)

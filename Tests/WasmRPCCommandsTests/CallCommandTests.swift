@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import WasmRPCCommands
+
+private let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+private func path(_ relative: String) -> String { repository.appendingPathComponent(relative).path }
+
+private func call(_ arguments: [String]) throws -> [UInt8] {
+    try Call.parse(arguments).execute()
+}
+
+@Suite struct CallCommandTests {
+    @Test func echoPrintsTheInput() throws {
+        #expect(try call([path("Guests/echo/echo.wasm"), "echo", "--input", "hello"]) == Array("hello".utf8))
+    }
+
+    @Test func inputFromAFile() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-input-\(UUID().uuidString)")
+        try Data([0, 1, 2, 255]).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(try call([path("Guests/echo/echo.wasm"), "echo", "--input-file", file.path]) == [0, 1, 2, 255])
+    }
+
+    @Test func aLoopingModuleIsStoppedAndSaysItRanOutOfTime() throws {
+        // WAT is accepted as well as binary wasm.
+        let error = #expect(throws: CommandFailure.self) {
+            try call([path("Tests/Fixtures/loop.wat"), "run", "--timeout", "200ms", "--fuel", "0"])
+        }
+        #expect(error?.description.hasPrefix("the guest ran out of time") == true)
+    }
+
+    @Test func unhandledHostCallsFailUnlessEchoed() throws {
+        let forward = [path("Guests/echo/echo.wasm"), "forward", "--input", "x\ny\nz\npayload"]
+        let error = #expect(throws: CommandFailure.self) { try call(forward) }
+        #expect(error?.description.contains("no host capability") == true)
+        #expect(try call(forward + ["--echo-host-calls"]) == Array("payload".utf8))
+    }
+
+    @Test func missingFilesAndConflictingInputsAreClearErrors() throws {
+        let error = #expect(throws: CommandFailure.self) { try call(["/nonexistent.wasm", "echo", "--input", "x"]) }
+        #expect(error?.description == "cannot read module /nonexistent.wasm")
+        #expect(throws: (any Error).self) {
+            try Call.parse([path("Guests/echo/echo.wasm"), "echo", "--input", "x", "--input-file", "y"])
+        }
+        #expect(throws: (any Error).self) { try Call.parse([path("Guests/echo/echo.wasm"), "echo", "--timeout", "soon"]) }
+    }
+
+    @Test func memoryLimitApplies() throws {
+        // The complex guest's initial memory is 2 pages (128 KiB); a 64 KiB cap refuses it.
+        let error = #expect(throws: CommandFailure.self) {
+            try call([path("Guests/complex/complex.wasm"), "mul", "--memory-limit", "64KiB"])
+        }
+        #expect(error?.description.hasPrefix("memoryLimit") == true)
+    }
+
+    @Test func durationsAndSizesParse() {
+        #expect(DurationArgument(argument: "200ms")?.duration == .milliseconds(200))
+        #expect(DurationArgument(argument: "1.5s")?.duration == .milliseconds(1500))
+        #expect(DurationArgument(argument: "2m")?.duration == .seconds(120))
+        #expect(DurationArgument(argument: "-1s") == nil)
+        #expect(DurationArgument(argument: "1h") == nil)
+        #expect(ByteCountArgument(argument: "64MiB")?.bytes == 64 << 20)
+        #expect(ByteCountArgument(argument: "10MB")?.bytes == 10_000_000)
+        #expect(ByteCountArgument(argument: "4096")?.bytes == 4096)
+        #expect(ByteCountArgument(argument: "99999999999999999GiB") == nil)
+        #expect(ByteCountArgument(argument: "lots") == nil)
+    }
+
+    @Test func demoVerifiesItsAnswers() throws {
+        try Demo.parse(["--module", path("Guests/complex/complex.wasm"), "--count", "20"]).runDemo(seed: 7)
+    }
+}
