@@ -19,6 +19,10 @@ let package = Package(
             ],
             path: "Benchmarks/WapcHostBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        .executableTarget(
+            name: "WapcProfile",
+            dependencies: [.product(name: "WapcHost", package: "main")]
+        ),
     ]
 )

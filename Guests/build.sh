@@ -4,7 +4,8 @@
 # temporary folder and fails if they differ from the committed ones (CI runs it).
 #
 # Needs: swiftc with Embedded Swift for wasm32-unknown-none-wasm, wasm-ld (both in the Swift
-# toolchain), and Debian's wasi-libc (`apt-get install wasi-libc`) for malloc/memcpy.
+# toolchain), and Debian's wasi-libc (`apt-get install wasi-libc`) for memcpy/memset; the heap is
+# WapcGuest's own allocator (Guests/WapcGuest/Allocator.swift).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,7 +21,7 @@ rm -rf "$out" && mkdir -p "$out/mc"
 # Two steps (compile to objects, then wasm-ld) with fixed relative paths give identical bytes on
 # every run; a one-step swiftc build embeds a hash of a temporary object path.
 SWIFTC=(swiftc -target wasm32-unknown-none-wasm
-  -enable-experimental-feature Embedded -enable-experimental-feature Extern
+  -enable-experimental-feature Embedded -enable-experimental-feature Extern -enable-builtin-module
   -wmo -Osize -parse-as-library -Xfrontend -disable-stack-protector
   -module-cache-path "$out/mc")
 
@@ -29,7 +30,7 @@ SWIFTC=(swiftc -target wasm32-unknown-none-wasm
 
 for guest in "${GUESTS[@]}"; do
   "${SWIFTC[@]}" -module-name "$guest" -I "$out" -c "$guest"/*.swift -o "$out/$guest.o"
-  wasm-ld --no-entry --strip-all --gc-sections --wrap=posix_memalign \
+  wasm-ld --no-entry --strip-all --gc-sections --wrap=posix_memalign --wrap=free \
     -z stack-size=65536 \
     "$out/$guest.o" "$out/WapcGuest.o" "$LIBC" -o "$out/$guest.wasm"
   if $check; then

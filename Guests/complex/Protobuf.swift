@@ -63,6 +63,11 @@ struct WireReader {
 struct WireWriter {
     var bytes: [UInt8] = []
 
+    /// Reserving up front matters: growing an array byte by byte reallocates several times.
+    init(capacity: Int = 64) {
+        bytes.reserveCapacity(capacity)
+    }
+
     mutating func varint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
@@ -77,7 +82,10 @@ struct WireWriter {
         let bits = value.bitPattern
         guard bits != 0 else { return }
         varint(field << 3 | 5)
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift))) }
+        bytes.append(UInt8(truncatingIfNeeded: bits))
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 24))
     }
 
     mutating func message(field: UInt64, _ body: [UInt8]) {

@@ -45,16 +45,16 @@ func mul(_ payload: [UInt8]) throws(GuestError) -> [UInt8] {
         default: try reader.skip(wireType: key & 7)
         }
     }
-    let result = a * b
+    let (encodedA, encodedB, encodedResult) = (a.encoded, b.encoded, (a * b).encoded)
     var response = WireWriter()
-    response.message(field: 1, result.encoded)
+    response.message(field: 1, encodedResult)
 
     // Like the original guest, tell the host what was computed (a ComplexLog message). Logging is
     // best effort: a host without that capability must not make the multiplication fail.
     var log = WireWriter()
-    log.message(field: 1, a.encoded)
-    log.message(field: 2, b.encoded)
-    log.message(field: 3, result.encoded)
+    log.message(field: 1, encodedA)
+    log.message(field: 2, encodedB)
+    log.message(field: 3, encodedResult)
     do throws(GuestError) {
         _ = try hostCall(binding: "b", namespace: "complex::any", operation: "mul", payload: log.bytes)
     } catch {

@@ -41,6 +41,11 @@ public final class InstancePool: Sendable {
 
     /// Runs `operation` on a free instance; see `WapcInstance.invoke`.
     public func invoke(operation: String, payload: some Collection<UInt8>) throws(WapcError) -> [UInt8] {
+        try invoke(operation: operation, payload: Array(payload))
+    }
+
+    /// Runs `operation` on a free instance; see `WapcInstance.invoke`.
+    public func invoke(operation: String, payload: [UInt8]) throws(WapcError) -> [UInt8] {
         try withInstance { instance throws(WapcError) in try instance.invoke(operation: operation, payload: payload) }
     }
 

@@ -10,7 +10,7 @@ public final class WapcEngine: Sendable {
     let validation: Engine
 
     public init() {
-        runtime = Engine(configuration: EngineConfiguration(compilationMode: .lazy, fuelMetering: true))
+        runtime = Engine(configuration: EngineConfiguration(compilationMode: .lazy, memoryBoundsChecking: .software, fuelMetering: true))
         validation = Engine(configuration: EngineConfiguration(compilationMode: .eager, fuelMetering: true))
     }
 

@@ -13,6 +13,7 @@ public final class WapcInstance: @unchecked Sendable {
     private let store: Store
     private let state: CallState
     private let cap: MemoryCap
+    private let deadlineSlot: DeadlineWatchdog.Slot
     private let guestCall: Function
     private var stack: ExecutionStack
     /// Why the instance can no longer be used, once it failed.
@@ -28,16 +29,17 @@ public final class WapcInstance: @unchecked Sendable {
         store.resourceLimiter = cap
         state = CallState(configuration: configuration, router: router)
         stack = ExecutionStack(engine: engine)
+        deadlineSlot = DeadlineWatchdog.shared.register(store: store)
 
         let imports = HostImports.imports(for: module.module, store: store, state: state)
         let store = self.store
-        let instance = try Self.limited(store: store, state: state, cap: cap, during: "instantiation") { () throws(WapcError) in
+        let instance = try Self.limited(store: store, state: state, cap: cap, slot: deadlineSlot, during: "instantiation") { () throws(WapcError) in
             do {
                 return try module.module.instantiate(store: store, imports: imports)
             } catch let error as WapcError {
                 throw error
             } catch let trap as Trap {
-                throw Self.classify(trap, expired: false, refusedMemory: false)
+                throw Self.classify(trap)
             } catch {
                 throw .invalidModule("the module does not validate: \(error)")
             }
@@ -71,15 +73,24 @@ public final class WapcInstance: @unchecked Sendable {
         state.phase = .calling
     }
 
+    deinit {
+        DeadlineWatchdog.shared.unregister(deadlineSlot)
+    }
+
     /// Runs the waPC operation `operation` with `payload` and returns the guest's response.
     public func invoke(operation: String, payload: some Collection<UInt8>) throws(WapcError) -> [UInt8] {
+        try invoke(operation: operation, payload: Array(payload))
+    }
+
+    /// Runs the waPC operation `operation` with `payload` and returns the guest's response.
+    public func invoke(operation: String, payload: [UInt8]) throws(WapcError) -> [UInt8] {
         if let failure {
             throw WapcError(failure.code, "the instance was discarded after an earlier failure: \(failure.message)")
         }
         state.reset()
         defer { state.reset() }
         state.operation = Array(operation.utf8)
-        state.payload = Array(payload)
+        state.payload = payload
         let results = try run(
             guestCall, [.i32(UInt32(truncatingIfNeeded: state.operation.count)), .i32(UInt32(truncatingIfNeeded: state.payload.count))])
         let refusedMemory = cap.takeRefusal()
@@ -96,14 +107,15 @@ public final class WapcInstance: @unchecked Sendable {
 
     /// Runs `function` with fuel and deadline armed; any failure poisons the instance.
     private func run(_ function: Function, _ arguments: [Value]) throws(WapcError) -> [Value] {
+        defer { lastFuelUsed = (state.configuration.fuel ?? .max) - (store.fuel?.remaining ?? 0) }
         do {
-            return try Self.limited(store: store, state: state, cap: cap, during: "call") { () throws(WapcError) in
+            return try Self.limited(store: store, state: state, cap: cap, slot: deadlineSlot, during: "call") { () throws(WapcError) in
                 do {
                     return try function.invoke(arguments, on: &stack)
                 } catch let error as WapcError {
                     throw error
                 } catch let trap as Trap {
-                    throw Self.classify(trap, expired: false, refusedMemory: false)
+                    throw Self.classify(trap)
                 } catch {
                     throw .trapped("\(error)")
                 }
@@ -118,25 +130,24 @@ public final class WapcInstance: @unchecked Sendable {
     /// caused by the watchdog into `deadlineExceeded` and a failure after refused growth into
     /// `memoryLimit`.
     private static func limited<T>(
-        store: Store, state: CallState, cap: MemoryCap, during phase: String, _ body: () throws(WapcError) -> T
+        store: Store, state: CallState, cap: MemoryCap, slot: DeadlineWatchdog.Slot, during phase: String,
+        _ body: () throws(WapcError) -> T
     ) throws(WapcError) -> T {
         let configuration = state.configuration
-        let budget = configuration.fuel ?? .max
-        store.fuel = Fuel(remaining: budget)
-        var ticket: DeadlineWatchdog.Ticket?
+        store.fuel = Fuel(remaining: configuration.fuel ?? .max)
         if let timeout = configuration.timeout {
             let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(clamping: timeout.nanoseconds)
             state.deadline = deadline
-            ticket = DeadlineWatchdog.shared.arm(deadline: deadline, store: store)
+            slot.arm(deadline: deadline)
         }
-        defer {
-            if let ticket { DeadlineWatchdog.shared.disarm(ticket) }
-            state.deadline = nil
-        }
+        var expired = false
+        defer { state.deadline = nil }
         do {
-            return try body()
+            let result = try body()
+            if state.deadline != nil { _ = slot.disarm() }
+            return result
         } catch {
-            let expired = ticket?.expired.isSet ?? false
+            if state.deadline != nil { expired = slot.disarm() }
             if error.code == .outOfFuel, expired {
                 throw WapcError(.deadlineExceeded, "the \(phase) ran past its deadline of \(configuration.timeout.map { "\($0)" } ?? "")")
             }
@@ -147,7 +158,7 @@ public final class WapcInstance: @unchecked Sendable {
         }
     }
 
-    private static func classify(_ trap: Trap, expired: Bool, refusedMemory: Bool) -> WapcError {
+    private static func classify(_ trap: Trap) -> WapcError {
         var reason = trap.description
         if reason.hasPrefix("Trap: ") { reason.removeFirst(6) }
         if let newline = reason.firstIndex(of: "\n") { reason = String(reason[..<newline]) }
