@@ -18,6 +18,8 @@ public final class WapcInstance: @unchecked Sendable {
     private var stack: ExecutionStack
     /// Why the instance can no longer be used, once it failed.
     public private(set) var failure: WapcError?
+    /// The size of the instance's linear memory, in bytes.
+    public var memoryBytes: Int { state.memory?.memory.byteCount ?? 0 }
     /// Fuel the last call used.
     public private(set) var lastFuelUsed: UInt64 = 0
 

@@ -19,6 +19,28 @@ import Testing
         #expect(wapcError { _ = try instance.invoke(operation: "missing", payload: []) }?.code == .unknownOperation)
     }
 
+    @Test func guestHeapIsReusedAcrossCalls() throws {
+        let instance = try Fixtures.load(Fixtures.bytes("Guests/echo/echo.wasm")).instantiate(configuration: .quiet)
+        let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        _ = try instance.invoke(operation: "echo", payload: payload)
+        let afterFirst = instance.memoryBytes
+        for _ in 0..<20 {
+            #expect(try instance.invoke(operation: "echo", payload: payload) == payload)
+        }
+        // Freed blocks are reused: twenty more calls of the same size need no more memory.
+        #expect(instance.memoryBytes == afterFirst)
+        #expect(afterFirst < 8 << 20)
+    }
+
+    @Test func guestRunningOutOfHeapIsAMemoryLimit() throws {
+        var configuration = WapcConfiguration.quiet
+        configuration.memoryLimit = 4 << 20
+        let pool = InstancePool(module: try Fixtures.load(Fixtures.bytes("Guests/echo/echo.wasm")), configuration: configuration)
+        let error = wapcError { _ = try pool.invoke(operation: "echo", payload: [UInt8](repeating: 1, count: 8 << 20)) }
+        #expect(error?.code == .memoryLimit)
+        #expect(try pool.invoke(operation: "echo", payload: [1, 2, 3]) == [1, 2, 3])
+    }
+
     @Test func echoGuestForwardsHostCallsAndReadsHostErrors() throws {
         let capability = RecordingCapability(reply: .success(Array("answer".utf8)))
         var router = HostCallRouter()

@@ -37,6 +37,7 @@ let benchmarks: @Sendable () -> Void = {
     let payload = [UInt8](repeating: 0x61, count: 64)
     var router = HostCallRouter()
     router.register(Reply(), namespace: "test")
+    router.register(Reply(), namespace: "complex::any")  // the complex guest's logging host call
 
     let wat = loadInstance("Benchmarks/.build/fixtures/wapc-abi.wasm", router: router)
     Benchmark("waPC echo 64 B (WAT guest)") { benchmark in
