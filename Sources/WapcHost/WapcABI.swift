@@ -28,32 +28,16 @@ enum WapcABI {
         // __host_call(bd_ptr, bd_len, ns_ptr, ns_len, op_ptr, op_len, ptr, len) -> 1 ok / 0 error
         HostFunction("wapc", "__host_call", [.i32, .i32, .i32, .i32, .i32, .i32, .i32, .i32], [.i32]) {
             state, caller, arguments, results throws(WapcError) in
-            try state.checkDeadline()
-            state.hostCalls += 1
-            guard state.hostCalls <= state.configuration.maxHostCalls else {
-                throw .limitExceeded("the guest made more than \(state.configuration.maxHostCalls) host calls in one call")
-            }
-            let total = UInt64(arguments.u32(1)) + UInt64(arguments.u32(3)) + UInt64(arguments.u32(5)) + UInt64(arguments.u32(7))
-            guard total <= UInt64(state.configuration.maxHostCallPayloadBytes) else {
-                throw .limitExceeded(
-                    "a host call of \(total) bytes exceeds the limit of \(state.configuration.maxHostCallPayloadBytes) bytes")
-            }
             let memory = try state.guestMemory(caller)
-            let call = HostCall(
-                binding: String(decoding: try memory.read(arguments.u32(0), arguments.u32(1), "__host_call binding"), as: UTF8.self),
-                namespace: String(decoding: try memory.read(arguments.u32(2), arguments.u32(3), "__host_call namespace"), as: UTF8.self),
-                operation: String(decoding: try memory.read(arguments.u32(4), arguments.u32(5), "__host_call operation"), as: UTF8.self),
-                payload: try memory.read(arguments.u32(6), arguments.u32(7), "__host_call payload"))
-            do throws(HostCallFailure) {
-                state.hostResponse = try state.router.route(call)
-                state.hostError = nil
-                results[0] = .i32(1)
-            } catch {
-                state.hostResponse = nil
-                state.hostError = Array(error.message.utf8)
-                results[0] = .i32(0)
-            }
-            try state.checkDeadline()
+            let binding = (arguments.u32(0), arguments.u32(1))
+            results[0] = .i32(try hostCall(state, memory, binding, arguments, from: 2))
+        },
+        // The legacy form without a binding (older AssemblyScript and Rust guests):
+        // __host_call(ns_ptr, ns_len, op_ptr, op_len, ptr, len). The binding is empty.
+        HostFunction("wapc", "__host_call", [.i32, .i32, .i32, .i32, .i32, .i32], [.i32]) {
+            state, caller, arguments, results throws(WapcError) in
+            let memory = try state.guestMemory(caller)
+            results[0] = .i32(try hostCall(state, memory, nil, arguments, from: 0))
         },
         HostFunction("wapc", "__host_response_len", [], [.i32]) { state, _, _, results throws(WapcError) in
             results[0] = .i32(UInt32(state.hostResponse?.count ?? 0))
@@ -78,6 +62,46 @@ enum WapcABI {
             try state.emit(.console, try state.guestMemory(caller), arguments.u32(0), arguments.u32(1), "__console_log")
         },
     ]
+
+    /// Reads a host call from guest memory (namespace, operation and payload as (pointer, length)
+    /// pairs starting at argument `first`), routes it, and keeps the answer for
+    /// `__host_response`/`__host_error`. Returns 1 on success, 0 on a host error.
+    private static func hostCall(
+        _ state: CallState, _ memory: GuestMemory, _ binding: (UInt32, UInt32)?, _ arguments: UnsafeBufferPointer<Value>,
+        from first: Int
+    ) throws(WapcError) -> UInt32 {
+        try state.checkDeadline()
+        state.hostCalls += 1
+        guard state.hostCalls <= state.configuration.maxHostCalls else {
+            throw .limitExceeded("the guest made more than \(state.configuration.maxHostCalls) host calls in one call")
+        }
+        let lengths = [binding?.1 ?? 0, arguments.u32(first + 1), arguments.u32(first + 3), arguments.u32(first + 5)]
+        let total = lengths.reduce(UInt64(0)) { $0 + UInt64($1) }
+        guard total <= UInt64(state.configuration.maxHostCallPayloadBytes) else {
+            throw .limitExceeded(
+                "a host call of \(total) bytes exceeds the limit of \(state.configuration.maxHostCallPayloadBytes) bytes")
+        }
+        func text(_ pointer: UInt32, _ length: UInt32, _ what: StaticString) throws(WapcError) -> String {
+            String(decoding: try memory.read(pointer, length, what), as: UTF8.self)
+        }
+        let call = HostCall(
+            binding: try binding.map { (pointer, length) throws(WapcError) in try text(pointer, length, "__host_call binding") } ?? "",
+            namespace: try text(arguments.u32(first), arguments.u32(first + 1), "__host_call namespace"),
+            operation: try text(arguments.u32(first + 2), arguments.u32(first + 3), "__host_call operation"),
+            payload: try memory.read(arguments.u32(first + 4), arguments.u32(first + 5), "__host_call payload"))
+        let succeeded: Bool
+        do throws(HostCallFailure) {
+            state.hostResponse = try state.router.route(call)
+            state.hostError = nil
+            succeeded = true
+        } catch {
+            state.hostResponse = nil
+            state.hostError = Array(error.message.utf8)
+            succeeded = false
+        }
+        try state.checkDeadline()
+        return succeeded ? 1 : 0
+    }
 
     private static func checkResponseSize(_ length: UInt32, _ state: CallState, _ what: String) throws(WapcError) {
         guard length <= state.configuration.maxResponseBytes else {

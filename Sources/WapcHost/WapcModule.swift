@@ -51,8 +51,11 @@ public struct WapcModule: Sendable {
             module: module, engine: engine, imports: module.imports.map { "\($0.module).\($0.name)" },
             exportedFunctions: exportedFunctions, customSections: sections)
         // Eager translation validates every function body; running the init functions proves the
-        // module can start within its limits.
-        _ = try WapcInstance(module: loaded, engine: engine.validation, configuration: configuration, router: router)
+        // module can start within its limits. Its output is dropped: each real instance prints its
+        // own start-up output again.
+        var trial = configuration
+        trial.output = .discard
+        _ = try WapcInstance(module: loaded, engine: engine.validation, configuration: trial, router: router)
         return loaded
     }
 
