@@ -6,6 +6,8 @@ public struct WapcConfiguration: Sendable {
     public var timeout: Duration? = .seconds(1)
     /// Linear memory cap per instance, in bytes.
     public var memoryLimit: Int = 64 << 20
+    /// Largest request payload a call may pass to the guest.
+    public var maxRequestBytes: Int = 16 << 20
     /// Largest response a guest may set with `__guest_response` or error with `__guest_error`.
     public var maxResponseBytes: Int = 16 << 20
     /// Host calls allowed per call.

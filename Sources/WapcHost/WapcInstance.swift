@@ -89,6 +89,10 @@ public final class WapcInstance: @unchecked Sendable {
         if let failure {
             throw WapcError(failure.code, "the instance was discarded after an earlier failure: \(failure.message)")
         }
+        guard payload.count <= state.configuration.maxRequestBytes else {
+            throw .limitExceeded(
+                "a request of \(payload.count) bytes exceeds the limit of \(state.configuration.maxRequestBytes) bytes")
+        }
         state.reset()
         defer { state.reset() }
         state.operation = Array(operation.utf8)

@@ -8,9 +8,9 @@ struct Call: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one operation of a waPC module locally and print its raw response.",
         discussion: """
-            The response bytes go to stdout unchanged. Guest console and WASI stdout/stderr output,
-            and host calls, go to stderr. On failure, a one-line reason goes to stderr and the exit
-            code is 1.
+            The response bytes go to stdout unchanged. Guest console output, WASI stdout/stderr \
+            and logged host calls go to stderr. On failure, a one-line reason goes to stderr and \
+            the exit code is 1.
 
             Example:
               wasmrpc call Guests/echo/echo.wasm echo --input hello

@@ -6,9 +6,9 @@ public struct WasmRPC: AsyncParsableCommand {
         commandName: "wasmrpc",
         abstract: "Run sandboxed WebAssembly (waPC) functions.",
         discussion: """
-            wasmrpc runs waPC modules (https://wapc.io) in WasmKit with fuel, deadline and memory limits.
-            Guests written with the Swift WapcGuest SDK (Guests/), Rust wapc-guest, TinyGo or
-            AssemblyScript are supported.
+            wasmrpc runs waPC modules (https://wapc.io) in WasmKit with fuel, deadline and memory \
+            limits. Guests written with the Swift WapcGuest SDK (Guests/), Rust wapc-guest, TinyGo \
+            or AssemblyScript are supported.
             """,
         version: "0.1.0",
         subcommands: [Call.self, Demo.self]

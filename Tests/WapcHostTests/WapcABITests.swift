@@ -72,6 +72,15 @@ import Testing
         #expect(recorder.text(.console) == "0123456789next")
     }
 
+    @Test func requestsOverTheLimitAreRefusedBeforeTheGuestRuns() throws {
+        var configuration = WapcConfiguration.quiet
+        configuration.maxRequestBytes = 100
+        let instance = try Fixtures.load(Fixtures.wat("wapc-abi.wat")).instantiate(configuration: configuration)
+        #expect(wapcError { _ = try instance.invoke(operation: "echo", payload: [UInt8](repeating: 0, count: 101)) }?.code == .limitExceeded)
+        // Refused up front, so the instance is still fine.
+        #expect(try instance.invoke(operation: "echo", payload: [UInt8](repeating: 0, count: 100)).count == 100)
+    }
+
     @Test func routerPrefersTheMostSpecificRouteAndFallsBack() throws {
         var router = HostCallRouter()
         router.register(RecordingCapability(reply: .success([1])), namespace: "ns")
