@@ -5,12 +5,9 @@ import WasmKit
 /// the guest's answer, the last host call's answer, and the per-call budgets. Confined to the
 /// thread running the instance.
 final class CallState {
-    enum Phase { case initializing(function: String), calling }
-
     let configuration: WapcConfiguration
     let router: HostCallRouter
     var memory: GuestMemory?
-    var phase: Phase = .initializing(function: "instantiation")
 
     var operation: [UInt8] = []
     var payload: [UInt8] = []

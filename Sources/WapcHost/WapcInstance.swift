@@ -35,26 +35,36 @@ public final class WapcInstance: @unchecked Sendable {
 
         let imports = HostImports.imports(for: module.module, store: store, state: state)
         let store = self.store
-        let instance = try Self.limited(store: store, state: state, cap: cap, slot: deadlineSlot, during: "instantiation") { () throws(WapcError) in
-            do {
-                return try module.module.instantiate(store: store, imports: imports)
-            } catch let error as WapcError {
-                throw error
-            } catch let trap as Trap {
-                throw Self.classify(trap)
-            } catch {
-                throw .invalidModule("the module does not validate: \(error)")
+        let instance: Instance
+        let guestCall: Function
+        do throws(WapcError) {
+            instance = try Self.limited(store: store, state: state, cap: cap, slot: deadlineSlot, during: "instantiation") {
+                () throws(WapcError) in
+                do {
+                    return try module.module.instantiate(store: store, imports: imports)
+                } catch let error as WapcError {
+                    throw error
+                } catch let trap as Trap {
+                    throw Self.classify(trap)
+                } catch {
+                    throw .invalidModule("the module does not validate: \(error)")
+                }
             }
+            guard let function = instance.exports[function: "__guest_call"],
+                function.type == FunctionType(parameters: [.i32, .i32], results: [.i32])
+            else {
+                throw WapcError(.missingExport, "\"__guest_call\" must be a function (i32, i32) -> i32")
+            }
+            guestCall = function
+        } catch {
+            // `deinit` does not run for an object that failed before all its properties were set.
+            DeadlineWatchdog.shared.unregister(deadlineSlot)
+            throw error
         }
-        guard let guestCall = instance.exports[function: "__guest_call"],
-            guestCall.type == FunctionType(parameters: [.i32, .i32], results: [.i32])
-        else {
-            throw WapcError(.missingExport, "\"__guest_call\" must be a function (i32, i32) -> i32")
-        }
+        self.guestCall = guestCall
         guard let memory = instance.exports[memory: "memory"] else {
             throw WapcError(.missingExport, "the module does not export its linear memory as \"memory\"")
         }
-        self.guestCall = guestCall
         state.memory = GuestMemory(memory: memory)
 
         for name in ["_initialize", "_start", "wapc_init"] {
@@ -62,17 +72,15 @@ public final class WapcInstance: @unchecked Sendable {
             guard function.type == FunctionType(parameters: [], results: []) else {
                 throw WapcError(.missingExport, "\"\(name)\" must be a function () -> ()")
             }
-            state.phase = .initializing(function: name)
             do {
                 _ = try run(function, [])
             } catch where name == "_start" && error.code == .exited && state.exitCode == 0 {
                 // A WASI command's `_start` may end with proc_exit(0) once `main` returns.
                 failure = nil
             } catch {
-                throw WapcError(error.code == .invalidModule ? .invalidModule : error.code, "\(name) failed: \(error.message)")
+                throw WapcError(error.code, "\(name) failed: \(error.message)")
             }
         }
-        state.phase = .calling
     }
 
     deinit {
