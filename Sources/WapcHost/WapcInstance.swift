@@ -42,12 +42,8 @@ public final class WapcInstance: @unchecked Sendable {
                 () throws(WapcError) in
                 do {
                     return try module.module.instantiate(store: store, imports: imports)
-                } catch let error as WapcError {
-                    throw error
-                } catch let trap as Trap {
-                    throw Self.classify(trap)
                 } catch {
-                    throw .invalidModule("the module does not validate: \(error)")
+                    throw Self.translate(error) { .invalidModule("the module does not validate: \($0)") }
                 }
             }
             guard let function = instance.exports[function: "__guest_call"],
@@ -126,12 +122,8 @@ public final class WapcInstance: @unchecked Sendable {
             return try Self.limited(store: store, state: state, cap: cap, slot: deadlineSlot, during: "call") { () throws(WapcError) in
                 do {
                     return try function.invoke(arguments, on: &stack)
-                } catch let error as WapcError {
-                    throw error
-                } catch let trap as Trap {
-                    throw Self.classify(trap)
                 } catch {
-                    throw .trapped("\(error)")
+                    throw Self.translate(error) { .trapped("\($0)") }
                 }
             }
         } catch {
@@ -169,6 +161,16 @@ public final class WapcInstance: @unchecked Sendable {
                 throw WapcError(.memoryLimit, "the guest hit its memory limit of \(configuration.memoryLimit) bytes (\(error.message))")
             }
             throw error
+        }
+    }
+
+    /// Maps what WasmKit throws: errors from our host functions pass through, traps are classified,
+    /// anything else goes through `other`.
+    private static func translate(_ error: any Error, other: (any Error) -> WapcError) -> WapcError {
+        switch error {
+        case let error as WapcError: error
+        case let trap as Trap: classify(trap)
+        default: other(error)
         }
     }
 
