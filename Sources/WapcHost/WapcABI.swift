@@ -11,19 +11,11 @@ enum WapcABI {
         },
         // __guest_response(ptr, len): the guest's answer.
         HostFunction("wapc", "__guest_response", [.i32, .i32], []) { state, caller, arguments, _ throws(WapcError) in
-            guard state.guestResponse == nil else { throw .guestFault("the guest set its response twice") }
-            let memory = try state.guestMemory(caller)
-            try memory.check(arguments.u32(0), UInt64(arguments.u32(1)), "__guest_response")
-            try checkResponseSize(arguments.u32(1), state, "__guest_response")
-            state.guestResponse = try memory.read(arguments.u32(0), arguments.u32(1), "__guest_response")
+            try keepAnswer(state, caller, arguments, \.guestResponse, "__guest_response")
         },
         // __guest_error(ptr, len): the guest's error message.
         HostFunction("wapc", "__guest_error", [.i32, .i32], []) { state, caller, arguments, _ throws(WapcError) in
-            guard state.guestError == nil else { throw .guestFault("the guest set its error twice") }
-            let memory = try state.guestMemory(caller)
-            try memory.check(arguments.u32(0), UInt64(arguments.u32(1)), "__guest_error")
-            try checkResponseSize(arguments.u32(1), state, "__guest_error")
-            state.guestError = try memory.read(arguments.u32(0), arguments.u32(1), "__guest_error")
+            try keepAnswer(state, caller, arguments, \.guestError, "__guest_error")
         },
         // __host_call(bd_ptr, bd_len, ns_ptr, ns_len, op_ptr, op_len, ptr, len) -> 1 ok / 0 error
         HostFunction("wapc", "__host_call", [.i32, .i32, .i32, .i32, .i32, .i32, .i32, .i32], [.i32]) {
@@ -43,19 +35,13 @@ enum WapcABI {
             results[0] = .i32(UInt32(state.hostResponse?.count ?? 0))
         },
         HostFunction("wapc", "__host_response", [.i32], []) { state, caller, arguments, _ throws(WapcError) in
-            guard let response = state.hostResponse else {
-                throw .guestFault("__host_response called, but the last host call did not succeed (or there was none)")
-            }
-            try state.guestMemory(caller).write(response, at: arguments.u32(0), "__host_response")
+            try deliver(state.hostResponse, to: arguments.u32(0), state, caller, "__host_response", "succeed")
         },
         HostFunction("wapc", "__host_error_len", [], [.i32]) { state, _, _, results throws(WapcError) in
             results[0] = .i32(UInt32(state.hostError?.count ?? 0))
         },
         HostFunction("wapc", "__host_error", [.i32], []) { state, caller, arguments, _ throws(WapcError) in
-            guard let error = state.hostError else {
-                throw .guestFault("__host_error called, but the last host call did not fail (or there was none)")
-            }
-            try state.guestMemory(caller).write(error, at: arguments.u32(0), "__host_error")
+            try deliver(state.hostError, to: arguments.u32(0), state, caller, "__host_error", "fail")
         },
         // __console_log(ptr, len): a line for the host's log.
         HostFunction("wapc", "__console_log", [.i32, .i32], []) { state, caller, arguments, _ throws(WapcError) in
@@ -103,9 +89,30 @@ enum WapcABI {
         return succeeded ? 1 : 0
     }
 
-    private static func checkResponseSize(_ length: UInt32, _ state: CallState, _ what: String) throws(WapcError) {
+    /// `__guest_response`/`__guest_error`: keeps the guest's bytes (once per call, within the size
+    /// limit) in `answer`.
+    private static func keepAnswer(
+        _ state: CallState, _ caller: borrowing Caller, _ arguments: UnsafeBufferPointer<Value>,
+        _ answer: ReferenceWritableKeyPath<CallState, [UInt8]?>, _ what: StaticString
+    ) throws(WapcError) {
+        guard state[keyPath: answer] == nil else { throw .guestFault("the guest called \(what) twice in one call") }
+        let (pointer, length) = (arguments.u32(0), arguments.u32(1))
+        let memory = try state.guestMemory(caller)
+        try memory.check(pointer, UInt64(length), what)
         guard length <= state.configuration.maxResponseBytes else {
             throw .limitExceeded("\(what) of \(length) bytes exceeds the limit of \(state.configuration.maxResponseBytes) bytes")
         }
+        state[keyPath: answer] = try memory.read(pointer, length, what)
+    }
+
+    /// `__host_response`/`__host_error`: copies the last host call's answer into the guest.
+    private static func deliver(
+        _ answer: [UInt8]?, to pointer: UInt32, _ state: CallState, _ caller: borrowing Caller, _ what: StaticString,
+        _ outcome: String
+    ) throws(WapcError) {
+        guard let answer else {
+            throw .guestFault("\(what) called, but the last host call did not \(outcome) (or there was none)")
+        }
+        try state.guestMemory(caller).write(answer, at: pointer, what)
     }
 }
