@@ -11,11 +11,13 @@ enum WapcABI {
         },
         // __guest_response(ptr, len): the guest's answer.
         HostFunction("wapc", "__guest_response", [.i32, .i32], []) { state, caller, arguments, _ throws(WapcError) in
-            try keepAnswer(state, caller, arguments, \.guestResponse, "__guest_response")
+            guard state.guestResponse == nil else { throw .guestFault("the guest called __guest_response twice in one call") }
+            state.guestResponse = try readAnswer(state, caller, arguments, "__guest_response")
         },
         // __guest_error(ptr, len): the guest's error message.
         HostFunction("wapc", "__guest_error", [.i32, .i32], []) { state, caller, arguments, _ throws(WapcError) in
-            try keepAnswer(state, caller, arguments, \.guestError, "__guest_error")
+            guard state.guestError == nil else { throw .guestFault("the guest called __guest_error twice in one call") }
+            state.guestError = try readAnswer(state, caller, arguments, "__guest_error")
         },
         // __host_call(bd_ptr, bd_len, ns_ptr, ns_len, op_ptr, op_len, ptr, len) -> 1 ok / 0 error
         HostFunction("wapc", "__host_call", [.i32, .i32, .i32, .i32, .i32, .i32, .i32, .i32], [.i32]) {
@@ -89,20 +91,17 @@ enum WapcABI {
         return succeeded ? 1 : 0
     }
 
-    /// `__guest_response`/`__guest_error`: keeps the guest's bytes (once per call, within the size
-    /// limit) in `answer`.
-    private static func keepAnswer(
-        _ state: CallState, _ caller: borrowing Caller, _ arguments: UnsafeBufferPointer<Value>,
-        _ answer: ReferenceWritableKeyPath<CallState, [UInt8]?>, _ what: StaticString
-    ) throws(WapcError) {
-        guard state[keyPath: answer] == nil else { throw .guestFault("the guest called \(what) twice in one call") }
+    /// `__guest_response`/`__guest_error`: reads the guest's bytes, within the size limit.
+    private static func readAnswer(
+        _ state: CallState, _ caller: borrowing Caller, _ arguments: UnsafeBufferPointer<Value>, _ what: StaticString
+    ) throws(WapcError) -> [UInt8] {
         let (pointer, length) = (arguments.u32(0), arguments.u32(1))
         let memory = try state.guestMemory(caller)
         try memory.check(pointer, UInt64(length), what)
         guard length <= state.configuration.maxResponseBytes else {
             throw .limitExceeded("\(what) of \(length) bytes exceeds the limit of \(state.configuration.maxResponseBytes) bytes")
         }
-        state[keyPath: answer] = try memory.read(pointer, length, what)
+        return try memory.read(pointer, length, what)
     }
 
     /// `__host_response`/`__host_error`: copies the last host call's answer into the guest.
