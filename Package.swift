@@ -8,11 +8,13 @@ let package = Package(
     products: [
         .executable(name: "wasmrpc", targets: ["WasmRPCCLI"]),
         .library(name: "WapcHost", targets: ["WapcHost"]),
+        .library(name: "DynamicProto", targets: ["DynamicProto"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftwasm/WasmKit", from: "0.4.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .target(
@@ -21,6 +23,10 @@ let package = Package(
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .target(
+            name: "DynamicProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(
             name: "WasmRPCCommands",
@@ -42,6 +48,11 @@ let package = Package(
                 .product(name: "WAT", package: "WasmKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "DynamicProtoTests",
+            dependencies: ["DynamicProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Protos"]
         ),
         .testTarget(
             name: "WasmRPCCommandsTests",
