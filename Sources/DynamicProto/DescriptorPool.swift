@@ -276,7 +276,7 @@ private struct PoolBuilder {
         }
         let defaultValue = field.hasDefaultValue ? try Self.parseDefault(field.defaultValue, kind: kind, path: path, enums: enums) : nil
         return FieldDescriptor(
-            name: field.name, jsonName: field.hasJsonName ? field.jsonName : Self.jsonName(field.name), number: field.number,
+            name: field.name, jsonName: field.hasJsonName ? field.jsonName : PoolNaming.jsonName(field.name), number: field.number,
             kind: kind, isRepeated: isRepeated, isPacked: packed, hasPresence: hasPresence, oneofIndex: oneof, mapEntry: mapEntry,
             defaultValue: defaultValue)
     }
@@ -335,23 +335,6 @@ private struct PoolBuilder {
                     clientStreaming: method.clientStreaming, serverStreaming: method.serverStreaming))
         }
         return ServiceDescriptor(fullName: fullName, name: service.name, fileName: file.name, methods: methods)
-    }
-
-    /// protoc's default JSON name: underscores removed, the letter after each one upper-cased.
-    static func jsonName(_ name: String) -> String {
-        var result = ""
-        var upperNext = false
-        for character in name {
-            if character == "_" {
-                upperNext = true
-            } else if upperNext {
-                result += character.uppercased()
-                upperNext = false
-            } else {
-                result.append(character)
-            }
-        }
-        return result
     }
 
     /// Parses a proto2 `[default = …]` as protoc writes it into the descriptor.
@@ -424,5 +407,24 @@ private struct PoolBuilder {
             }
         }
         return bytes
+    }
+}
+
+enum PoolNaming {
+    /// protoc's default JSON name: underscores removed, the letter after each one upper-cased.
+    static func jsonName(_ name: String) -> String {
+        var result = ""
+        var upperNext = false
+        for character in name {
+            if character == "_" {
+                upperNext = true
+            } else if upperNext {
+                result += character.uppercased()
+                upperNext = false
+            } else {
+                result.append(character)
+            }
+        }
+        return result
     }
 }

@@ -41,6 +41,7 @@ extension DynamicMessage {
     ) -> DynamicMessage {
         var message = DynamicMessage(type: type, pool: pool)
         let descriptor = message.descriptor
+        if let special = randomWellKnown(descriptor.fullName, message, using: &generator) { return special }
         let chosen = descriptor.oneofs.indices.map { oneof in
             descriptor.fields.indices.filter { descriptor.fields[$0].oneofIndex == oneof }.randomElement(using: &generator)
         }
@@ -61,6 +62,26 @@ extension DynamicMessage {
             } else {
                 message.values[index] = .single(value(field.kind))
             }
+        }
+        return message
+    }
+
+    /// Timestamps and durations within the ranges their JSON forms allow.
+    private static func randomWellKnown(
+        _ name: String, _ empty: DynamicMessage, using generator: inout some RandomNumberGenerator
+    ) -> DynamicMessage? {
+        var message = empty
+        switch name {
+        case "google.protobuf.Timestamp":
+            message.values[0] = .single(.int64(Int64.random(in: TimestampText.minSeconds...TimestampText.maxSeconds, using: &generator)))
+            message.values[1] = .single(.int32(Int32.random(in: 0..<1_000_000_000, using: &generator)))
+        case "google.protobuf.Duration":
+            let seconds = Int64.random(in: -DurationText.maxSeconds...DurationText.maxSeconds, using: &generator)
+            let nanos = Int32.random(in: 0..<1_000_000_000, using: &generator)
+            message.values[0] = .single(.int64(seconds))
+            message.values[1] = .single(.int32(seconds < 0 ? -nanos : nanos))
+        default:
+            return nil
         }
         return message
     }
