@@ -277,7 +277,7 @@ private struct PoolBuilder {
         let defaultValue = field.hasDefaultValue ? try Self.parseDefault(field.defaultValue, kind: kind, path: path, enums: enums) : nil
         return FieldDescriptor(
             name: field.name, jsonName: field.hasJsonName ? field.jsonName : PoolNaming.jsonName(field.name), number: field.number,
-            kind: kind, isRepeated: isRepeated, isPacked: packed, hasPresence: hasPresence, oneofIndex: oneof, mapEntry: mapEntry,
+            kind: kind, isRepeated: isRepeated, isRequired: field.label == .required, isPacked: packed, hasPresence: hasPresence, oneofIndex: oneof, mapEntry: mapEntry,
             defaultValue: defaultValue)
     }
 

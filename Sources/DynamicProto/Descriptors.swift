@@ -58,6 +58,8 @@ public struct FieldDescriptor: Sendable {
     public let number: Int32
     public let kind: FieldKind
     public let isRepeated: Bool
+    /// proto2 `required`.
+    public let isRequired: Bool
     /// Repeated scalars are written packed.
     public let isPacked: Bool
     /// Singular fields that track whether they are set (proto2 optional, proto3 `optional`, message
