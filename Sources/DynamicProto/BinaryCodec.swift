@@ -62,9 +62,11 @@ extension DynamicMessage {
         throws(MessageError)
     {
         let field = descriptor.fields[index]
-        let path = "\(descriptor.fullName).\(field.name)"
+        let typeName = descriptor.fullName
+        // Built only on the error paths: an interpolated string per field is most of a small message's cost.
+        func path() -> String { "\(typeName).\(field.name)" }
         if let entry = field.mapEntry {
-            guard wireType == .lengthDelimited else { throw wrongWireType(wireType, path) }
+            guard wireType == .lengthDelimited else { throw wrongWireType(wireType, path()) }
             let range = try reader.lengthDelimited()
             var entryReader = WireReader(buffer: reader.buffer, index: range.lowerBound, end: range.upperBound)
             var decoded = DynamicMessage(type: entry, pool: pool)
@@ -86,7 +88,7 @@ extension DynamicMessage {
                 var packed = WireReader(buffer: reader.buffer, index: range.lowerBound, end: range.upperBound)
                 while !packed.isAtEnd {
                     let valueStart = packed.index
-                    let value = try readValue(field.kind, from: &packed, path: path, depth: depth, number: field.number)
+                    let value = try readValue(field.kind, from: &packed, path: path(), depth: depth, number: field.number)
                     if isUnknownClosedEnum(value, field.kind) {
                         var writer = WireWriter(bytes: unknownFields)
                         writer.tag(field.number, .varint)
@@ -97,8 +99,8 @@ extension DynamicMessage {
                     }
                 }
             } else {
-                guard wireType == field.kind.wireType else { throw wrongWireType(wireType, path) }
-                let value = try readValue(field.kind, from: &reader, path: path, depth: depth, number: field.number)
+                guard wireType == field.kind.wireType else { throw wrongWireType(wireType, path()) }
+                let value = try readValue(field.kind, from: &reader, path: path(), depth: depth, number: field.number)
                 if isUnknownClosedEnum(value, field.kind) {
                     unknownFields.append(contentsOf: UnsafeRawBufferPointer(rebasing: reader.buffer[tagStart..<reader.index]))
                 } else {
@@ -108,7 +110,7 @@ extension DynamicMessage {
             values[index] = .repeated(list)
             return
         }
-        guard wireType == field.kind.wireType else { throw wrongWireType(wireType, path) }
+        guard wireType == field.kind.wireType else { throw wrongWireType(wireType, path()) }
         switch field.kind {
         case .message(let type), .group(let type):
             // A message field that occurs again is merged into what was read before.
@@ -123,7 +125,7 @@ extension DynamicMessage {
             }
             store(.single(.message(nested)), at: index)
         default:
-            let value = try readValue(field.kind, from: &reader, path: path, depth: depth, number: field.number)
+            let value = try readValue(field.kind, from: &reader, path: path(), depth: depth, number: field.number)
             if isUnknownClosedEnum(value, field.kind) {
                 unknownFields.append(contentsOf: UnsafeRawBufferPointer(rebasing: reader.buffer[tagStart..<reader.index]))
             } else {
@@ -143,7 +145,9 @@ extension DynamicMessage {
     }
 
     /// Reads one value of `kind` (a message value is length-delimited; groups are handled by the caller).
-    private func readValue(_ kind: FieldKind, from reader: inout WireReader, path: String, depth: Int, number: Int32)
+    private func readValue(
+        _ kind: FieldKind, from reader: inout WireReader, path: @autoclosure () -> String, depth: Int, number: Int32
+    )
         throws(MessageError) -> DynamicValue
     {
         switch kind {
@@ -165,7 +169,7 @@ extension DynamicMessage {
         case .string:
             let range = try reader.lengthDelimited()
             guard let text = String(validating: UnsafeRawBufferPointer(rebasing: reader.buffer[range]), as: UTF8.self) else {
-                throw MessageError(.invalidUTF8, "\(path) is not valid UTF-8")
+                throw MessageError(.invalidUTF8, "\(path()) is not valid UTF-8")
             }
             return .string(text)
         case .message(let type):
@@ -195,10 +199,10 @@ extension DynamicMessage {
             case .repeated(let list):
                 guard !list.isEmpty else { continue }
                 if field.isPacked {
-                    var packed = WireWriter()
-                    for element in list { writeBare(element, kind: field.kind, into: &packed) }
                     writer.tag(field.number, .lengthDelimited)
-                    writer.lengthDelimited(packed.bytes)
+                    writer.lengthDelimited { packed in
+                        for element in list { writeBare(element, kind: field.kind, into: &packed) }
+                    }
                 } else {
                     for element in list { write(element, kind: field.kind, number: field.number, into: &writer) }
                 }
@@ -206,11 +210,11 @@ extension DynamicMessage {
                 guard let entry = field.mapEntry else { continue }
                 let (keyField, valueField) = pool.mapFields(entry)
                 for key in map.keys.sorted(by: DynamicValue.mapKeyOrder) {
-                    var content = WireWriter()
-                    write(key, kind: keyField.kind, number: 1, into: &content)
-                    write(map[key] ?? pool.defaultValue(of: valueField), kind: valueField.kind, number: 2, into: &content)
                     writer.tag(field.number, .lengthDelimited)
-                    writer.lengthDelimited(content.bytes)
+                    writer.lengthDelimited { content in
+                        write(key, kind: keyField.kind, number: 1, into: &content)
+                        write(map[key] ?? pool.defaultValue(of: valueField), kind: valueField.kind, number: 2, into: &content)
+                    }
                 }
             }
         }
@@ -245,12 +249,12 @@ extension DynamicMessage {
         case (_, .bool(let v)): writer.varint(v ? 1 : 0)
         case (_, .float(let v)): writer.fixed32(v.bitPattern)
         case (_, .double(let v)): writer.fixed64(v.bitPattern)
-        case (_, .string(let v)): writer.lengthDelimited(Array(v.utf8))
+        case (_, .string(let v)):
+            writer.varint(UInt64(v.utf8.count))
+            writer.bytes.append(contentsOf: v.utf8)
         case (_, .bytes(let v)): writer.lengthDelimited(v)
         case (_, .message(let v)):
-            var nested = WireWriter()
-            v.encode(into: &nested)
-            writer.lengthDelimited(nested.bytes)
+            writer.lengthDelimited { v.encode(into: &$0) }
         }
     }
 }

@@ -73,7 +73,9 @@ public struct FieldDescriptor: Sendable {
     public let defaultValue: DynamicValue?
 }
 
-public struct MessageDescriptor: Sendable {
+/// A message type. A class so that the codecs, which consult it for every field, share one
+/// reference instead of copying its arrays and tables.
+public final class MessageDescriptor: Sendable {
     public let fullName: String
     public let name: String
     public let fileName: String
@@ -85,6 +87,26 @@ public struct MessageDescriptor: Sendable {
     public let isMapEntry: Bool
     let fieldIndexByNumber: [Int32: Int]
     let fieldIndexByName: [String: Int]
+    /// Field indices by number for numbers below 128 (most fields): an array lookup, no hashing.
+    private let smallNumbers: [Int]
+
+    init(
+        fullName: String, name: String, fileName: String, syntax: Syntax, fields: [FieldDescriptor], oneofs: [String],
+        isMapEntry: Bool, fieldIndexByNumber: [Int32: Int], fieldIndexByName: [String: Int]
+    ) {
+        self.fullName = fullName
+        self.name = name
+        self.fileName = fileName
+        self.syntax = syntax
+        self.fields = fields
+        self.oneofs = oneofs
+        self.isMapEntry = isMapEntry
+        self.fieldIndexByNumber = fieldIndexByNumber
+        self.fieldIndexByName = fieldIndexByName
+        var small = [Int](repeating: -1, count: 128)
+        for (number, index) in fieldIndexByNumber where number < 128 { small[Int(number)] = index }
+        self.smallNumbers = small
+    }
 
     /// The field with this number.
     public func field(number: Int32) -> FieldDescriptor? {
@@ -96,7 +118,13 @@ public struct MessageDescriptor: Sendable {
         fieldIndexByName[name].map { fields[$0] }
     }
 
-    func fieldIndex(number: Int32) -> Int? { fieldIndexByNumber[number] }
+    func fieldIndex(number: Int32) -> Int? {
+        if number >= 0, number < 128 {
+            let index = smallNumbers[Int(number)]
+            return index < 0 ? nil : index
+        }
+        return fieldIndexByNumber[number]
+    }
     func fieldIndex(named name: String) -> Int? { fieldIndexByName[name] }
 }
 

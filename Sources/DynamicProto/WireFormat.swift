@@ -113,6 +113,21 @@ struct WireWriter {
         varint(UInt64(content.count))
         bytes.append(contentsOf: content)
     }
+
+    /// Writes what `body` writes, prefixed with its length, without a temporary buffer: the
+    /// length varint is inserted in front afterwards (one short move for small contents).
+    mutating func lengthDelimited(_ body: (inout WireWriter) -> Void) {
+        let start = bytes.count
+        body(&self)
+        let length = bytes.count - start
+        if length < 0x80 {
+            bytes.insert(UInt8(length), at: start)
+        } else {
+            var prefix = WireWriter()
+            prefix.varint(UInt64(length))
+            bytes.insert(contentsOf: prefix.bytes, at: start)
+        }
+    }
 }
 
 extension Int32 {
