@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "wasmrpc", targets: ["WasmRPCCLI"]),
         .library(name: "WapcHost", targets: ["WapcHost"]),
         .library(name: "DynamicProto", targets: ["DynamicProto"]),
+        // swift-protobuf code generated from the test .proto files, for tests and Benchmarks/.
+        .library(name: "GeneratedTestProtos", targets: ["GeneratedTestProtos"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftwasm/WasmKit", from: "0.4.2"),
@@ -49,9 +51,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "GeneratedTestProtos",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/GeneratedTestProtos"
+        ),
         .testTarget(
             name: "DynamicProtoTests",
-            dependencies: ["DynamicProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["DynamicProto", "GeneratedTestProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Protos"]
         ),
         .testTarget(

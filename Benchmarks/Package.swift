@@ -25,11 +25,11 @@ let package = Package(
             name: "DynamicProtoBenchmarks",
             dependencies: [
                 .product(name: "DynamicProto", package: "main"),
+                .product(name: "GeneratedTestProtos", package: "main"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/DynamicProtoBenchmarks",
-            exclude: ["Resources"],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates the committed protobuf artifacts with Debian's protoc and protoc-gen-swift built from
 # the mirrored swift-protobuf (no SwiftPM build plugin):
-#   Tests/DynamicProtoTests/Generated/*.pb.swift   generated types the dynamic codec is checked against
-#   Tests/DynamicProtoTests/Protos/test.pb         their FileDescriptorSet (--include_imports)
-#   Benchmarks/Benchmarks/DynamicProtoBenchmarks/   the same plus complex.proto, for dynamic-vs-generated benchmarks
+#   Tests/GeneratedTestProtos/*.pb.swift     generated types (dyn/*.proto, complex.proto) that tests and
+#                                            benchmarks check DynamicProto against
+#   Tests/DynamicProtoTests/Protos/test.pb   their FileDescriptorSet (--include_imports)
 # `--check` generates into a temporary folder and fails if anything committed differs (CI runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +16,9 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 mkdir -p "$out/Generated"
 
-protos=(dyn/common.proto dyn/test2.proto dyn/test3.proto)
-protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" -I Tests/DynamicProtoTests/Protos \
-  --swift_out="$out/Generated" --swift_opt=FileNaming=PathToUnderscores,Visibility=Internal \
+protos=(dyn/common.proto dyn/test2.proto dyn/test3.proto complex.proto)
+protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" -I Tests/DynamicProtoTests/Protos -I Guests/complex \
+  --swift_out="$out/Generated" --swift_opt=FileNaming=PathToUnderscores,Visibility=Public \
   --include_imports --descriptor_set_out="$out/test.pb" "${protos[@]}"
 
 compare() { # generated committed
@@ -29,23 +29,13 @@ compare() { # generated committed
   fi
 }
 for file in "$out"/Generated/*.swift; do
-  compare "$file" "Tests/DynamicProtoTests/Generated/$(basename "$file")"
+  compare "$file" "Tests/GeneratedTestProtos/$(basename "$file")"
 done
 compare "$out/test.pb" Tests/DynamicProtoTests/Protos/test.pb
-
-bench=Benchmarks/Benchmarks/DynamicProtoBenchmarks
-mkdir -p "$out/Bench"
-protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" -I Tests/DynamicProtoTests/Protos -I Guests/complex \
-  --swift_out="$out/Bench" --swift_opt=FileNaming=PathToUnderscores,Visibility=Internal \
-  --include_imports --descriptor_set_out="$out/bench.pb" "${protos[@]}" complex.proto
-for file in "$out"/Bench/*.swift; do
-  compare "$file" "$bench/Generated/$(basename "$file")"
-done
-compare "$out/bench.pb" "$bench/Resources/bench.pb"
 if $check; then
-  extra=$(comm -13 <(ls "$out/Generated") <(ls Tests/DynamicProtoTests/Generated))
-  [ -z "$extra" ] || { echo "error: Tests/DynamicProtoTests/Generated has files protoc no longer makes: $extra" >&2; exit 1; }
+  extra=$(comm -13 <(ls "$out/Generated") <(ls Tests/GeneratedTestProtos))
+  [ -z "$extra" ] || { echo "error: Tests/GeneratedTestProtos has files protoc no longer makes: $extra" >&2; exit 1; }
   echo "generated protobuf code is up to date"
 else
-  echo "generated: Tests/DynamicProtoTests/Generated/, Tests/DynamicProtoTests/Protos/test.pb, $bench/"
+  echo "generated: Tests/GeneratedTestProtos/, Tests/DynamicProtoTests/Protos/test.pb"
 fi

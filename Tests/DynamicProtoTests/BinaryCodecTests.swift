@@ -1,3 +1,4 @@
+import GeneratedTestProtos
 import SwiftProtobuf
 import Testing
 @testable import DynamicProto

@@ -1,3 +1,4 @@
+import GeneratedTestProtos
 import SwiftProtobuf
 import Testing
 @testable import DynamicProto
@@ -5,7 +6,7 @@ import Testing
 @Suite struct DescriptorPoolTests {
     @Test func servicesAndMethodsAreListedWithTheirPathsAndTypes() throws {
         let pool = TestPool.pool
-        #expect(pool.services.map(\.fullName) == ["dyn.test3.Things"])
+        #expect(pool.services.map(\.fullName).sorted() == ["complex.Calculator", "dyn.test3.Things"])
         let get = try #require(pool.method(path: "/dyn.test3.Things/Get"))
         #expect(pool[get.input].fullName == "dyn.test3.Everything")
         #expect(pool[get.output].fullName == "dyn.test3.Tree")

@@ -1,4 +1,5 @@
 import Foundation
+import GeneratedTestProtos
 import SwiftProtobuf
 @testable import DynamicProto
 

@@ -1,24 +1,26 @@
 import Benchmark
 import DynamicProto
 import Foundation
+import GeneratedTestProtos
 import SwiftProtobuf
 
 // Decode + encode of the same bytes by swift-protobuf's generated code and by DynamicProto.
 // Messages: complex.ComplexRequest (24 bytes) and a ~1 KB dyn.test3.Everything (every field kind).
 
-let benchmarkDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+let repository = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 func loadPool() -> DescriptorPool {
     do {
-        let bytes = Array(try Data(contentsOf: benchmarkDirectory.appendingPathComponent("Resources/bench.pb")))
+        let bytes = Array(try Data(contentsOf: repository.appendingPathComponent("Tests/DynamicProtoTests/Protos/test.pb")))
         return try DescriptorPool(serializedFileDescriptorSet: bytes)
     } catch {
-        fatalError("cannot load Resources/bench.pb: \(error)")  // benchmark setup, not product code
+        fatalError("cannot load Tests/DynamicProtoTests/Protos/test.pb: \(error)")  // benchmark setup, not product code
     }
 }
 
 func messageType(_ name: String, in pool: DescriptorPool) -> MessageID {
-    guard let type = pool.message(named: name) else { fatalError("no \(name) in bench.pb") }
+    guard let type = pool.message(named: name) else { fatalError("no \(name) in test.pb") }
     return type
 }
 

@@ -20,8 +20,8 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-nonisolated enum Dyn_Common_Color: SwiftProtobuf.Enum, Swift.CaseIterable {
-  typealias RawValue = Int
+public nonisolated enum Dyn_Common_Color: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
   case unspecified // = 0
   case red // = 1
   case green // = 2
@@ -30,11 +30,11 @@ nonisolated enum Dyn_Common_Color: SwiftProtobuf.Enum, Swift.CaseIterable {
   case blue // = -3
   case UNRECOGNIZED(Int)
 
-  init() {
+  public init() {
     self = .unspecified
   }
 
-  init?(rawValue: Int) {
+  public init?(rawValue: Int) {
     switch rawValue {
     case -3: self = .blue
     case 0: self = .unspecified
@@ -44,7 +44,7 @@ nonisolated enum Dyn_Common_Color: SwiftProtobuf.Enum, Swift.CaseIterable {
     }
   }
 
-  var rawValue: Int {
+  public var rawValue: Int {
     switch self {
     case .blue: return -3
     case .unspecified: return 0
@@ -55,7 +55,7 @@ nonisolated enum Dyn_Common_Color: SwiftProtobuf.Enum, Swift.CaseIterable {
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  static let allCases: [Dyn_Common_Color] = [
+  public static let allCases: [Dyn_Common_Color] = [
     .unspecified,
     .red,
     .green,
@@ -64,20 +64,20 @@ nonisolated enum Dyn_Common_Color: SwiftProtobuf.Enum, Swift.CaseIterable {
 
 }
 
-nonisolated struct Dyn_Common_Point: Sendable {
+public nonisolated struct Dyn_Common_Point: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var x: Int32 = 0
+  public var x: Int32 = 0
 
-  var y: Int32 = 0
+  public var y: Int32 = 0
 
-  var label: String = String()
+  public var label: String = String()
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -85,14 +85,14 @@ nonisolated struct Dyn_Common_Point: Sendable {
 fileprivate nonisolated let _protobuf_package = "dyn.common"
 
 nonisolated extension Dyn_Common_Color: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}}\u{7f}\u{7f}\u{7f}\u{7f}\u{3}BLUE\0\u{2}\u{3}COLOR_UNSPECIFIED\0\u{1}RED\0\u{1}GREEN\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}}\u{7f}\u{7f}\u{7f}\u{7f}\u{3}BLUE\0\u{2}\u{3}COLOR_UNSPECIFIED\0\u{1}RED\0\u{1}GREEN\0")
 }
 
 nonisolated extension Dyn_Common_Point: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".Point"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}x\0\u{1}y\0\u{1}label\0")
+  public static let protoMessageName: String = _protobuf_package + ".Point"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}x\0\u{1}y\0\u{1}label\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -106,7 +106,7 @@ nonisolated extension Dyn_Common_Point: SwiftProtobuf.Message, SwiftProtobuf._Me
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.x != 0 {
       try visitor.visitSingularSInt32Field(value: self.x, fieldNumber: 1)
     }
@@ -119,7 +119,7 @@ nonisolated extension Dyn_Common_Point: SwiftProtobuf.Message, SwiftProtobuf._Me
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Dyn_Common_Point, rhs: Dyn_Common_Point) -> Bool {
+  public static func ==(lhs: Dyn_Common_Point, rhs: Dyn_Common_Point) -> Bool {
     if lhs.x != rhs.x {return false}
     if lhs.y != rhs.y {return false}
     if lhs.label != rhs.label {return false}

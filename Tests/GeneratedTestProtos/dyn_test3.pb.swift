@@ -26,201 +26,201 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 }
 
 /// Every proto3 field kind DynamicProto must handle.
-nonisolated struct Dyn_Test3_Everything: @unchecked Sendable {
+public nonisolated struct Dyn_Test3_Everything: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var fInt32: Int32 {
+  public var fInt32: Int32 {
     get {_storage._fInt32}
     set {_uniqueStorage()._fInt32 = newValue}
   }
 
-  var fInt64: Int64 {
+  public var fInt64: Int64 {
     get {_storage._fInt64}
     set {_uniqueStorage()._fInt64 = newValue}
   }
 
-  var fUint32: UInt32 {
+  public var fUint32: UInt32 {
     get {_storage._fUint32}
     set {_uniqueStorage()._fUint32 = newValue}
   }
 
-  var fUint64: UInt64 {
+  public var fUint64: UInt64 {
     get {_storage._fUint64}
     set {_uniqueStorage()._fUint64 = newValue}
   }
 
-  var fSint32: Int32 {
+  public var fSint32: Int32 {
     get {_storage._fSint32}
     set {_uniqueStorage()._fSint32 = newValue}
   }
 
-  var fSint64: Int64 {
+  public var fSint64: Int64 {
     get {_storage._fSint64}
     set {_uniqueStorage()._fSint64 = newValue}
   }
 
-  var fFixed32: UInt32 {
+  public var fFixed32: UInt32 {
     get {_storage._fFixed32}
     set {_uniqueStorage()._fFixed32 = newValue}
   }
 
-  var fFixed64: UInt64 {
+  public var fFixed64: UInt64 {
     get {_storage._fFixed64}
     set {_uniqueStorage()._fFixed64 = newValue}
   }
 
-  var fSfixed32: Int32 {
+  public var fSfixed32: Int32 {
     get {_storage._fSfixed32}
     set {_uniqueStorage()._fSfixed32 = newValue}
   }
 
-  var fSfixed64: Int64 {
+  public var fSfixed64: Int64 {
     get {_storage._fSfixed64}
     set {_uniqueStorage()._fSfixed64 = newValue}
   }
 
-  var fFloat: Float {
+  public var fFloat: Float {
     get {_storage._fFloat}
     set {_uniqueStorage()._fFloat = newValue}
   }
 
-  var fDouble: Double {
+  public var fDouble: Double {
     get {_storage._fDouble}
     set {_uniqueStorage()._fDouble = newValue}
   }
 
-  var fBool: Bool {
+  public var fBool: Bool {
     get {_storage._fBool}
     set {_uniqueStorage()._fBool = newValue}
   }
 
-  var fString: String {
+  public var fString: String {
     get {_storage._fString}
     set {_uniqueStorage()._fString = newValue}
   }
 
-  var fBytes: Data {
+  public var fBytes: Data {
     get {_storage._fBytes}
     set {_uniqueStorage()._fBytes = newValue}
   }
 
-  var fColor: Dyn_Common_Color {
+  public var fColor: Dyn_Common_Color {
     get {_storage._fColor}
     set {_uniqueStorage()._fColor = newValue}
   }
 
-  var fNested: Dyn_Test3_Everything.Nested {
+  public var fNested: Dyn_Test3_Everything.Nested {
     get {_storage._fNested ?? Dyn_Test3_Everything.Nested()}
     set {_uniqueStorage()._fNested = newValue}
   }
   /// Returns true if `fNested` has been explicitly set.
-  var hasFNested: Bool {_storage._fNested != nil}
+  public var hasFNested: Bool {_storage._fNested != nil}
   /// Clears the value of `fNested`. Subsequent reads from it will return its default value.
-  mutating func clearFNested() {_uniqueStorage()._fNested = nil}
+  public mutating func clearFNested() {_uniqueStorage()._fNested = nil}
 
-  var fPoint: Dyn_Common_Point {
+  public var fPoint: Dyn_Common_Point {
     get {_storage._fPoint ?? Dyn_Common_Point()}
     set {_uniqueStorage()._fPoint = newValue}
   }
   /// Returns true if `fPoint` has been explicitly set.
-  var hasFPoint: Bool {_storage._fPoint != nil}
+  public var hasFPoint: Bool {_storage._fPoint != nil}
   /// Clears the value of `fPoint`. Subsequent reads from it will return its default value.
-  mutating func clearFPoint() {_uniqueStorage()._fPoint = nil}
+  public mutating func clearFPoint() {_uniqueStorage()._fPoint = nil}
 
   /// packed (proto3 default)
-  var rInt32: [Int32] {
+  public var rInt32: [Int32] {
     get {_storage._rInt32}
     set {_uniqueStorage()._rInt32 = newValue}
   }
 
-  var rSint64: [Int64] {
+  public var rSint64: [Int64] {
     get {_storage._rSint64}
     set {_uniqueStorage()._rSint64 = newValue}
   }
 
-  var rFixed32: [UInt32] {
+  public var rFixed32: [UInt32] {
     get {_storage._rFixed32}
     set {_uniqueStorage()._rFixed32 = newValue}
   }
 
-  var rDouble: [Double] {
+  public var rDouble: [Double] {
     get {_storage._rDouble}
     set {_uniqueStorage()._rDouble = newValue}
   }
 
-  var rBool: [Bool] {
+  public var rBool: [Bool] {
     get {_storage._rBool}
     set {_uniqueStorage()._rBool = newValue}
   }
 
-  var rColor: [Dyn_Common_Color] {
+  public var rColor: [Dyn_Common_Color] {
     get {_storage._rColor}
     set {_uniqueStorage()._rColor = newValue}
   }
 
-  var rUint64Unpacked: [UInt64] {
+  public var rUint64Unpacked: [UInt64] {
     get {_storage._rUint64Unpacked}
     set {_uniqueStorage()._rUint64Unpacked = newValue}
   }
 
-  var rString: [String] {
+  public var rString: [String] {
     get {_storage._rString}
     set {_uniqueStorage()._rString = newValue}
   }
 
-  var rBytes: [Data] {
+  public var rBytes: [Data] {
     get {_storage._rBytes}
     set {_uniqueStorage()._rBytes = newValue}
   }
 
-  var rNested: [Dyn_Test3_Everything.Nested] {
+  public var rNested: [Dyn_Test3_Everything.Nested] {
     get {_storage._rNested}
     set {_uniqueStorage()._rNested = newValue}
   }
 
-  var mInt32String: Dictionary<Int32,String> {
+  public var mInt32String: Dictionary<Int32,String> {
     get {_storage._mInt32String}
     set {_uniqueStorage()._mInt32String = newValue}
   }
 
-  var mInt64Nested: Dictionary<Int64,Dyn_Test3_Everything.Nested> {
+  public var mInt64Nested: Dictionary<Int64,Dyn_Test3_Everything.Nested> {
     get {_storage._mInt64Nested}
     set {_uniqueStorage()._mInt64Nested = newValue}
   }
 
-  var mUint32Bytes: Dictionary<UInt32,Data> {
+  public var mUint32Bytes: Dictionary<UInt32,Data> {
     get {_storage._mUint32Bytes}
     set {_uniqueStorage()._mUint32Bytes = newValue}
   }
 
-  var mStringColor: Dictionary<String,Dyn_Common_Color> {
+  public var mStringColor: Dictionary<String,Dyn_Common_Color> {
     get {_storage._mStringColor}
     set {_uniqueStorage()._mStringColor = newValue}
   }
 
-  var mBoolDouble: Dictionary<Bool,Double> {
+  public var mBoolDouble: Dictionary<Bool,Double> {
     get {_storage._mBoolDouble}
     set {_uniqueStorage()._mBoolDouble = newValue}
   }
 
-  var mSint64Fixed64: Dictionary<Int64,UInt64> {
+  public var mSint64Fixed64: Dictionary<Int64,UInt64> {
     get {_storage._mSint64Fixed64}
     set {_uniqueStorage()._mSint64Fixed64 = newValue}
   }
 
-  var mStringPoint: Dictionary<String,Dyn_Common_Point> {
+  public var mStringPoint: Dictionary<String,Dyn_Common_Point> {
     get {_storage._mStringPoint}
     set {_uniqueStorage()._mStringPoint = newValue}
   }
 
-  var choice: OneOf_Choice? {
+  public var choice: OneOf_Choice? {
     get {return _storage._choice}
     set {_uniqueStorage()._choice = newValue}
   }
 
-  var oString: String {
+  public var oString: String {
     get {
       if case .oString(let v)? = _storage._choice {return v}
       return String()
@@ -228,7 +228,7 @@ nonisolated struct Dyn_Test3_Everything: @unchecked Sendable {
     set {_uniqueStorage()._choice = .oString(newValue)}
   }
 
-  var oInt64: Int64 {
+  public var oInt64: Int64 {
     get {
       if case .oInt64(let v)? = _storage._choice {return v}
       return 0
@@ -236,7 +236,7 @@ nonisolated struct Dyn_Test3_Everything: @unchecked Sendable {
     set {_uniqueStorage()._choice = .oInt64(newValue)}
   }
 
-  var oNested: Dyn_Test3_Everything.Nested {
+  public var oNested: Dyn_Test3_Everything.Nested {
     get {
       if case .oNested(let v)? = _storage._choice {return v}
       return Dyn_Test3_Everything.Nested()
@@ -244,7 +244,7 @@ nonisolated struct Dyn_Test3_Everything: @unchecked Sendable {
     set {_uniqueStorage()._choice = .oNested(newValue)}
   }
 
-  var oColor: Dyn_Common_Color {
+  public var oColor: Dyn_Common_Color {
     get {
       if case .oColor(let v)? = _storage._choice {return v}
       return .unspecified
@@ -253,45 +253,45 @@ nonisolated struct Dyn_Test3_Everything: @unchecked Sendable {
   }
 
   /// proto3 explicit presence
-  var pInt32: Int32 {
+  public var pInt32: Int32 {
     get {_storage._pInt32 ?? 0}
     set {_uniqueStorage()._pInt32 = newValue}
   }
   /// Returns true if `pInt32` has been explicitly set.
-  var hasPInt32: Bool {_storage._pInt32 != nil}
+  public var hasPInt32: Bool {_storage._pInt32 != nil}
   /// Clears the value of `pInt32`. Subsequent reads from it will return its default value.
-  mutating func clearPInt32() {_uniqueStorage()._pInt32 = nil}
+  public mutating func clearPInt32() {_uniqueStorage()._pInt32 = nil}
 
-  var pString: String {
+  public var pString: String {
     get {_storage._pString ?? String()}
     set {_uniqueStorage()._pString = newValue}
   }
   /// Returns true if `pString` has been explicitly set.
-  var hasPString: Bool {_storage._pString != nil}
+  public var hasPString: Bool {_storage._pString != nil}
   /// Clears the value of `pString`. Subsequent reads from it will return its default value.
-  mutating func clearPString() {_uniqueStorage()._pString = nil}
+  public mutating func clearPString() {_uniqueStorage()._pString = nil}
 
-  var tTimestamp: SwiftProtobuf.Google_Protobuf_Timestamp {
+  public var tTimestamp: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_storage._tTimestamp ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_uniqueStorage()._tTimestamp = newValue}
   }
   /// Returns true if `tTimestamp` has been explicitly set.
-  var hasTTimestamp: Bool {_storage._tTimestamp != nil}
+  public var hasTTimestamp: Bool {_storage._tTimestamp != nil}
   /// Clears the value of `tTimestamp`. Subsequent reads from it will return its default value.
-  mutating func clearTTimestamp() {_uniqueStorage()._tTimestamp = nil}
+  public mutating func clearTTimestamp() {_uniqueStorage()._tTimestamp = nil}
 
-  var wInt64: SwiftProtobuf.Google_Protobuf_Int64Value {
+  public var wInt64: SwiftProtobuf.Google_Protobuf_Int64Value {
     get {_storage._wInt64 ?? SwiftProtobuf.Google_Protobuf_Int64Value()}
     set {_uniqueStorage()._wInt64 = newValue}
   }
   /// Returns true if `wInt64` has been explicitly set.
-  var hasWInt64: Bool {_storage._wInt64 != nil}
+  public var hasWInt64: Bool {_storage._wInt64 != nil}
   /// Clears the value of `wInt64`. Subsequent reads from it will return its default value.
-  mutating func clearWInt64() {_uniqueStorage()._wInt64 = nil}
+  public mutating func clearWInt64() {_uniqueStorage()._wInt64 = nil}
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  nonisolated enum OneOf_Choice: Equatable, Sendable {
+  public nonisolated enum OneOf_Choice: Equatable, Sendable {
     case oString(String)
     case oInt64(Int64)
     case oNested(Dyn_Test3_Everything.Nested)
@@ -299,64 +299,64 @@ nonisolated struct Dyn_Test3_Everything: @unchecked Sendable {
 
   }
 
-  nonisolated struct Nested: Sendable {
+  public nonisolated struct Nested: Sendable {
     // SwiftProtobuf.Message conformance is added in an extension below. See the
     // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
     // methods supported on all messages.
 
-    var a: Int32 = 0
+    public var a: Int32 = 0
 
-    var b: String = String()
+    public var b: String = String()
 
-    var tree: Dyn_Test3_Tree {
+    public var tree: Dyn_Test3_Tree {
       get {_tree ?? Dyn_Test3_Tree()}
       set {_tree = newValue}
     }
     /// Returns true if `tree` has been explicitly set.
-    var hasTree: Bool {self._tree != nil}
+    public var hasTree: Bool {self._tree != nil}
     /// Clears the value of `tree`. Subsequent reads from it will return its default value.
-    mutating func clearTree() {self._tree = nil}
+    public mutating func clearTree() {self._tree = nil}
 
-    var unknownFields = SwiftProtobuf.UnknownStorage()
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-    init() {}
+    public init() {}
 
     fileprivate var _tree: Dyn_Test3_Tree? = nil
   }
 
-  init() {}
+  public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A recursive type.
-nonisolated struct Dyn_Test3_Tree: @unchecked Sendable {
+public nonisolated struct Dyn_Test3_Tree: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var name: String {
+  public var name: String {
     get {_storage._name}
     set {_uniqueStorage()._name = newValue}
   }
 
-  var children: [Dyn_Test3_Tree] {
+  public var children: [Dyn_Test3_Tree] {
     get {_storage._children}
     set {_uniqueStorage()._children = newValue}
   }
 
-  var parent: Dyn_Test3_Tree {
+  public var parent: Dyn_Test3_Tree {
     get {_storage._parent ?? Dyn_Test3_Tree()}
     set {_uniqueStorage()._parent = newValue}
   }
   /// Returns true if `parent` has been explicitly set.
-  var hasParent: Bool {_storage._parent != nil}
+  public var hasParent: Bool {_storage._parent != nil}
   /// Clears the value of `parent`. Subsequent reads from it will return its default value.
-  mutating func clearParent() {_uniqueStorage()._parent = nil}
+  public mutating func clearParent() {_uniqueStorage()._parent = nil}
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
 }
@@ -366,8 +366,8 @@ nonisolated struct Dyn_Test3_Tree: @unchecked Sendable {
 fileprivate nonisolated let _protobuf_package = "dyn.test3"
 
 nonisolated extension Dyn_Test3_Everything: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".Everything"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}f_int32\0\u{3}f_int64\0\u{3}f_uint32\0\u{3}f_uint64\0\u{3}f_sint32\0\u{3}f_sint64\0\u{3}f_fixed32\0\u{3}f_fixed64\0\u{3}f_sfixed32\0\u{3}f_sfixed64\0\u{3}f_float\0\u{3}f_double\0\u{3}f_bool\0\u{3}f_string\0\u{3}f_bytes\0\u{3}f_color\0\u{3}f_nested\0\u{3}f_point\0\u{4}\u{d}r_int32\0\u{3}r_sint64\0\u{3}r_fixed32\0\u{3}r_double\0\u{3}r_bool\0\u{3}r_color\0\u{3}r_uint64_unpacked\0\u{3}r_string\0\u{3}r_bytes\0\u{3}r_nested\0\u{4}\u{b}m_int32_string\0\u{3}m_int64_nested\0\u{3}m_uint32_bytes\0\u{3}m_string_color\0\u{3}m_bool_double\0\u{3}m_sint64_fixed64\0\u{3}m_string_point\0\u{4}\u{4}o_string\0\u{3}o_int64\0\u{3}o_nested\0\u{3}o_color\0\u{4}\u{7}p_int32\0\u{3}p_string\0\u{4}\u{9}t_timestamp\0\u{3}w_int64\0")
+  public static let protoMessageName: String = _protobuf_package + ".Everything"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}f_int32\0\u{3}f_int64\0\u{3}f_uint32\0\u{3}f_uint64\0\u{3}f_sint32\0\u{3}f_sint64\0\u{3}f_fixed32\0\u{3}f_fixed64\0\u{3}f_sfixed32\0\u{3}f_sfixed64\0\u{3}f_float\0\u{3}f_double\0\u{3}f_bool\0\u{3}f_string\0\u{3}f_bytes\0\u{3}f_color\0\u{3}f_nested\0\u{3}f_point\0\u{4}\u{d}r_int32\0\u{3}r_sint64\0\u{3}r_fixed32\0\u{3}r_double\0\u{3}r_bool\0\u{3}r_color\0\u{3}r_uint64_unpacked\0\u{3}r_string\0\u{3}r_bytes\0\u{3}r_nested\0\u{4}\u{b}m_int32_string\0\u{3}m_int64_nested\0\u{3}m_uint32_bytes\0\u{3}m_string_color\0\u{3}m_bool_double\0\u{3}m_sint64_fixed64\0\u{3}m_string_point\0\u{4}\u{4}o_string\0\u{3}o_int64\0\u{3}o_nested\0\u{3}o_color\0\u{4}\u{7}p_int32\0\u{3}p_string\0\u{4}\u{9}t_timestamp\0\u{3}w_int64\0")
 
   fileprivate class _StorageClass {
     var _fInt32: Int32 = 0
@@ -470,7 +470,7 @@ nonisolated extension Dyn_Test3_Everything: SwiftProtobuf.Message, SwiftProtobuf
     return _storage
   }
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     _ = _uniqueStorage()
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
       while let fieldNumber = try decoder.nextFieldNumber() {
@@ -560,7 +560,7 @@ nonisolated extension Dyn_Test3_Everything: SwiftProtobuf.Message, SwiftProtobuf
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every if/case branch local when no optimizations
@@ -706,7 +706,7 @@ nonisolated extension Dyn_Test3_Everything: SwiftProtobuf.Message, SwiftProtobuf
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Dyn_Test3_Everything, rhs: Dyn_Test3_Everything) -> Bool {
+  public static func ==(lhs: Dyn_Test3_Everything, rhs: Dyn_Test3_Everything) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
@@ -761,10 +761,10 @@ nonisolated extension Dyn_Test3_Everything: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Dyn_Test3_Everything.Nested: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = Dyn_Test3_Everything.protoMessageName + ".Nested"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}a\0\u{1}b\0\u{1}tree\0")
+  public static let protoMessageName: String = Dyn_Test3_Everything.protoMessageName + ".Nested"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}a\0\u{1}b\0\u{1}tree\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -778,7 +778,7 @@ nonisolated extension Dyn_Test3_Everything.Nested: SwiftProtobuf.Message, SwiftP
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -795,7 +795,7 @@ nonisolated extension Dyn_Test3_Everything.Nested: SwiftProtobuf.Message, SwiftP
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Dyn_Test3_Everything.Nested, rhs: Dyn_Test3_Everything.Nested) -> Bool {
+  public static func ==(lhs: Dyn_Test3_Everything.Nested, rhs: Dyn_Test3_Everything.Nested) -> Bool {
     if lhs.a != rhs.a {return false}
     if lhs.b != rhs.b {return false}
     if lhs._tree != rhs._tree {return false}
@@ -805,8 +805,8 @@ nonisolated extension Dyn_Test3_Everything.Nested: SwiftProtobuf.Message, SwiftP
 }
 
 nonisolated extension Dyn_Test3_Tree: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".Tree"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}children\0\u{1}parent\0")
+  public static let protoMessageName: String = _protobuf_package + ".Tree"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}children\0\u{1}parent\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -835,7 +835,7 @@ nonisolated extension Dyn_Test3_Tree: SwiftProtobuf.Message, SwiftProtobuf._Mess
     return _storage
   }
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     _ = _uniqueStorage()
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
       while let fieldNumber = try decoder.nextFieldNumber() {
@@ -852,7 +852,7 @@ nonisolated extension Dyn_Test3_Tree: SwiftProtobuf.Message, SwiftProtobuf._Mess
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every if/case branch local when no optimizations
@@ -871,7 +871,7 @@ nonisolated extension Dyn_Test3_Tree: SwiftProtobuf.Message, SwiftProtobuf._Mess
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Dyn_Test3_Tree, rhs: Dyn_Test3_Tree) -> Bool {
+  public static func ==(lhs: Dyn_Test3_Tree, rhs: Dyn_Test3_Tree) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0

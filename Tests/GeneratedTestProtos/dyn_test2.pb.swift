@@ -26,86 +26,86 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 }
 
 /// proto2: explicit presence, defaults, closed enums, packed opt-in.
-nonisolated struct Dyn_Test2_Legacy: Sendable {
+public nonisolated struct Dyn_Test2_Legacy: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var oInt32: Int32 {
+  public var oInt32: Int32 {
     get {_oInt32 ?? 42}
     set {_oInt32 = newValue}
   }
   /// Returns true if `oInt32` has been explicitly set.
-  var hasOInt32: Bool {self._oInt32 != nil}
+  public var hasOInt32: Bool {self._oInt32 != nil}
   /// Clears the value of `oInt32`. Subsequent reads from it will return its default value.
-  mutating func clearOInt32() {self._oInt32 = nil}
+  public mutating func clearOInt32() {self._oInt32 = nil}
 
-  var oString: String {
+  public var oString: String {
     get {_oString ?? "hello"}
     set {_oString = newValue}
   }
   /// Returns true if `oString` has been explicitly set.
-  var hasOString: Bool {self._oString != nil}
+  public var hasOString: Bool {self._oString != nil}
   /// Clears the value of `oString`. Subsequent reads from it will return its default value.
-  mutating func clearOString() {self._oString = nil}
+  public mutating func clearOString() {self._oString = nil}
 
-  var oBool: Bool {
+  public var oBool: Bool {
     get {_oBool ?? true}
     set {_oBool = newValue}
   }
   /// Returns true if `oBool` has been explicitly set.
-  var hasOBool: Bool {self._oBool != nil}
+  public var hasOBool: Bool {self._oBool != nil}
   /// Clears the value of `oBool`. Subsequent reads from it will return its default value.
-  mutating func clearOBool() {self._oBool = nil}
+  public mutating func clearOBool() {self._oBool = nil}
 
-  var oDouble: Double {
+  public var oDouble: Double {
     get {_oDouble ?? -1.5}
     set {_oDouble = newValue}
   }
   /// Returns true if `oDouble` has been explicitly set.
-  var hasODouble: Bool {self._oDouble != nil}
+  public var hasODouble: Bool {self._oDouble != nil}
   /// Clears the value of `oDouble`. Subsequent reads from it will return its default value.
-  mutating func clearODouble() {self._oDouble = nil}
+  public mutating func clearODouble() {self._oDouble = nil}
 
-  var oBytes: Data {
+  public var oBytes: Data {
     get {_oBytes ?? Data([1, 2])}
     set {_oBytes = newValue}
   }
   /// Returns true if `oBytes` has been explicitly set.
-  var hasOBytes: Bool {self._oBytes != nil}
+  public var hasOBytes: Bool {self._oBytes != nil}
   /// Clears the value of `oBytes`. Subsequent reads from it will return its default value.
-  mutating func clearOBytes() {self._oBytes = nil}
+  public mutating func clearOBytes() {self._oBytes = nil}
 
-  var oKind: Dyn_Test2_Legacy.Kind {
+  public var oKind: Dyn_Test2_Legacy.Kind {
     get {_oKind ?? .second}
     set {_oKind = newValue}
   }
   /// Returns true if `oKind` has been explicitly set.
-  var hasOKind: Bool {self._oKind != nil}
+  public var hasOKind: Bool {self._oKind != nil}
   /// Clears the value of `oKind`. Subsequent reads from it will return its default value.
-  mutating func clearOKind() {self._oKind = nil}
+  public mutating func clearOKind() {self._oKind = nil}
 
-  var oPoint: Dyn_Common_Point {
+  public var oPoint: Dyn_Common_Point {
     get {_oPoint ?? Dyn_Common_Point()}
     set {_oPoint = newValue}
   }
   /// Returns true if `oPoint` has been explicitly set.
-  var hasOPoint: Bool {self._oPoint != nil}
+  public var hasOPoint: Bool {self._oPoint != nil}
   /// Clears the value of `oPoint`. Subsequent reads from it will return its default value.
-  mutating func clearOPoint() {self._oPoint = nil}
+  public mutating func clearOPoint() {self._oPoint = nil}
 
   /// unpacked (proto2 default)
-  var rInt32: [Int32] = []
+  public var rInt32: [Int32] = []
 
-  var rSint32Packed: [Int32] = []
+  public var rSint32Packed: [Int32] = []
 
-  var rKind: [Dyn_Test2_Legacy.Kind] = []
+  public var rKind: [Dyn_Test2_Legacy.Kind] = []
 
-  var mStringInt32: Dictionary<String,Int32> = [:]
+  public var mStringInt32: Dictionary<String,Int32> = [:]
 
-  var pick: Dyn_Test2_Legacy.OneOf_Pick? = nil
+  public var pick: Dyn_Test2_Legacy.OneOf_Pick? = nil
 
-  var pickUint32: UInt32 {
+  public var pickUint32: UInt32 {
     get {
       if case .pickUint32(let v)? = pick {return v}
       return 0
@@ -113,7 +113,7 @@ nonisolated struct Dyn_Test2_Legacy: Sendable {
     set {pick = .pickUint32(newValue)}
   }
 
-  var pickString: String {
+  public var pickString: String {
     get {
       if case .pickString(let v)? = pick {return v}
       return String()
@@ -121,44 +121,44 @@ nonisolated struct Dyn_Test2_Legacy: Sendable {
     set {pick = .pickString(newValue)}
   }
 
-  var oFloat: Float {
+  public var oFloat: Float {
     get {_oFloat ?? 0}
     set {_oFloat = newValue}
   }
   /// Returns true if `oFloat` has been explicitly set.
-  var hasOFloat: Bool {self._oFloat != nil}
+  public var hasOFloat: Bool {self._oFloat != nil}
   /// Clears the value of `oFloat`. Subsequent reads from it will return its default value.
-  mutating func clearOFloat() {self._oFloat = nil}
+  public mutating func clearOFloat() {self._oFloat = nil}
 
-  var oUint64: UInt64 {
+  public var oUint64: UInt64 {
     get {_oUint64 ?? 0}
     set {_oUint64 = newValue}
   }
   /// Returns true if `oUint64` has been explicitly set.
-  var hasOUint64: Bool {self._oUint64 != nil}
+  public var hasOUint64: Bool {self._oUint64 != nil}
   /// Clears the value of `oUint64`. Subsequent reads from it will return its default value.
-  mutating func clearOUint64() {self._oUint64 = nil}
+  public mutating func clearOUint64() {self._oUint64 = nil}
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  nonisolated enum OneOf_Pick: Equatable, Sendable {
+  public nonisolated enum OneOf_Pick: Equatable, Sendable {
     case pickUint32(UInt32)
     case pickString(String)
 
   }
 
-  nonisolated enum Kind: Int, SwiftProtobuf.Enum, Swift.CaseIterable {
+  public nonisolated enum Kind: Int, SwiftProtobuf.Enum, Swift.CaseIterable {
     case first = 1
     case second = 2
     case third = 3
 
-    init() {
+    public init() {
       self = .first
     }
 
   }
 
-  init() {}
+  public init() {}
 
   fileprivate var _oInt32: Int32? = nil
   fileprivate var _oString: String? = nil
@@ -176,10 +176,10 @@ nonisolated struct Dyn_Test2_Legacy: Sendable {
 fileprivate nonisolated let _protobuf_package = "dyn.test2"
 
 nonisolated extension Dyn_Test2_Legacy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".Legacy"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}o_int32\0\u{3}o_string\0\u{3}o_bool\0\u{3}o_double\0\u{3}o_bytes\0\u{3}o_kind\0\u{3}o_point\0\u{3}r_int32\0\u{3}r_sint32_packed\0\u{3}r_kind\0\u{3}m_string_int32\0\u{3}pick_uint32\0\u{3}pick_string\0\u{3}o_float\0\u{3}o_uint64\0")
+  public static let protoMessageName: String = _protobuf_package + ".Legacy"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}o_int32\0\u{3}o_string\0\u{3}o_bool\0\u{3}o_double\0\u{3}o_bytes\0\u{3}o_kind\0\u{3}o_point\0\u{3}r_int32\0\u{3}r_sint32_packed\0\u{3}r_kind\0\u{3}m_string_int32\0\u{3}pick_uint32\0\u{3}pick_string\0\u{3}o_float\0\u{3}o_uint64\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -219,7 +219,7 @@ nonisolated extension Dyn_Test2_Legacy: SwiftProtobuf.Message, SwiftProtobuf._Me
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -277,7 +277,7 @@ nonisolated extension Dyn_Test2_Legacy: SwiftProtobuf.Message, SwiftProtobuf._Me
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Dyn_Test2_Legacy, rhs: Dyn_Test2_Legacy) -> Bool {
+  public static func ==(lhs: Dyn_Test2_Legacy, rhs: Dyn_Test2_Legacy) -> Bool {
     if lhs._oInt32 != rhs._oInt32 {return false}
     if lhs._oString != rhs._oString {return false}
     if lhs._oBool != rhs._oBool {return false}
@@ -298,5 +298,5 @@ nonisolated extension Dyn_Test2_Legacy: SwiftProtobuf.Message, SwiftProtobuf._Me
 }
 
 nonisolated extension Dyn_Test2_Legacy.Kind: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}FIRST\0\u{1}SECOND\0\u{1}THIRD\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}FIRST\0\u{1}SECOND\0\u{1}THIRD\0")
 }

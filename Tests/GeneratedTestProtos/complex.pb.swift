@@ -20,109 +20,109 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-nonisolated struct Complex_Complex: Sendable {
+public nonisolated struct Complex_Complex: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var real: Float = 0
+  public var real: Float = 0
 
-  var imag: Float = 0
+  public var imag: Float = 0
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  public init() {}
 }
 
-nonisolated struct Complex_ComplexRequest: Sendable {
+public nonisolated struct Complex_ComplexRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var a: Complex_Complex {
+  public var a: Complex_Complex {
     get {_a ?? Complex_Complex()}
     set {_a = newValue}
   }
   /// Returns true if `a` has been explicitly set.
-  var hasA: Bool {self._a != nil}
+  public var hasA: Bool {self._a != nil}
   /// Clears the value of `a`. Subsequent reads from it will return its default value.
-  mutating func clearA() {self._a = nil}
+  public mutating func clearA() {self._a = nil}
 
-  var b: Complex_Complex {
+  public var b: Complex_Complex {
     get {_b ?? Complex_Complex()}
     set {_b = newValue}
   }
   /// Returns true if `b` has been explicitly set.
-  var hasB: Bool {self._b != nil}
+  public var hasB: Bool {self._b != nil}
   /// Clears the value of `b`. Subsequent reads from it will return its default value.
-  mutating func clearB() {self._b = nil}
+  public mutating func clearB() {self._b = nil}
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  public init() {}
 
   fileprivate var _a: Complex_Complex? = nil
   fileprivate var _b: Complex_Complex? = nil
 }
 
-nonisolated struct Complex_ComplexResponse: Sendable {
+public nonisolated struct Complex_ComplexResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var result: Complex_Complex {
+  public var result: Complex_Complex {
     get {_result ?? Complex_Complex()}
     set {_result = newValue}
   }
   /// Returns true if `result` has been explicitly set.
-  var hasResult: Bool {self._result != nil}
+  public var hasResult: Bool {self._result != nil}
   /// Clears the value of `result`. Subsequent reads from it will return its default value.
-  mutating func clearResult() {self._result = nil}
+  public mutating func clearResult() {self._result = nil}
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  public init() {}
 
   fileprivate var _result: Complex_Complex? = nil
 }
 
 /// What the guest sends to the host (binding "b", namespace "complex::any", operation "mul") to log
 /// a multiplication: the request's fields followed by the result.
-nonisolated struct Complex_ComplexLog: Sendable {
+public nonisolated struct Complex_ComplexLog: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var a: Complex_Complex {
+  public var a: Complex_Complex {
     get {_a ?? Complex_Complex()}
     set {_a = newValue}
   }
   /// Returns true if `a` has been explicitly set.
-  var hasA: Bool {self._a != nil}
+  public var hasA: Bool {self._a != nil}
   /// Clears the value of `a`. Subsequent reads from it will return its default value.
-  mutating func clearA() {self._a = nil}
+  public mutating func clearA() {self._a = nil}
 
-  var b: Complex_Complex {
+  public var b: Complex_Complex {
     get {_b ?? Complex_Complex()}
     set {_b = newValue}
   }
   /// Returns true if `b` has been explicitly set.
-  var hasB: Bool {self._b != nil}
+  public var hasB: Bool {self._b != nil}
   /// Clears the value of `b`. Subsequent reads from it will return its default value.
-  mutating func clearB() {self._b = nil}
+  public mutating func clearB() {self._b = nil}
 
-  var result: Complex_Complex {
+  public var result: Complex_Complex {
     get {_result ?? Complex_Complex()}
     set {_result = newValue}
   }
   /// Returns true if `result` has been explicitly set.
-  var hasResult: Bool {self._result != nil}
+  public var hasResult: Bool {self._result != nil}
   /// Clears the value of `result`. Subsequent reads from it will return its default value.
-  mutating func clearResult() {self._result = nil}
+  public mutating func clearResult() {self._result = nil}
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  public init() {}
 
   fileprivate var _a: Complex_Complex? = nil
   fileprivate var _b: Complex_Complex? = nil
@@ -134,10 +134,10 @@ nonisolated struct Complex_ComplexLog: Sendable {
 fileprivate nonisolated let _protobuf_package = "complex"
 
 nonisolated extension Complex_Complex: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".Complex"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}real\0\u{1}imag\0")
+  public static let protoMessageName: String = _protobuf_package + ".Complex"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}real\0\u{1}imag\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -150,7 +150,7 @@ nonisolated extension Complex_Complex: SwiftProtobuf.Message, SwiftProtobuf._Mes
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if self.real.bitPattern != 0 {
       try visitor.visitSingularFloatField(value: self.real, fieldNumber: 1)
     }
@@ -160,7 +160,7 @@ nonisolated extension Complex_Complex: SwiftProtobuf.Message, SwiftProtobuf._Mes
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Complex_Complex, rhs: Complex_Complex) -> Bool {
+  public static func ==(lhs: Complex_Complex, rhs: Complex_Complex) -> Bool {
     if lhs.real != rhs.real {return false}
     if lhs.imag != rhs.imag {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -169,10 +169,10 @@ nonisolated extension Complex_Complex: SwiftProtobuf.Message, SwiftProtobuf._Mes
 }
 
 nonisolated extension Complex_ComplexRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".ComplexRequest"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}a\0\u{1}b\0")
+  public static let protoMessageName: String = _protobuf_package + ".ComplexRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}a\0\u{1}b\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -185,7 +185,7 @@ nonisolated extension Complex_ComplexRequest: SwiftProtobuf.Message, SwiftProtob
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -199,7 +199,7 @@ nonisolated extension Complex_ComplexRequest: SwiftProtobuf.Message, SwiftProtob
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Complex_ComplexRequest, rhs: Complex_ComplexRequest) -> Bool {
+  public static func ==(lhs: Complex_ComplexRequest, rhs: Complex_ComplexRequest) -> Bool {
     if lhs._a != rhs._a {return false}
     if lhs._b != rhs._b {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
@@ -208,10 +208,10 @@ nonisolated extension Complex_ComplexRequest: SwiftProtobuf.Message, SwiftProtob
 }
 
 nonisolated extension Complex_ComplexResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".ComplexResponse"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}result\0")
+  public static let protoMessageName: String = _protobuf_package + ".ComplexResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}result\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -223,7 +223,7 @@ nonisolated extension Complex_ComplexResponse: SwiftProtobuf.Message, SwiftProto
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -234,7 +234,7 @@ nonisolated extension Complex_ComplexResponse: SwiftProtobuf.Message, SwiftProto
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Complex_ComplexResponse, rhs: Complex_ComplexResponse) -> Bool {
+  public static func ==(lhs: Complex_ComplexResponse, rhs: Complex_ComplexResponse) -> Bool {
     if lhs._result != rhs._result {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -242,10 +242,10 @@ nonisolated extension Complex_ComplexResponse: SwiftProtobuf.Message, SwiftProto
 }
 
 nonisolated extension Complex_ComplexLog: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".ComplexLog"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}a\0\u{1}b\0\u{1}result\0")
+  public static let protoMessageName: String = _protobuf_package + ".ComplexLog"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}a\0\u{1}b\0\u{1}result\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -259,7 +259,7 @@ nonisolated extension Complex_ComplexLog: SwiftProtobuf.Message, SwiftProtobuf._
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     // The use of inline closures is to circumvent an issue where the compiler
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
@@ -276,7 +276,7 @@ nonisolated extension Complex_ComplexLog: SwiftProtobuf.Message, SwiftProtobuf._
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Complex_ComplexLog, rhs: Complex_ComplexLog) -> Bool {
+  public static func ==(lhs: Complex_ComplexLog, rhs: Complex_ComplexLog) -> Bool {
     if lhs._a != rhs._a {return false}
     if lhs._b != rhs._b {return false}
     if lhs._result != rhs._result {return false}
