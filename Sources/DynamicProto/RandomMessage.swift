@@ -41,7 +41,7 @@ extension DynamicMessage {
     ) -> DynamicMessage {
         var message = DynamicMessage(type: type, pool: pool)
         let descriptor = message.descriptor
-        if let special = randomWellKnown(descriptor.fullName, message, using: &generator) { return special }
+        if let special = randomWellKnown(message, options: options, depth: depth, using: &generator) { return special }
         let chosen = descriptor.oneofs.indices.map { oneof in
             descriptor.fields.indices.filter { descriptor.fields[$0].oneofIndex == oneof }.randomElement(using: &generator)
         }
@@ -66,12 +66,21 @@ extension DynamicMessage {
         return message
     }
 
-    /// Timestamps and durations within the ranges their JSON forms allow.
+    /// Well-known types whose JSON forms restrict their values: timestamps and durations within
+    /// range, Values that always have a kind and finite numbers, field-mask paths that survive the
+    /// lowerCamelCase round trip, and Anys that hold a message of the pool.
     private static func randomWellKnown(
-        _ name: String, _ empty: DynamicMessage, using generator: inout some RandomNumberGenerator
+        _ empty: DynamicMessage, options: RandomMessageOptions, depth: Int, using generator: inout some RandomNumberGenerator
     ) -> DynamicMessage? {
         var message = empty
-        switch name {
+        let pool = message.pool
+        func nested(_ name: String) -> DynamicMessage? {
+            pool.message(named: name).map { random(type: $0, pool: pool, options: options, depth: depth + 1, using: &generator) }
+        }
+        func word() -> String {
+            String((0..<Int.random(in: 1...6, using: &generator)).map { _ in "abcdefghijklmnopqrstuvwxyz".randomElement(using: &generator) ?? "a" })
+        }
+        switch message.descriptor.fullName {
         case "google.protobuf.Timestamp":
             message.values[0] = .single(.int64(Int64.random(in: TimestampText.minSeconds...TimestampText.maxSeconds, using: &generator)))
             message.values[1] = .single(.int32(Int32.random(in: 0..<1_000_000_000, using: &generator)))
@@ -80,6 +89,44 @@ extension DynamicMessage {
             let nanos = Int32.random(in: 0..<1_000_000_000, using: &generator)
             message.values[0] = .single(.int64(seconds))
             message.values[1] = .single(.int32(seconds < 0 ? -nanos : nanos))
+        case "google.protobuf.FieldMask":
+            let paths = (0..<Int.random(in: 0...options.maxCount, using: &generator)).map { _ in
+                (0..<Int.random(in: 1...2, using: &generator)).map { _ in
+                    (0..<Int.random(in: 1...3, using: &generator)).map { _ in word() }.joined(separator: "_")
+                }.joined(separator: ".")
+            }
+            message.values[0] = .repeated(paths.map(DynamicValue.string))
+        case "google.protobuf.Value":
+            let kinds = depth + 1 < options.maxDepth ? 6 : 4
+            let kind = Int.random(in: 0..<kinds, using: &generator)
+            let value: DynamicValue
+            switch kind {
+            case 0: value = .enumeration(0)
+            case 1: value = .double(Double.random(in: -1e6...1e6, using: &generator))
+            case 2: value = .string(word())
+            case 3: value = .bool(Bool.random(using: &generator))
+            case 4: value = nested("google.protobuf.Struct").map(DynamicValue.message) ?? .bool(true)
+            default: value = nested("google.protobuf.ListValue").map(DynamicValue.message) ?? .bool(false)
+            }
+            guard let index = message.descriptor.fieldIndex(number: Int32(kind + 1)) else { return nil }
+            message.values[index] = .single(value)
+        case "google.protobuf.Struct":
+            var fields: [DynamicValue: DynamicValue] = [:]
+            for _ in 0..<Int.random(in: 0...options.maxCount, using: &generator) {
+                if let value = nested("google.protobuf.Value") { fields[.string(word())] = .message(value) }
+            }
+            message.values[0] = .map(fields)
+        case "google.protobuf.ListValue":
+            let values = (0..<Int.random(in: 0...options.maxCount, using: &generator)).compactMap { _ in nested("google.protobuf.Value") }
+            message.values[0] = .repeated(values.map(DynamicValue.message))
+        case "google.protobuf.Any":
+            let candidates = pool.messages.indices.filter {
+                !pool.messages[$0].fullName.hasPrefix("google.protobuf.") && !pool.messages[$0].isMapEntry
+            }
+            guard depth + 1 < options.maxDepth, let chosen = candidates.randomElement(using: &generator) else { return message }
+            let packed = random(type: MessageID(index: chosen), pool: pool, options: options, depth: depth + 1, using: &generator)
+            message.values[0] = .single(.string("type.googleapis.com/" + pool.messages[chosen].fullName))
+            message.values[1] = .single(.bytes(packed.serializedBytes()))
         default:
             return nil
         }

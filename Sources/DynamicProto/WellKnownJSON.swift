@@ -38,7 +38,19 @@ enum WellKnownJSON {
             }
             writer.string(camel.joined(separator: ","))
         case "google.protobuf.Struct":
-            return nil  // a map<string, Value> named "fields" is written as that map's object below
+            // The `fields` map<string, Value> is the object itself.
+            guard let fields = message.descriptor.field(number: 1), let entry = fields.mapEntry else { return nil }
+            let valueKind = pool.mapFields(entry).value.kind
+            var map: [DynamicValue: DynamicValue] = [:]
+            if case .map(let entries)? = message.value(forField: 1) { map = entries }
+            writer.text.append("{")
+            for (position, key) in map.keys.sorted(by: DynamicValue.mapKeyOrder).enumerated() {
+                if position > 0 { writer.text.append(",") }
+                writer.string(key.mapKeyText)
+                writer.text.append(":")
+                if let value = map[key] { try pool.writeJSON(value, kind: valueKind, into: &writer) }
+            }
+            writer.text.append("}")
         case "google.protobuf.ListValue":
             guard let values = message.descriptor.field(number: 1) else { return nil }
             let list: [DynamicValue]
@@ -63,7 +75,7 @@ enum WellKnownJSON {
             let packed = try DynamicMessage(serializedBytes: bytes, type: type, pool: pool)
             writer.text.append("{\"@type\":")
             writer.string(url)
-            if let special = try write(packed), pool[type].fullName != "google.protobuf.Struct" {
+            if let special = try write(packed) {
                 writer.text.append(",\"value\":")
                 writer.text.append(special)
             } else {
@@ -73,7 +85,6 @@ enum WellKnownJSON {
         default:
             return nil
         }
-        if name == "google.protobuf.Struct" { return nil }
         return writer.text
     }
 

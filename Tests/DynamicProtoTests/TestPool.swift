@@ -29,6 +29,16 @@ enum TestPool {
         return id
     }
 
+    /// swift-protobuf writes an Any as JSON only if the packed type is registered.
+    static let registerAnyTypes: Void = {
+        let types: [any SwiftProtobuf.Message.Type] = [
+            Dyn_Common_Point.self, Dyn_Test3_Everything.self, Dyn_Test3_Everything.Nested.self, Dyn_Test3_Tree.self,
+            Dyn_Test2_Legacy.self, Complex_Complex.self, Complex_ComplexRequest.self, Complex_ComplexResponse.self,
+            Complex_ComplexLog.self,
+        ]
+        for type in types { _ = Google_Protobuf_Any.register(messageType: type) }
+    }()
+
     static let deterministic: BinaryEncodingOptions = {
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true

@@ -289,6 +289,105 @@ public nonisolated struct Dyn_Test3_Everything: @unchecked Sendable {
   /// Clears the value of `wInt64`. Subsequent reads from it will return its default value.
   public mutating func clearWInt64() {_uniqueStorage()._wInt64 = nil}
 
+  public var kAny: SwiftProtobuf.Google_Protobuf_Any {
+    get {_storage._kAny ?? SwiftProtobuf.Google_Protobuf_Any()}
+    set {_uniqueStorage()._kAny = newValue}
+  }
+  /// Returns true if `kAny` has been explicitly set.
+  public var hasKAny: Bool {_storage._kAny != nil}
+  /// Clears the value of `kAny`. Subsequent reads from it will return its default value.
+  public mutating func clearKAny() {_uniqueStorage()._kAny = nil}
+
+  public var kStruct: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_storage._kStruct ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_uniqueStorage()._kStruct = newValue}
+  }
+  /// Returns true if `kStruct` has been explicitly set.
+  public var hasKStruct: Bool {_storage._kStruct != nil}
+  /// Clears the value of `kStruct`. Subsequent reads from it will return its default value.
+  public mutating func clearKStruct() {_uniqueStorage()._kStruct = nil}
+
+  public var kValue: SwiftProtobuf.Google_Protobuf_Value {
+    get {_storage._kValue ?? SwiftProtobuf.Google_Protobuf_Value()}
+    set {_uniqueStorage()._kValue = newValue}
+  }
+  /// Returns true if `kValue` has been explicitly set.
+  public var hasKValue: Bool {_storage._kValue != nil}
+  /// Clears the value of `kValue`. Subsequent reads from it will return its default value.
+  public mutating func clearKValue() {_uniqueStorage()._kValue = nil}
+
+  public var kDuration: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_storage._kDuration ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_uniqueStorage()._kDuration = newValue}
+  }
+  /// Returns true if `kDuration` has been explicitly set.
+  public var hasKDuration: Bool {_storage._kDuration != nil}
+  /// Clears the value of `kDuration`. Subsequent reads from it will return its default value.
+  public mutating func clearKDuration() {_uniqueStorage()._kDuration = nil}
+
+  public var kMask: SwiftProtobuf.Google_Protobuf_FieldMask {
+    get {_storage._kMask ?? SwiftProtobuf.Google_Protobuf_FieldMask()}
+    set {_uniqueStorage()._kMask = newValue}
+  }
+  /// Returns true if `kMask` has been explicitly set.
+  public var hasKMask: Bool {_storage._kMask != nil}
+  /// Clears the value of `kMask`. Subsequent reads from it will return its default value.
+  public mutating func clearKMask() {_uniqueStorage()._kMask = nil}
+
+  public var kList: SwiftProtobuf.Google_Protobuf_ListValue {
+    get {_storage._kList ?? SwiftProtobuf.Google_Protobuf_ListValue()}
+    set {_uniqueStorage()._kList = newValue}
+  }
+  /// Returns true if `kList` has been explicitly set.
+  public var hasKList: Bool {_storage._kList != nil}
+  /// Clears the value of `kList`. Subsequent reads from it will return its default value.
+  public mutating func clearKList() {_uniqueStorage()._kList = nil}
+
+  public var kEmpty: SwiftProtobuf.Google_Protobuf_Empty {
+    get {_storage._kEmpty ?? SwiftProtobuf.Google_Protobuf_Empty()}
+    set {_uniqueStorage()._kEmpty = newValue}
+  }
+  /// Returns true if `kEmpty` has been explicitly set.
+  public var hasKEmpty: Bool {_storage._kEmpty != nil}
+  /// Clears the value of `kEmpty`. Subsequent reads from it will return its default value.
+  public mutating func clearKEmpty() {_uniqueStorage()._kEmpty = nil}
+
+  public var wBytes: SwiftProtobuf.Google_Protobuf_BytesValue {
+    get {_storage._wBytes ?? SwiftProtobuf.Google_Protobuf_BytesValue()}
+    set {_uniqueStorage()._wBytes = newValue}
+  }
+  /// Returns true if `wBytes` has been explicitly set.
+  public var hasWBytes: Bool {_storage._wBytes != nil}
+  /// Clears the value of `wBytes`. Subsequent reads from it will return its default value.
+  public mutating func clearWBytes() {_uniqueStorage()._wBytes = nil}
+
+  public var wDouble: SwiftProtobuf.Google_Protobuf_DoubleValue {
+    get {_storage._wDouble ?? SwiftProtobuf.Google_Protobuf_DoubleValue()}
+    set {_uniqueStorage()._wDouble = newValue}
+  }
+  /// Returns true if `wDouble` has been explicitly set.
+  public var hasWDouble: Bool {_storage._wDouble != nil}
+  /// Clears the value of `wDouble`. Subsequent reads from it will return its default value.
+  public mutating func clearWDouble() {_uniqueStorage()._wDouble = nil}
+
+  public var wBool: SwiftProtobuf.Google_Protobuf_BoolValue {
+    get {_storage._wBool ?? SwiftProtobuf.Google_Protobuf_BoolValue()}
+    set {_uniqueStorage()._wBool = newValue}
+  }
+  /// Returns true if `wBool` has been explicitly set.
+  public var hasWBool: Bool {_storage._wBool != nil}
+  /// Clears the value of `wBool`. Subsequent reads from it will return its default value.
+  public mutating func clearWBool() {_uniqueStorage()._wBool = nil}
+
+  public var wUint32: SwiftProtobuf.Google_Protobuf_UInt32Value {
+    get {_storage._wUint32 ?? SwiftProtobuf.Google_Protobuf_UInt32Value()}
+    set {_uniqueStorage()._wUint32 = newValue}
+  }
+  /// Returns true if `wUint32` has been explicitly set.
+  public var hasWUint32: Bool {_storage._wUint32 != nil}
+  /// Clears the value of `wUint32`. Subsequent reads from it will return its default value.
+  public mutating func clearWUint32() {_uniqueStorage()._wUint32 = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Choice: Equatable, Sendable {
@@ -367,7 +466,7 @@ fileprivate nonisolated let _protobuf_package = "dyn.test3"
 
 nonisolated extension Dyn_Test3_Everything: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Everything"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}f_int32\0\u{3}f_int64\0\u{3}f_uint32\0\u{3}f_uint64\0\u{3}f_sint32\0\u{3}f_sint64\0\u{3}f_fixed32\0\u{3}f_fixed64\0\u{3}f_sfixed32\0\u{3}f_sfixed64\0\u{3}f_float\0\u{3}f_double\0\u{3}f_bool\0\u{3}f_string\0\u{3}f_bytes\0\u{3}f_color\0\u{3}f_nested\0\u{3}f_point\0\u{4}\u{d}r_int32\0\u{3}r_sint64\0\u{3}r_fixed32\0\u{3}r_double\0\u{3}r_bool\0\u{3}r_color\0\u{3}r_uint64_unpacked\0\u{3}r_string\0\u{3}r_bytes\0\u{3}r_nested\0\u{4}\u{b}m_int32_string\0\u{3}m_int64_nested\0\u{3}m_uint32_bytes\0\u{3}m_string_color\0\u{3}m_bool_double\0\u{3}m_sint64_fixed64\0\u{3}m_string_point\0\u{4}\u{4}o_string\0\u{3}o_int64\0\u{3}o_nested\0\u{3}o_color\0\u{4}\u{7}p_int32\0\u{3}p_string\0\u{4}\u{9}t_timestamp\0\u{3}w_int64\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}f_int32\0\u{3}f_int64\0\u{3}f_uint32\0\u{3}f_uint64\0\u{3}f_sint32\0\u{3}f_sint64\0\u{3}f_fixed32\0\u{3}f_fixed64\0\u{3}f_sfixed32\0\u{3}f_sfixed64\0\u{3}f_float\0\u{3}f_double\0\u{3}f_bool\0\u{3}f_string\0\u{3}f_bytes\0\u{3}f_color\0\u{3}f_nested\0\u{3}f_point\0\u{4}\u{d}r_int32\0\u{3}r_sint64\0\u{3}r_fixed32\0\u{3}r_double\0\u{3}r_bool\0\u{3}r_color\0\u{3}r_uint64_unpacked\0\u{3}r_string\0\u{3}r_bytes\0\u{3}r_nested\0\u{4}\u{b}m_int32_string\0\u{3}m_int64_nested\0\u{3}m_uint32_bytes\0\u{3}m_string_color\0\u{3}m_bool_double\0\u{3}m_sint64_fixed64\0\u{3}m_string_point\0\u{4}\u{4}o_string\0\u{3}o_int64\0\u{3}o_nested\0\u{3}o_color\0\u{4}\u{7}p_int32\0\u{3}p_string\0\u{4}\u{9}t_timestamp\0\u{3}w_int64\0\u{3}k_any\0\u{3}k_struct\0\u{3}k_value\0\u{3}k_duration\0\u{3}k_mask\0\u{3}k_list\0\u{3}k_empty\0\u{3}w_bytes\0\u{3}w_double\0\u{3}w_bool\0\u{3}w_uint32\0")
 
   fileprivate class _StorageClass {
     var _fInt32: Int32 = 0
@@ -410,6 +509,17 @@ nonisolated extension Dyn_Test3_Everything: SwiftProtobuf.Message, SwiftProtobuf
     var _pString: String? = nil
     var _tTimestamp: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _wInt64: SwiftProtobuf.Google_Protobuf_Int64Value? = nil
+    var _kAny: SwiftProtobuf.Google_Protobuf_Any? = nil
+    var _kStruct: SwiftProtobuf.Google_Protobuf_Struct? = nil
+    var _kValue: SwiftProtobuf.Google_Protobuf_Value? = nil
+    var _kDuration: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    var _kMask: SwiftProtobuf.Google_Protobuf_FieldMask? = nil
+    var _kList: SwiftProtobuf.Google_Protobuf_ListValue? = nil
+    var _kEmpty: SwiftProtobuf.Google_Protobuf_Empty? = nil
+    var _wBytes: SwiftProtobuf.Google_Protobuf_BytesValue? = nil
+    var _wDouble: SwiftProtobuf.Google_Protobuf_DoubleValue? = nil
+    var _wBool: SwiftProtobuf.Google_Protobuf_BoolValue? = nil
+    var _wUint32: SwiftProtobuf.Google_Protobuf_UInt32Value? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -460,6 +570,17 @@ nonisolated extension Dyn_Test3_Everything: SwiftProtobuf.Message, SwiftProtobuf
       _pString = source._pString
       _tTimestamp = source._tTimestamp
       _wInt64 = source._wInt64
+      _kAny = source._kAny
+      _kStruct = source._kStruct
+      _kValue = source._kValue
+      _kDuration = source._kDuration
+      _kMask = source._kMask
+      _kList = source._kList
+      _kEmpty = source._kEmpty
+      _wBytes = source._wBytes
+      _wDouble = source._wDouble
+      _wBool = source._wBool
+      _wUint32 = source._wUint32
     }
   }
 
@@ -554,6 +675,17 @@ nonisolated extension Dyn_Test3_Everything: SwiftProtobuf.Message, SwiftProtobuf
         case 72: try { try decoder.decodeSingularStringField(value: &_storage._pString) }()
         case 81: try { try decoder.decodeSingularMessageField(value: &_storage._tTimestamp) }()
         case 82: try { try decoder.decodeSingularMessageField(value: &_storage._wInt64) }()
+        case 83: try { try decoder.decodeSingularMessageField(value: &_storage._kAny) }()
+        case 84: try { try decoder.decodeSingularMessageField(value: &_storage._kStruct) }()
+        case 85: try { try decoder.decodeSingularMessageField(value: &_storage._kValue) }()
+        case 86: try { try decoder.decodeSingularMessageField(value: &_storage._kDuration) }()
+        case 87: try { try decoder.decodeSingularMessageField(value: &_storage._kMask) }()
+        case 88: try { try decoder.decodeSingularMessageField(value: &_storage._kList) }()
+        case 89: try { try decoder.decodeSingularMessageField(value: &_storage._kEmpty) }()
+        case 90: try { try decoder.decodeSingularMessageField(value: &_storage._wBytes) }()
+        case 91: try { try decoder.decodeSingularMessageField(value: &_storage._wDouble) }()
+        case 92: try { try decoder.decodeSingularMessageField(value: &_storage._wBool) }()
+        case 93: try { try decoder.decodeSingularMessageField(value: &_storage._wUint32) }()
         default: break
         }
       }
@@ -702,6 +834,39 @@ nonisolated extension Dyn_Test3_Everything: SwiftProtobuf.Message, SwiftProtobuf
       try { if let v = _storage._wInt64 {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 82)
       } }()
+      try { if let v = _storage._kAny {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 83)
+      } }()
+      try { if let v = _storage._kStruct {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 84)
+      } }()
+      try { if let v = _storage._kValue {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 85)
+      } }()
+      try { if let v = _storage._kDuration {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 86)
+      } }()
+      try { if let v = _storage._kMask {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 87)
+      } }()
+      try { if let v = _storage._kList {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 88)
+      } }()
+      try { if let v = _storage._kEmpty {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 89)
+      } }()
+      try { if let v = _storage._wBytes {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 90)
+      } }()
+      try { if let v = _storage._wDouble {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 91)
+      } }()
+      try { if let v = _storage._wBool {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 92)
+      } }()
+      try { if let v = _storage._wUint32 {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 93)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -751,6 +916,17 @@ nonisolated extension Dyn_Test3_Everything: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._pString != rhs_storage._pString {return false}
         if _storage._tTimestamp != rhs_storage._tTimestamp {return false}
         if _storage._wInt64 != rhs_storage._wInt64 {return false}
+        if _storage._kAny != rhs_storage._kAny {return false}
+        if _storage._kStruct != rhs_storage._kStruct {return false}
+        if _storage._kValue != rhs_storage._kValue {return false}
+        if _storage._kDuration != rhs_storage._kDuration {return false}
+        if _storage._kMask != rhs_storage._kMask {return false}
+        if _storage._kList != rhs_storage._kList {return false}
+        if _storage._kEmpty != rhs_storage._kEmpty {return false}
+        if _storage._wBytes != rhs_storage._wBytes {return false}
+        if _storage._wDouble != rhs_storage._wDouble {return false}
+        if _storage._wBool != rhs_storage._wBool {return false}
+        if _storage._wUint32 != rhs_storage._wUint32 {return false}
         return true
       }
       if !storagesAreEqual {return false}
