@@ -294,10 +294,12 @@ enum DurationText {
     static let maxSeconds: Int64 = 315_576_000_000
 
     static func format(seconds: Int64, nanos: Int32) -> String? {
-        guard abs(seconds) <= maxSeconds, abs(nanos) < 1_000_000_000, seconds == 0 || nanos == 0 || (seconds < 0) == (nanos < 0)
+        // `magnitude`, not `abs`: abs(Int64.min) traps, and these values come from clients.
+        guard seconds.magnitude <= UInt64(maxSeconds), nanos.magnitude < 1_000_000_000,
+            seconds == 0 || nanos == 0 || (seconds < 0) == (nanos < 0)
         else { return nil }
         let negative = seconds < 0 || nanos < 0
-        return (negative ? "-" : "") + "\(abs(seconds))" + TimestampText.fraction(abs(nanos)) + "s"
+        return (negative ? "-" : "") + "\(seconds.magnitude)" + TimestampText.fraction(Int32(nanos.magnitude)) + "s"
     }
 
     static func parse(_ text: String) -> (Int64, Int32)? {

@@ -79,6 +79,20 @@ import Testing
         #expect(back.serializedBytes() == (try message.serializedBytes()))
     }
 
+    @Test func outOfRangeWellKnownValuesAreErrorsNotCrashes() throws {
+        let type = TestPool.type("dyn.test3.Everything")
+        for (field, seconds, nanos) in [(Int64(86), Int64.min, Int32.min), (86, 0, Int32.min), (81, Int64.max, 0), (81, 0, -1)] {
+            var message = Dyn_Test3_Everything()
+            if field == 86 {
+                message.kDuration = Google_Protobuf_Duration(seconds: seconds, nanos: nanos)
+            } else {
+                message.tTimestamp = Google_Protobuf_Timestamp(seconds: seconds, nanos: nanos)
+            }
+            let dynamic = try DynamicMessage(serializedBytes: try message.serializedBytes(), type: type, pool: TestPool.pool)
+            #expect(throws: MessageError.self) { try dynamic.jsonString() }
+        }
+    }
+
     /// Mutated JSON texts: each must parse or throw, never crash or hang.
     @Test func thousandsOfMutatedJSONTexts() throws {
         TestPool.registerAnyTypes
