@@ -9,11 +9,11 @@ extension DynamicMessage {
     /// (closed) enum also go there, as swift-protobuf does.
     public init(
         serializedBytes bytes: [UInt8], type: MessageID, pool: DescriptorPool, depthLimit: Int = DynamicMessage.defaultDepthLimit
-    ) throws(MessageError) {
-        let decoded: Result<DynamicMessage, MessageError> = bytes.withUnsafeBytes { buffer in
+    ) throws(DynamicProtoError) {
+        let decoded: Result<DynamicMessage, DynamicProtoError> = bytes.withUnsafeBytes { buffer in
             var message = DynamicMessage(type: type, pool: pool)
             var reader = WireReader(buffer: buffer, index: 0, end: buffer.count)
-            do throws(MessageError) {
+            do throws(DynamicProtoError) {
                 try message.merge(from: &reader, depth: depthLimit, group: nil)
                 return .success(message)
             } catch {
@@ -36,15 +36,15 @@ extension DynamicMessage {
     // MARK: - Decoding
 
     /// Reads fields until the reader's end, or until the end-group tag of `group`.
-    mutating func merge(from reader: inout WireReader, depth: Int, group: Int32?) throws(MessageError) {
-        guard depth > 0 else { throw MessageError(.tooDeep, "\(descriptor.fullName) is nested deeper than the decoding limit") }
+    mutating func merge(from reader: inout WireReader, depth: Int, group: Int32?) throws(DynamicProtoError) {
+        guard depth > 0 else { throw DynamicProtoError(.tooDeep, "\(descriptor.fullName) is nested deeper than the decoding limit") }
         let descriptor = self.descriptor
         while !reader.isAtEnd {
             let tagStart = reader.index
             let (number, wireType) = try reader.tag()
             if wireType == .endGroup {
                 guard let group, group == number else {
-                    throw MessageError(.malformed, "an end-group tag \(number) without its start in \(descriptor.fullName)")
+                    throw DynamicProtoError(.malformed, "an end-group tag \(number) without its start in \(descriptor.fullName)")
                 }
                 return
             }
@@ -55,11 +55,11 @@ extension DynamicMessage {
             }
             try mergeField(at: index, wireType: wireType, from: &reader, tagStart: tagStart, depth: depth)
         }
-        if let group { throw MessageError(.truncated, "group \(group) of \(descriptor.fullName) has no end") }
+        if let group { throw DynamicProtoError(.truncated, "group \(group) of \(descriptor.fullName) has no end") }
     }
 
     private mutating func mergeField(at index: Int, wireType: WireType, from reader: inout WireReader, tagStart: Int, depth: Int)
-        throws(MessageError)
+        throws(DynamicProtoError)
     {
         let field = descriptor.fields[index]
         let typeName = descriptor.fullName
@@ -140,15 +140,15 @@ extension DynamicMessage {
         return enumType.isClosed && enumType.name(of: number) == nil
     }
 
-    private func wrongWireType(_ wireType: WireType, _ path: String) -> MessageError {
-        MessageError(.wrongWireType, "\(path) arrived with wire type \(wireType.rawValue), which its type cannot have")
+    private func wrongWireType(_ wireType: WireType, _ path: String) -> DynamicProtoError {
+        DynamicProtoError(.wrongWireType, "\(path) arrived with wire type \(wireType.rawValue), which its type cannot have")
     }
 
     /// Reads one value of `kind` (a message value is length-delimited; groups are handled by the caller).
     private func readValue(
         _ kind: FieldKind, from reader: inout WireReader, path: @autoclosure () -> String, depth: Int, number: Int32
     )
-        throws(MessageError) -> DynamicValue
+        throws(DynamicProtoError) -> DynamicValue
     {
         switch kind {
         case .int32: return .int32(Int32(truncatingIfNeeded: try reader.varint()))
@@ -169,7 +169,7 @@ extension DynamicMessage {
         case .string:
             let range = try reader.lengthDelimited()
             guard let text = String(validating: UnsafeRawBufferPointer(rebasing: reader.buffer[range]), as: UTF8.self) else {
-                throw MessageError(.invalidUTF8, "\(path()) is not valid UTF-8")
+                throw DynamicProtoError(.invalidUTF8, "\(path()) is not valid UTF-8")
             }
             return .string(text)
         case .message(let type):

@@ -3,7 +3,7 @@ import SwiftProtobuf
 /// The types and services of a `google.protobuf.FileDescriptorSet`, resolved and checked.
 ///
 /// Built from untrusted input (the descriptor uploaded with a module): every reference is
-/// resolved up front, and anything malformed, ambiguous or missing is a `DescriptorError` naming
+/// resolved up front, and anything malformed, ambiguous or missing is a `DynamicProtoError` naming
 /// the file, type or field — never a crash. Immutable once built, so shareable across threads.
 public final class DescriptorPool: Sendable {
     public let messages: [MessageDescriptor]
@@ -15,17 +15,17 @@ public final class DescriptorPool: Sendable {
     private let enumIndex: [String: Int]
 
     /// Parses and resolves a serialized FileDescriptorSet.
-    public convenience init(serializedFileDescriptorSet bytes: [UInt8]) throws(DescriptorError) {
+    public convenience init(serializedFileDescriptorSet bytes: [UInt8]) throws(DynamicProtoError) {
         let set: Google_Protobuf_FileDescriptorSet
         do {
             set = try Google_Protobuf_FileDescriptorSet(serializedBytes: bytes)
         } catch {
-            throw DescriptorError(.invalidDescriptor, "not a serialized google.protobuf.FileDescriptorSet: \(error)")
+            throw DynamicProtoError(.invalidDescriptor, "not a serialized google.protobuf.FileDescriptorSet: \(error)")
         }
         try self.init(set)
     }
 
-    public init(_ set: Google_Protobuf_FileDescriptorSet) throws(DescriptorError) {
+    public init(_ set: Google_Protobuf_FileDescriptorSet) throws(DynamicProtoError) {
         var builder = PoolBuilder()
         try builder.build(set.file)
         files = set.file
@@ -82,17 +82,17 @@ private struct PoolBuilder {
     /// Nested types deeper than this are refused (a hostile descriptor could nest without end).
     private static let maxNesting = 64
 
-    mutating func build(_ files: [Google_Protobuf_FileDescriptorProto]) throws(DescriptorError) {
+    mutating func build(_ files: [Google_Protobuf_FileDescriptorProto]) throws(DynamicProtoError) {
         var names = Set<String>()
         for file in files {
-            guard !file.name.isEmpty else { throw DescriptorError(.invalidDescriptor, "a file in the set has no name") }
+            guard !file.name.isEmpty else { throw DynamicProtoError(.invalidDescriptor, "a file in the set has no name") }
             guard names.insert(file.name).inserted else {
-                throw DescriptorError(.duplicateName, "the set contains the file \(file.name) twice")
+                throw DynamicProtoError(.duplicateName, "the set contains the file \(file.name) twice")
             }
         }
         for file in files {
             for dependency in file.dependency where !names.contains(dependency) {
-                throw DescriptorError(
+                throw DynamicProtoError(
                     .missingDependency,
                     "\(file.name) imports \(dependency), which is not in the descriptor set (build it with protoc --include_imports)")
             }
@@ -118,31 +118,31 @@ private struct PoolBuilder {
         }
     }
 
-    private static func syntax(of file: Google_Protobuf_FileDescriptorProto) throws(DescriptorError) -> Syntax {
+    private static func syntax(of file: Google_Protobuf_FileDescriptorProto) throws(DynamicProtoError) -> Syntax {
         switch file.syntax {
         case "", "proto2": return .proto2
         case "proto3": return .proto3
         case "editions":
-            throw DescriptorError(.unsupported, "\(file.name) uses protobuf editions, which DynamicProto does not support yet")
-        default: throw DescriptorError(.invalidDescriptor, "\(file.name) has unknown syntax \"\(file.syntax)\"")
+            throw DynamicProtoError(.unsupported, "\(file.name) uses protobuf editions, which DynamicProto does not support yet")
+        default: throw DynamicProtoError(.invalidDescriptor, "\(file.name) has unknown syntax \"\(file.syntax)\"")
         }
     }
 
-    private mutating func claim(_ fullName: String, in file: Google_Protobuf_FileDescriptorProto) throws(DescriptorError) {
+    private mutating func claim(_ fullName: String, in file: Google_Protobuf_FileDescriptorProto) throws(DynamicProtoError) {
         guard !fullName.isEmpty, !fullName.hasSuffix("."), !fullName.contains("..") else {
-            throw DescriptorError(.invalidDescriptor, "\(file.name) declares a type with an empty name")
+            throw DynamicProtoError(.invalidDescriptor, "\(file.name) declares a type with an empty name")
         }
         guard messageIndex[fullName] == nil, enumIndex[fullName] == nil else {
-            throw DescriptorError(.duplicateName, "\(fullName) is declared twice (again in \(file.name))")
+            throw DynamicProtoError(.duplicateName, "\(fullName) is declared twice (again in \(file.name))")
         }
     }
 
     private mutating func declare(
         _ message: Google_Protobuf_DescriptorProto, prefix: String, file: Google_Protobuf_FileDescriptorProto, syntax: Syntax,
         depth: Int
-    ) throws(DescriptorError) {
+    ) throws(DynamicProtoError) {
         guard depth < Self.maxNesting else {
-            throw DescriptorError(.invalidDescriptor, "\(file.name) nests types more than \(Self.maxNesting) levels deep")
+            throw DynamicProtoError(.invalidDescriptor, "\(file.name) nests types more than \(Self.maxNesting) levels deep")
         }
         let fullName = prefix + message.name
         try claim(fullName, in: file)
@@ -158,11 +158,11 @@ private struct PoolBuilder {
 
     private mutating func declare(
         _ enumType: Google_Protobuf_EnumDescriptorProto, fullName: String, file: Google_Protobuf_FileDescriptorProto, syntax: Syntax
-    ) throws(DescriptorError) {
+    ) throws(DynamicProtoError) {
         try claim(fullName, in: file)
-        guard !enumType.value.isEmpty else { throw DescriptorError(.invalidDescriptor, "enum \(fullName) has no values") }
+        guard !enumType.value.isEmpty else { throw DynamicProtoError(.invalidDescriptor, "enum \(fullName) has no values") }
         if syntax == .proto3, enumType.value[0].number != 0 {
-            throw DescriptorError(.invalidDescriptor, "the first value of proto3 enum \(fullName) must be 0")
+            throw DynamicProtoError(.invalidDescriptor, "the first value of proto3 enum \(fullName) must be 0")
         }
         enumIndex[fullName] = enums.count
         enums.append(
@@ -194,7 +194,7 @@ private struct PoolBuilder {
         }
     }
 
-    private func resolve(_ pending: PendingMessage) throws(DescriptorError) -> MessageDescriptor {
+    private func resolve(_ pending: PendingMessage) throws(DynamicProtoError) -> MessageDescriptor {
         let proto = pending.proto
         let name = pending.fullName
         // Real oneofs are the ones with at least one member that is not a proto3 `optional`.
@@ -203,7 +203,7 @@ private struct PoolBuilder {
         for field in proto.field where field.hasOneofIndex && !field.proto3Optional {
             let declared = Int(field.oneofIndex)
             guard declared >= 0, declared < proto.oneofDecl.count else {
-                throw DescriptorError(.invalidDescriptor, "\(name).\(field.name) names oneof #\(declared), which does not exist")
+                throw DynamicProtoError(.invalidDescriptor, "\(name).\(field.name) names oneof #\(declared), which does not exist")
             }
             if realOneofs[declared] == nil {
                 realOneofs[declared] = oneofNames.count
@@ -218,11 +218,11 @@ private struct PoolBuilder {
             let oneof = field.hasOneofIndex && !field.proto3Optional ? realOneofs[Int(field.oneofIndex)] : nil
             let resolved = try resolve(field, in: pending, oneof: oneof)
             guard byNumber[resolved.number] == nil else {
-                throw DescriptorError(.duplicateName, "\(name) uses field number \(resolved.number) twice")
+                throw DynamicProtoError(.duplicateName, "\(name) uses field number \(resolved.number) twice")
             }
             byNumber[resolved.number] = fields.count
             for alias in Set([resolved.name, resolved.jsonName]) {
-                guard byName[alias] == nil else { throw DescriptorError(.duplicateName, "\(name) has two fields named \(alias)") }
+                guard byName[alias] == nil else { throw DynamicProtoError(.duplicateName, "\(name) has two fields named \(alias)") }
                 byName[alias] = fields.count
             }
             fields.append(resolved)
@@ -232,7 +232,7 @@ private struct PoolBuilder {
             guard fields.count == 2, fields[0].number == 1, fields[1].number == 2, fields[0].kind.isValidMapKey,
                 !fields[0].isRepeated, !fields[1].isRepeated
             else {
-                throw DescriptorError(.invalidDescriptor, "\(name) is marked map_entry but is not a key = 1, value = 2 entry")
+                throw DynamicProtoError(.invalidDescriptor, "\(name) is marked map_entry but is not a key = 1, value = 2 entry")
             }
         }
         return MessageDescriptor(
@@ -241,20 +241,20 @@ private struct PoolBuilder {
     }
 
     private func resolve(_ field: Google_Protobuf_FieldDescriptorProto, in message: PendingMessage, oneof: Int?)
-        throws(DescriptorError) -> FieldDescriptor
+        throws(DynamicProtoError) -> FieldDescriptor
     {
         let path = "\(message.fullName).\(field.name)"
-        guard !field.name.isEmpty else { throw DescriptorError(.invalidDescriptor, "\(message.fullName) has a field without a name") }
+        guard !field.name.isEmpty else { throw DynamicProtoError(.invalidDescriptor, "\(message.fullName) has a field without a name") }
         guard (1...536_870_911).contains(field.number), !(19_000...19_999).contains(field.number) else {
-            throw DescriptorError(.invalidDescriptor, "\(path) has the invalid field number \(field.number)")
+            throw DynamicProtoError(.invalidDescriptor, "\(path) has the invalid field number \(field.number)")
         }
         guard field.extendee.isEmpty else {
-            throw DescriptorError(.unsupported, "\(path) is an extension field, which DynamicProto does not support yet")
+            throw DynamicProtoError(.unsupported, "\(path) is an extension field, which DynamicProto does not support yet")
         }
         let kind = try kind(of: field, path: path, scope: message.fullName)
         let isRepeated = field.label == .repeated
         if field.label == .required, message.syntax == .proto3 {
-            throw DescriptorError(.invalidDescriptor, "\(path) is required, which proto3 does not allow")
+            throw DynamicProtoError(.invalidDescriptor, "\(path) is required, which proto3 does not allow")
         }
         var mapEntry: MessageID?
         if isRepeated, case .message(let entry) = kind, pending[entry.index].proto.options.mapEntry {
@@ -281,7 +281,7 @@ private struct PoolBuilder {
             defaultValue: defaultValue)
     }
 
-    private func kind(of field: Google_Protobuf_FieldDescriptorProto, path: String, scope: String) throws(DescriptorError) -> FieldKind {
+    private func kind(of field: Google_Protobuf_FieldDescriptorProto, path: String, scope: String) throws(DynamicProtoError) -> FieldKind {
         switch field.type {
         case .double: return .double
         case .float: return .float
@@ -301,33 +301,33 @@ private struct PoolBuilder {
         case .message, .group, .enum:
             break
         }
-        guard !field.typeName.isEmpty else { throw DescriptorError(.invalidDescriptor, "\(path) has no type") }
+        guard !field.typeName.isEmpty else { throw DynamicProtoError(.invalidDescriptor, "\(path) has no type") }
         guard let resolved = lookup(field.typeName, from: scope) else {
-            throw DescriptorError(.unknownType, "\(path) has type \(field.typeName), which no file in the set defines")
+            throw DynamicProtoError(.unknownType, "\(path) has type \(field.typeName), which no file in the set defines")
         }
         switch (field.hasType ? field.type : nil, resolved) {
         case (.group?, .message(let id)): return .group(id)
         case (.message?, .message), (nil, .message), (.enum?, .enumeration), (nil, .enumeration): return resolved
         default:
-            throw DescriptorError(.invalidDescriptor, "\(path) is declared as \(field.type) but \(field.typeName) is not one")
+            throw DynamicProtoError(.invalidDescriptor, "\(path) is declared as \(field.type) but \(field.typeName) is not one")
         }
     }
 
     private func resolve(_ service: Google_Protobuf_ServiceDescriptorProto, file: Google_Protobuf_FileDescriptorProto)
-        throws(DescriptorError) -> ServiceDescriptor
+        throws(DynamicProtoError) -> ServiceDescriptor
     {
         let fullName = file.package.isEmpty ? service.name : file.package + "." + service.name
         var methods: [MethodDescriptor] = []
         var seen = Set<String>()
         for method in service.method {
             let path = "\(fullName).\(method.name)"
-            guard !method.name.isEmpty else { throw DescriptorError(.invalidDescriptor, "\(fullName) has a method without a name") }
-            guard seen.insert(method.name).inserted else { throw DescriptorError(.duplicateName, "\(fullName) declares \(method.name) twice") }
+            guard !method.name.isEmpty else { throw DynamicProtoError(.invalidDescriptor, "\(fullName) has a method without a name") }
+            guard seen.insert(method.name).inserted else { throw DynamicProtoError(.duplicateName, "\(fullName) declares \(method.name) twice") }
             guard case .message(let input)? = lookup(method.inputType, from: fullName) else {
-                throw DescriptorError(.unknownType, "\(path) takes \(method.inputType), which is not a message type in the set")
+                throw DynamicProtoError(.unknownType, "\(path) takes \(method.inputType), which is not a message type in the set")
             }
             guard case .message(let output)? = lookup(method.outputType, from: fullName) else {
-                throw DescriptorError(.unknownType, "\(path) returns \(method.outputType), which is not a message type in the set")
+                throw DynamicProtoError(.unknownType, "\(path) returns \(method.outputType), which is not a message type in the set")
             }
             methods.append(
                 MethodDescriptor(
@@ -338,10 +338,10 @@ private struct PoolBuilder {
     }
 
     /// Parses a proto2 `[default = …]` as protoc writes it into the descriptor.
-    static func parseDefault(_ text: String, kind: FieldKind, path: String, enums: [EnumDescriptor]) throws(DescriptorError)
+    static func parseDefault(_ text: String, kind: FieldKind, path: String, enums: [EnumDescriptor]) throws(DynamicProtoError)
         -> DynamicValue
     {
-        func fail() -> DescriptorError { DescriptorError(.invalidDescriptor, "\(path) has the invalid default \"\(text)\"") }
+        func fail() -> DynamicProtoError { DynamicProtoError(.invalidDescriptor, "\(path) has the invalid default \"\(text)\"") }
         func floating(_ text: String) -> Double? {
             switch text {
             case "inf": .infinity

@@ -16,40 +16,6 @@ public enum FieldValue: Sendable, Hashable {
     case map([DynamicValue: DynamicValue])
 }
 
-/// Why a message could not be decoded, encoded or built; the message names the field.
-public struct MessageError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
-
-        /// The bytes end in the middle of a tag, varint, fixed value or length-delimited field.
-        public static let truncated = Code("truncated")
-        /// A varint longer than 10 bytes, a field number 0, an unknown wire type, an unmatched group.
-        public static let malformed = Code("malformed")
-        /// A known field arrived with a wire type its type cannot have.
-        public static let wrongWireType = Code("wrongWireType")
-        /// A string field is not valid UTF-8.
-        public static let invalidUTF8 = Code("invalidUTF8")
-        /// Nesting deeper than the decoder's limit.
-        public static let tooDeep = Code("tooDeep")
-        /// A value of the wrong kind for its field, or an unknown field name.
-        public static let invalidValue = Code("invalidValue")
-        /// JSON that is not well-formed, or does not fit the message type.
-        public static let invalidJSON = Code("invalidJSON")
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code): \(message)" }
-}
-
 /// A message of a type known only at run time, from a `DescriptorPool`.
 ///
 /// Fields are stored by their index in the type's field list; unset fields are absent. Unknown
@@ -82,18 +48,18 @@ public struct DynamicMessage: Sendable, Hashable {
 
     /// Sets a field (by number), checking that the value fits its type. Setting a oneof member
     /// clears the others.
-    public mutating func set(_ value: FieldValue, forField number: Int32) throws(MessageError) {
+    public mutating func set(_ value: FieldValue, forField number: Int32) throws(DynamicProtoError) {
         guard let index = descriptor.fieldIndex(number: number) else {
-            throw MessageError(.invalidValue, "\(descriptor.fullName) has no field number \(number)")
+            throw DynamicProtoError(.invalidValue, "\(descriptor.fullName) has no field number \(number)")
         }
         try check(value, for: descriptor.fields[index])
         store(value, at: index)
     }
 
     /// Sets a field by .proto or JSON name.
-    public mutating func set(_ value: FieldValue, forField name: String) throws(MessageError) {
+    public mutating func set(_ value: FieldValue, forField name: String) throws(DynamicProtoError) {
         guard let field = descriptor.field(named: name) else {
-            throw MessageError(.invalidValue, "\(descriptor.fullName) has no field \"\(name)\"")
+            throw DynamicProtoError(.invalidValue, "\(descriptor.fullName) has no field \"\(name)\"")
         }
         try set(value, forField: field.number)
     }
@@ -112,17 +78,17 @@ public struct DynamicMessage: Sendable, Hashable {
         values[index] = value
     }
 
-    private func check(_ value: FieldValue, for field: FieldDescriptor) throws(MessageError) {
+    private func check(_ value: FieldValue, for field: FieldDescriptor) throws(DynamicProtoError) {
         let path = "\(descriptor.fullName).\(field.name)"
         switch value {
         case .single(let single):
-            guard !field.isRepeated else { throw MessageError(.invalidValue, "\(path) is repeated") }
+            guard !field.isRepeated else { throw DynamicProtoError(.invalidValue, "\(path) is repeated") }
             try pool.check(single, kind: field.kind, path: path)
         case .repeated(let list):
-            guard field.isRepeated, field.mapEntry == nil else { throw MessageError(.invalidValue, "\(path) is not a repeated field") }
+            guard field.isRepeated, field.mapEntry == nil else { throw DynamicProtoError(.invalidValue, "\(path) is not a repeated field") }
             for element in list { try pool.check(element, kind: field.kind, path: path) }
         case .map(let entries):
-            guard let entry = field.mapEntry else { throw MessageError(.invalidValue, "\(path) is not a map field") }
+            guard let entry = field.mapEntry else { throw DynamicProtoError(.invalidValue, "\(path) is not a map field") }
             let (keyField, valueField) = pool.mapFields(entry)
             for (key, entryValue) in entries {
                 try pool.check(key, kind: keyField.kind, path: path + " key")
@@ -151,7 +117,7 @@ extension DescriptorPool {
     }
 
     /// Throws unless `value` is a value of `kind`.
-    func check(_ value: DynamicValue, kind: FieldKind, path: String) throws(MessageError) {
+    func check(_ value: DynamicValue, kind: FieldKind, path: String) throws(DynamicProtoError) {
         let fits: Bool
         switch (kind, value) {
         case (.int32, .int32), (.sint32, .int32), (.sfixed32, .int32): fits = true
@@ -164,6 +130,6 @@ extension DescriptorPool {
             fits = message.type == type && message.pool === self
         default: fits = false
         }
-        guard fits else { throw MessageError(.invalidValue, "\(path): \(value) is not a value of type \(kind)") }
+        guard fits else { throw DynamicProtoError(.invalidValue, "\(path): \(value) is not a value of type \(kind)") }
     }
 }

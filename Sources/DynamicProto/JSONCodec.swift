@@ -13,7 +13,7 @@ extension DynamicMessage {
     /// defaults of fields without presence left out, 64-bit integers as strings, enums by name,
     /// bytes as base64, and the special forms of Timestamp, Duration, wrappers, FieldMask,
     /// Struct/Value/ListValue and Any.
-    public func jsonString() throws(MessageError) -> String {
+    public func jsonString() throws(DynamicProtoError) -> String {
         var writer = JSONWriter()
         try writeJSON(into: &writer)
         return writer.text
@@ -22,7 +22,7 @@ extension DynamicMessage {
     /// Reads proto3 JSON as a message of `type`. Fields may be named by their JSON or .proto name;
     /// `null` leaves a field unset; integers may be numbers or strings.
     public init(jsonString: String, type: MessageID, pool: DescriptorPool, options: JSONReadOptions = JSONReadOptions())
-        throws(MessageError)
+        throws(DynamicProtoError)
     {
         let json = try JSONParser.parse(jsonString, depthLimit: options.depthLimit)
         self = try JSONReading(pool: pool, options: options).message(json, type: type)
@@ -30,7 +30,7 @@ extension DynamicMessage {
 
     // MARK: - Writing
 
-    func writeJSON(into writer: inout JSONWriter) throws(MessageError) {
+    func writeJSON(into writer: inout JSONWriter) throws(DynamicProtoError) {
         if let special = try WellKnownJSON.write(self) {
             writer.text.append(special)
             return
@@ -41,7 +41,7 @@ extension DynamicMessage {
     }
 
     /// Writes the members of this message's fields (for Any, after its "@type").
-    func writeFields(into writer: inout JSONWriter, first: Bool) throws(MessageError) {
+    func writeFields(into writer: inout JSONWriter, first: Bool) throws(DynamicProtoError) {
         var first = first
         for (index, field) in descriptor.fields.enumerated() {
             guard let value = values[index] else { continue }
@@ -96,7 +96,7 @@ extension DynamicValue {
 }
 
 extension DescriptorPool {
-    func writeJSON(_ value: DynamicValue, kind: FieldKind, into writer: inout JSONWriter) throws(MessageError) {
+    func writeJSON(_ value: DynamicValue, kind: FieldKind, into writer: inout JSONWriter) throws(DynamicProtoError) {
         func floating<F: BinaryFloatingPoint & LosslessStringConvertible>(_ v: F) {
             if v.isNaN {
                 writer.text.append("\"NaN\"")
@@ -142,7 +142,7 @@ struct JSONReading {
         self.options = options
     }
 
-    func message(_ json: JSONValue, type: MessageID) throws(MessageError) -> DynamicMessage {
+    func message(_ json: JSONValue, type: MessageID) throws(DynamicProtoError) -> DynamicMessage {
         var reading = self
         if reading.skipSpecialFormOnce == type {
             reading.skipSpecialFormOnce = nil
@@ -152,10 +152,10 @@ struct JSONReading {
         return try reading.plainMessage(json, type: type)
     }
 
-    private func plainMessage(_ json: JSONValue, type: MessageID) throws(MessageError) -> DynamicMessage {
+    private func plainMessage(_ json: JSONValue, type: MessageID) throws(DynamicProtoError) -> DynamicMessage {
         let descriptor = pool[type]
         guard case .object(let members) = json else {
-            throw MessageError(.invalidJSON, "\(descriptor.fullName) must be a JSON object")
+            throw DynamicProtoError(.invalidJSON, "\(descriptor.fullName) must be a JSON object")
         }
         var message = DynamicMessage(type: type, pool: pool)
         var oneofsSet: [Int: String] = [:]
@@ -163,19 +163,19 @@ struct JSONReading {
             let (name, value) = (member.name, member.value)
             guard let index = descriptor.fieldIndex(named: name) else {
                 if options.ignoreUnknownFields { continue }
-                throw MessageError(.invalidJSON, "\(descriptor.fullName) has no field \"\(name)\"")
+                throw DynamicProtoError(.invalidJSON, "\(descriptor.fullName) has no field \"\(name)\"")
             }
             let field = descriptor.fields[index]
             let path = "\(descriptor.fullName).\(field.name)"
             if value == .null, !acceptsNull(field.kind) { continue }
             if let oneof = field.oneofIndex {
                 if let other = oneofsSet[oneof] {
-                    throw MessageError(.invalidJSON, "\(path) and \(other) are members of the same oneof; set only one")
+                    throw DynamicProtoError(.invalidJSON, "\(path) and \(other) are members of the same oneof; set only one")
                 }
                 oneofsSet[oneof] = field.name
             }
             if let entry = field.mapEntry {
-                guard case .object(let entries) = value else { throw MessageError(.invalidJSON, "\(path) must be a JSON object") }
+                guard case .object(let entries) = value else { throw DynamicProtoError(.invalidJSON, "\(path) must be a JSON object") }
                 let (keyField, valueField) = pool.mapFields(entry)
                 var map: [DynamicValue: DynamicValue] = [:]
                 for entry in entries {
@@ -184,7 +184,7 @@ struct JSONReading {
                 }
                 message.values[index] = .map(map)
             } else if field.isRepeated {
-                guard case .array(let elements) = value else { throw MessageError(.invalidJSON, "\(path) must be a JSON array") }
+                guard case .array(let elements) = value else { throw DynamicProtoError(.invalidJSON, "\(path) must be a JSON array") }
                 var list: [DynamicValue] = []
                 list.reserveCapacity(elements.count)
                 for element in elements { list.append(try self.value(element, kind: field.kind, path: path)) }
@@ -205,29 +205,29 @@ struct JSONReading {
         }
     }
 
-    private func mapKey(_ text: String, kind: FieldKind, path: String) throws(MessageError) -> DynamicValue {
+    private func mapKey(_ text: String, kind: FieldKind, path: String) throws(DynamicProtoError) -> DynamicValue {
         switch kind {
         case .string: return .string(text)
         case .bool:
             switch text {
             case "true": return .bool(true)
             case "false": return .bool(false)
-            default: throw MessageError(.invalidJSON, "\(path): map key \"\(text)\" is not true or false")
+            default: throw DynamicProtoError(.invalidJSON, "\(path): map key \"\(text)\" is not true or false")
             }
         default: return try value(.string(text), kind: kind, path: path + " key")
         }
     }
 
-    func value(_ json: JSONValue, kind: FieldKind, path: String) throws(MessageError) -> DynamicValue {
-        func fail(_ what: String) -> MessageError { MessageError(.invalidJSON, "\(path): \(what)") }
-        func integerText() throws(MessageError) -> String {
+    func value(_ json: JSONValue, kind: FieldKind, path: String) throws(DynamicProtoError) -> DynamicValue {
+        func fail(_ what: String) -> DynamicProtoError { DynamicProtoError(.invalidJSON, "\(path): \(what)") }
+        func integerText() throws(DynamicProtoError) -> String {
             switch json {
             case .number(let text), .string(let text): return text
             default: throw fail("expected an integer")
             }
         }
         /// Integers may come as "12", 12, 1.2e1 or "1.2e1", as long as the value is integral.
-        func integer<T: FixedWidthInteger>(_: T.Type) throws(MessageError) -> T {
+        func integer<T: FixedWidthInteger>(_: T.Type) throws(DynamicProtoError) -> T {
             let text = try integerText()
             if let exact = T(text) { return exact }
             guard let double = Double(text), double.rounded() == double, let exact = T(exactly: double) else {
@@ -235,7 +235,7 @@ struct JSONReading {
             }
             return exact
         }
-        func floating() throws(MessageError) -> Double {
+        func floating() throws(DynamicProtoError) -> Double {
             switch json {
             case .number(let text):
                 guard let v = Double(text), v.isFinite else { throw fail("\(text) is out of range") }

@@ -20,7 +20,7 @@ struct JSONParser {
     private var index = 0
     private let depthLimit: Int
 
-    static func parse(_ text: String, depthLimit: Int) throws(MessageError) -> JSONValue {
+    static func parse(_ text: String, depthLimit: Int) throws(DynamicProtoError) -> JSONValue {
         var parser = JSONParser(bytes: Array(text.utf8), depthLimit: depthLimit)
         parser.skipWhitespace()
         let value = try parser.value(depth: 0)
@@ -34,15 +34,15 @@ struct JSONParser {
         self.depthLimit = depthLimit
     }
 
-    private func error(_ message: String) -> MessageError {
-        MessageError(.invalidJSON, "\(message) at byte \(index)")
+    private func error(_ message: String) -> DynamicProtoError {
+        DynamicProtoError(.invalidJSON, "\(message) at byte \(index)")
     }
 
     private mutating func skipWhitespace() {
         while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
     }
 
-    private mutating func expect(_ literal: String) throws(MessageError) {
+    private mutating func expect(_ literal: String) throws(DynamicProtoError) {
         let expected = Array(literal.utf8)
         guard bytes.count - index >= expected.count, Array(bytes[index..<index + expected.count]) == expected else {
             throw error("expected \(literal)")
@@ -50,8 +50,8 @@ struct JSONParser {
         index += expected.count
     }
 
-    private mutating func value(depth: Int) throws(MessageError) -> JSONValue {
-        guard depth < depthLimit else { throw MessageError(.tooDeep, "JSON nests deeper than \(depthLimit) levels") }
+    private mutating func value(depth: Int) throws(DynamicProtoError) -> JSONValue {
+        guard depth < depthLimit else { throw DynamicProtoError(.tooDeep, "JSON nests deeper than \(depthLimit) levels") }
         guard index < bytes.count else { throw error("unexpected end of JSON") }
         switch bytes[index] {
         case UInt8(ascii: "{"):
@@ -103,7 +103,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func number() throws(MessageError) -> String {
+    private mutating func number() throws(DynamicProtoError) -> String {
         let start = index
         func digits() -> Int {
             let from = index
@@ -126,11 +126,11 @@ struct JSONParser {
         return String(decoding: bytes[start..<index], as: UTF8.self)
     }
 
-    private mutating func string() throws(MessageError) -> String {
+    private mutating func string() throws(DynamicProtoError) -> String {
         index += 1  // opening quote
         var scalars = String.UnicodeScalarView()
         var run = index
-        func flush(_ end: Int) throws(MessageError) {
+        func flush(_ end: Int) throws(DynamicProtoError) {
             guard let text = String(validating: bytes[run..<end], as: UTF8.self) else { throw error("a string is not valid UTF-8") }
             scalars.append(contentsOf: text.unicodeScalars)
         }
@@ -174,7 +174,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func hex4() throws(MessageError) -> UInt32 {
+    private mutating func hex4() throws(DynamicProtoError) -> UInt32 {
         guard bytes.count - index >= 4, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
             throw error("an invalid \\u escape")
         }

@@ -7,7 +7,7 @@ enum WellKnownJSON {
     ]
 
     /// The JSON text of `message` if its type has a special form, else nil.
-    static func write(_ message: DynamicMessage) throws(MessageError) -> String? {
+    static func write(_ message: DynamicMessage) throws(DynamicProtoError) -> String? {
         let name = message.descriptor.fullName
         guard name.hasPrefix("google.protobuf.") else { return nil }
         let pool = message.pool
@@ -20,12 +20,12 @@ enum WellKnownJSON {
         case "google.protobuf.Timestamp":
             guard case .int64(let seconds)? = field(1), case .int32(let nanos)? = field(2),
                 let text = TimestampText.format(seconds: seconds, nanos: nanos)
-            else { throw MessageError(.invalidValue, "google.protobuf.Timestamp is out of range") }
+            else { throw DynamicProtoError(.invalidValue, "google.protobuf.Timestamp is out of range") }
             writer.string(text)
         case "google.protobuf.Duration":
             guard case .int64(let seconds)? = field(1), case .int32(let nanos)? = field(2),
                 let text = DurationText.format(seconds: seconds, nanos: nanos)
-            else { throw MessageError(.invalidValue, "google.protobuf.Duration is out of range") }
+            else { throw DynamicProtoError(.invalidValue, "google.protobuf.Duration is out of range") }
             writer.string(text)
         case _ where wrappers.contains(name):
             guard let valueField = message.descriptor.field(number: 1), let value = field(1) else { return nil }
@@ -67,7 +67,7 @@ enum WellKnownJSON {
                 try pool.writeJSON(value, kind: field.kind, into: &writer)
                 return writer.text
             }
-            throw MessageError(.invalidValue, "a google.protobuf.Value has no kind set")
+            throw DynamicProtoError(.invalidValue, "a google.protobuf.Value has no kind set")
         case "google.protobuf.Any":
             guard case .string(let url)? = field(1), case .bytes(let bytes)? = field(2) else { return nil }
             if url.isEmpty { return "{}" }
@@ -88,22 +88,22 @@ enum WellKnownJSON {
         return writer.text
     }
 
-    private static func anyType(_ url: String, pool: DescriptorPool) throws(MessageError) -> MessageID {
+    private static func anyType(_ url: String, pool: DescriptorPool) throws(DynamicProtoError) -> MessageID {
         let name = url.split(separator: "/").last.map(String.init) ?? url
         guard let type = pool.message(named: name) else {
-            throw MessageError(.invalidValue, "google.protobuf.Any holds \(url), which is not a type in the descriptor set")
+            throw DynamicProtoError(.invalidValue, "google.protobuf.Any holds \(url), which is not a type in the descriptor set")
         }
         return type
     }
 
     /// The message for `json` if `type` has a special form, else nil.
-    static func read(_ json: JSONValue, type: MessageID, reading: JSONReading) throws(MessageError) -> DynamicMessage? {
+    static func read(_ json: JSONValue, type: MessageID, reading: JSONReading) throws(DynamicProtoError) -> DynamicMessage? {
         let pool = reading.pool
         let descriptor = pool[type]
         let name = descriptor.fullName
         guard name.hasPrefix("google.protobuf.") else { return nil }
         var message = DynamicMessage(type: type, pool: pool)
-        func fail(_ what: String) -> MessageError { MessageError(.invalidJSON, "\(name): \(what)") }
+        func fail(_ what: String) -> DynamicProtoError { DynamicProtoError(.invalidJSON, "\(name): \(what)") }
         switch name {
         case "google.protobuf.Timestamp", "google.protobuf.Duration":
             guard case .string(let text) = json else { throw fail("expected a string") }
@@ -165,7 +165,7 @@ enum WellKnownJSON {
         return message
     }
 
-    private static func isSpecial(_ type: MessageID, pool: DescriptorPool) throws(MessageError) -> Bool {
+    private static func isSpecial(_ type: MessageID, pool: DescriptorPool) throws(DynamicProtoError) -> Bool {
         let name = pool[type].fullName
         return wrappers.contains(name)
             || [
@@ -178,7 +178,7 @@ enum WellKnownJSON {
 extension JSONReading {
     /// Reads `json` as an ordinary message of `type`, bypassing its special form (Struct's
     /// object is read as its `fields` map).
-    func message(_ json: JSONValue, typeSkippingSpecialForm type: MessageID) throws(MessageError) -> DynamicMessage {
+    func message(_ json: JSONValue, typeSkippingSpecialForm type: MessageID) throws(DynamicProtoError) -> DynamicMessage {
         var plain = self
         plain.skipSpecialFormOnce = type
         return try plain.message(json, type: type)

@@ -11,37 +11,37 @@ struct WireReader {
 
     var isAtEnd: Bool { index >= end }
 
-    mutating func varint() throws(MessageError) -> UInt64 {
+    mutating func varint() throws(DynamicProtoError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
-            guard index < end else { throw MessageError(.truncated, "the input ends inside a varint") }
+            guard index < end else { throw DynamicProtoError(.truncated, "the input ends inside a varint") }
             let byte = buffer[index]
             index += 1
-            if shift == 63, byte > 1 { throw MessageError(.malformed, "a varint is longer than 64 bits") }
+            if shift == 63, byte > 1 { throw DynamicProtoError(.malformed, "a varint is longer than 64 bits") }
             result |= UInt64(byte & 0x7F) << shift
             if byte & 0x80 == 0 { return result }
             shift += 7
         }
     }
 
-    mutating func fixed32() throws(MessageError) -> UInt32 {
-        guard end - index >= 4 else { throw MessageError(.truncated, "the input ends inside a fixed32 value") }
+    mutating func fixed32() throws(DynamicProtoError) -> UInt32 {
+        guard end - index >= 4 else { throw DynamicProtoError(.truncated, "the input ends inside a fixed32 value") }
         defer { index += 4 }
         return UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: index, as: UInt32.self))
     }
 
-    mutating func fixed64() throws(MessageError) -> UInt64 {
-        guard end - index >= 8 else { throw MessageError(.truncated, "the input ends inside a fixed64 value") }
+    mutating func fixed64() throws(DynamicProtoError) -> UInt64 {
+        guard end - index >= 8 else { throw DynamicProtoError(.truncated, "the input ends inside a fixed64 value") }
         defer { index += 8 }
         return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: index, as: UInt64.self))
     }
 
     /// The range of a length-delimited field's content, skipped past.
-    mutating func lengthDelimited() throws(MessageError) -> Range<Int> {
+    mutating func lengthDelimited() throws(DynamicProtoError) -> Range<Int> {
         let length = try varint()
         guard length <= UInt64(end - index) else {
-            throw MessageError(.truncated, "a length-delimited field of \(length) bytes runs past the end of its message")
+            throw DynamicProtoError(.truncated, "a length-delimited field of \(length) bytes runs past the end of its message")
         }
         let range = index..<(index + Int(length))
         index = range.upperBound
@@ -52,34 +52,34 @@ struct WireReader {
         Array(UnsafeRawBufferPointer(rebasing: buffer[range]))
     }
 
-    mutating func tag() throws(MessageError) -> (number: Int32, wireType: WireType) {
+    mutating func tag() throws(DynamicProtoError) -> (number: Int32, wireType: WireType) {
         let key = try varint()
-        guard key >> 3 > 0, key >> 3 <= 536_870_911 else { throw MessageError(.malformed, "a tag has the invalid field number \(key >> 3)") }
+        guard key >> 3 > 0, key >> 3 <= 536_870_911 else { throw DynamicProtoError(.malformed, "a tag has the invalid field number \(key >> 3)") }
         guard let wireType = WireType(rawValue: UInt8(key & 7)) else {
-            throw MessageError(.malformed, "field \(key >> 3) has the invalid wire type \(key & 7)")
+            throw DynamicProtoError(.malformed, "field \(key >> 3) has the invalid wire type \(key & 7)")
         }
         return (Int32(key >> 3), wireType)
     }
 
     /// Skips one field's value (its tag already read), including a whole group.
-    mutating func skip(_ wireType: WireType, number: Int32, depth: Int) throws(MessageError) {
+    mutating func skip(_ wireType: WireType, number: Int32, depth: Int) throws(DynamicProtoError) {
         switch wireType {
         case .varint: _ = try varint()
         case .fixed64: _ = try fixed64()
         case .fixed32: _ = try fixed32()
         case .lengthDelimited: _ = try lengthDelimited()
         case .startGroup:
-            guard depth > 0 else { throw MessageError(.tooDeep, "groups nest deeper than the decoding limit") }
+            guard depth > 0 else { throw DynamicProtoError(.tooDeep, "groups nest deeper than the decoding limit") }
             while true {
-                guard !isAtEnd else { throw MessageError(.truncated, "group \(number) has no end") }
+                guard !isAtEnd else { throw DynamicProtoError(.truncated, "group \(number) has no end") }
                 let (inner, innerType) = try tag()
                 if innerType == .endGroup {
-                    guard inner == number else { throw MessageError(.malformed, "group \(number) ends with end-group \(inner)") }
+                    guard inner == number else { throw DynamicProtoError(.malformed, "group \(number) ends with end-group \(inner)") }
                     return
                 }
                 try skip(innerType, number: inner, depth: depth - 1)
             }
-        case .endGroup: throw MessageError(.malformed, "an end-group tag \(number) without its start")
+        case .endGroup: throw DynamicProtoError(.malformed, "an end-group tag \(number) without its start")
         }
     }
 }

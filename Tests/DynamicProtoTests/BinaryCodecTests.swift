@@ -79,8 +79,8 @@ import Testing
         try message.set(.single(.int64(5)), forField: "o_int64")
         #expect(message.value(forField: "o_string") == nil)
         #expect(message.value(forField: "o_int64") == .single(.int64(5)))
-        #expect(throws: MessageError.self) { try message.set(.single(.string("x")), forField: "f_int32") }
-        #expect(throws: MessageError.self) { try message.set(.single(.int32(1)), forField: "no_such_field") }
+        #expect(throws: DynamicProtoError.self) { try message.set(.single(.string("x")), forField: "f_int32") }
+        #expect(throws: DynamicProtoError.self) { try message.set(.single(.int32(1)), forField: "no_such_field") }
     }
 
     @Test func unknownFieldsArePreserved() throws {

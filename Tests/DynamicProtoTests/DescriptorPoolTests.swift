@@ -52,7 +52,7 @@ import Testing
         #expect(legacy.field(named: "o_double")?.defaultValue == .double(-1.5))
     }
 
-    private func error(_ change: (inout Google_Protobuf_FileDescriptorSet) -> Void) -> DescriptorError? {
+    private func error(_ change: (inout Google_Protobuf_FileDescriptorSet) -> Void) -> DynamicProtoError? {
         var set = TestPool.set
         change(&set)
         do {
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func malformedDescriptorsAreRefused() {
-        #expect(throws: DescriptorError.self) { try DescriptorPool(serializedFileDescriptorSet: [0xFF, 0xFF, 0xFF]) }
+        #expect(throws: DynamicProtoError.self) { try DescriptorPool(serializedFileDescriptorSet: [0xFF, 0xFF, 0xFF]) }
         let badNumber = error { $0.file[fileIndex("dyn/common.proto")].messageType[0].field[0].number = 19_500 }
         #expect(badNumber?.code == .invalidDescriptor)
         let editions = error { $0.file[fileIndex("dyn/common.proto")].syntax = "editions" }

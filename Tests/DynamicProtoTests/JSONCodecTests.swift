@@ -89,7 +89,7 @@ import Testing
                 message.tTimestamp = Google_Protobuf_Timestamp(seconds: seconds, nanos: nanos)
             }
             let dynamic = try DynamicMessage(serializedBytes: try message.serializedBytes(), type: type, pool: TestPool.pool)
-            #expect(throws: MessageError.self) { try dynamic.jsonString() }
+            #expect(throws: DynamicProtoError.self) { try dynamic.jsonString() }
         }
     }
 
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func badJSONSaysWhichFieldIsWrong() {
-        func error(_ json: String) -> MessageError? {
+        func error(_ json: String) -> DynamicProtoError? {
             do {
                 _ = try DynamicMessage(jsonString: json, type: TestPool.type("dyn.test3.Everything"), pool: TestPool.pool)
                 return nil

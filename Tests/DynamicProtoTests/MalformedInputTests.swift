@@ -1,11 +1,11 @@
 import Testing
 @testable import DynamicProto
 
-/// Hostile bytes must end in a `MessageError`, never a crash or a hang.
+/// Hostile bytes must end in a `DynamicProtoError`, never a crash or a hang.
 @Suite struct MalformedInputTests {
     static let everything = TestPool.type("dyn.test3.Everything")
 
-    func decode(_ bytes: [UInt8], as type: MessageID = everything) -> MessageError? {
+    func decode(_ bytes: [UInt8], as type: MessageID = everything) -> DynamicProtoError? {
         do {
             _ = try DynamicMessage(serializedBytes: bytes, type: type, pool: TestPool.pool)
             return nil
