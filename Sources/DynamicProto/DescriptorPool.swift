@@ -410,7 +410,21 @@ private struct PoolBuilder {
     }
 }
 
+/// Field-name conversions of protoc and the JSON mapping.
 enum PoolNaming {
+    /// lowerCamelCase → snake_case, as FieldMask paths convert back from JSON.
+    static func snakeCase(_ camel: String) -> String {
+        var result = ""
+        for character in camel {
+            if character.isUppercase {
+                result += "_" + character.lowercased()
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+
     /// protoc's default JSON name: underscores removed, the letter after each one upper-cased.
     static func jsonName(_ name: String) -> String {
         var result = ""

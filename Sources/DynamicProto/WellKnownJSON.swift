@@ -33,7 +33,7 @@ enum WellKnownJSON {
         case "google.protobuf.FieldMask":
             guard case .repeated(let paths)? = message.value(forField: 1) ?? .repeated([]) else { return nil }
             let camel = paths.compactMap { path -> String? in
-                if case .string(let text) = path { return DescriptorPoolNames.lowerCamel(text) }
+                if case .string(let text) = path { return PoolNaming.jsonName(text) }
                 return nil
             }
             writer.string(camel.joined(separator: ","))
@@ -117,7 +117,7 @@ enum WellKnownJSON {
         case "google.protobuf.FieldMask":
             guard case .string(let text) = json else { throw fail("expected a string") }
             let paths = text.isEmpty ? [] : text.split(separator: ",", omittingEmptySubsequences: false).map {
-                DynamicValue.string(DescriptorPoolNames.snakeCase(String($0)))
+                DynamicValue.string(PoolNaming.snakeCase(String($0)))
             }
             message.values[0] = .repeated(paths)
         case "google.protobuf.Struct":
@@ -182,22 +182,6 @@ extension JSONReading {
         var plain = self
         plain.skipSpecialFormOnce = type
         return try plain.message(json, type: type)
-    }
-}
-
-enum DescriptorPoolNames {
-    static func lowerCamel(_ snake: String) -> String { PoolNaming.jsonName(snake) }
-
-    static func snakeCase(_ camel: String) -> String {
-        var result = ""
-        for character in camel {
-            if character.isUppercase {
-                result += "_" + character.lowercased()
-            } else {
-                result.append(character)
-            }
-        }
-        return result
     }
 }
 
