@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .target(
@@ -29,6 +31,13 @@ let package = Package(
         .target(
             name: "DynamicProto",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(
+            name: "ContentStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "WasmRPCCommands",
@@ -60,6 +69,10 @@ let package = Package(
             name: "DynamicProtoTests",
             dependencies: ["DynamicProto", "GeneratedTestProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Protos"]
+        ),
+        .testTarget(
+            name: "ContentStoreTests",
+            dependencies: ["ContentStore"]
         ),
         .testTarget(
             name: "WasmRPCCommandsTests",
