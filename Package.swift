@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -31,6 +33,14 @@ let package = Package(
         .target(
             name: "DynamicProto",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(
+            name: "WasmRPCProto",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ]
         ),
         .target(
             name: "ContentStore",
@@ -69,6 +79,10 @@ let package = Package(
             name: "DynamicProtoTests",
             dependencies: ["DynamicProto", "GeneratedTestProtos", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Protos"]
+        ),
+        .testTarget(
+            name: "WasmRPCProtoTests",
+            dependencies: ["WasmRPCProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .testTarget(
             name: "ContentStoreTests",

@@ -4,6 +4,7 @@
 #   Tests/GeneratedTestProtos/*.pb.swift     generated types (dyn/*.proto, complex.proto) that tests and
 #                                            benchmarks check DynamicProto against
 #   Tests/DynamicProtoTests/Protos/test.pb   their FileDescriptorSet (--include_imports)
+#   Sources/WasmRPCProto/*.swift             messages and gRPC stubs of proto/wasmrpc/v1 (the wire API)
 # `--check` generates into a temporary folder and fails if anything committed differs (CI runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,10 +33,21 @@ for file in "$out"/Generated/*.swift; do
   compare "$file" "Tests/GeneratedTestProtos/$(basename "$file")"
 done
 compare "$out/test.pb" Tests/DynamicProtoTests/Protos/test.pb
+
+mkdir -p "$out/WasmRPCProto"
+protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" \
+  -I proto --swift_out="$out/WasmRPCProto" --swift_opt=Visibility=Public,FileNaming=PathToUnderscores \
+  --grpc-swift-2_out="$out/WasmRPCProto" --grpc-swift-2_opt=Visibility=Public,FileNaming=PathToUnderscores \
+  wasmrpc/v1/wasmrpc.proto
+for file in "$out"/WasmRPCProto/*.swift; do
+  compare "$file" "Sources/WasmRPCProto/$(basename "$file")"
+done
 if $check; then
   extra=$(comm -13 <(ls "$out/Generated") <(ls Tests/GeneratedTestProtos))
   [ -z "$extra" ] || { echo "error: Tests/GeneratedTestProtos has files protoc no longer makes: $extra" >&2; exit 1; }
+  extra=$(comm -13 <(ls "$out/WasmRPCProto") <(ls Sources/WasmRPCProto))
+  [ -z "$extra" ] || { echo "error: Sources/WasmRPCProto has files protoc no longer makes: $extra" >&2; exit 1; }
   echo "generated protobuf code is up to date"
 else
-  echo "generated: Tests/GeneratedTestProtos/, Tests/DynamicProtoTests/Protos/test.pb"
+  echo "generated: Tests/GeneratedTestProtos/, Tests/DynamicProtoTests/Protos/test.pb, Sources/WasmRPCProto/"
 fi
