@@ -81,6 +81,13 @@ import Testing
         #expect(try instance.invoke(operation: "echo", payload: [UInt8](repeating: 0, count: 100)).count == 100)
     }
 
+    @Test func loggedPayloadsAreTextOrHexAndShortened() {
+        #expect(LoggingCapability.render(Array("a=1\nb=2".utf8)) == "a=1\nb=2")
+        #expect(LoggingCapability.render([0x0A, 0xFF, 0x00]) == "0x0aff00")
+        let long = LoggingCapability.render([UInt8](repeating: 0x61, count: 2000))
+        #expect(long == String(repeating: "a", count: 1024) + "… (2000 bytes)")
+    }
+
     @Test func routerPrefersTheMostSpecificRouteAndFallsBack() throws {
         var router = HostCallRouter()
         router.register(RecordingCapability(reply: .success([1])), namespace: "ns")
