@@ -149,7 +149,7 @@ enum WellKnownJSON {
             let packedType = try anyType(url, pool: pool)
             let rest = JSONValue.object(members.filter { $0.name != "@type" })
             let packed: DynamicMessage
-            if try isSpecial(packedType, pool: pool) {
+            if specialForms.contains(pool[packedType].fullName) {
                 guard case .object(let inner) = rest, inner.count == 1, inner[0].name == "value" else {
                     throw fail("an Any holding \(pool[packedType].fullName) needs exactly a \"value\" member")
                 }
@@ -165,14 +165,11 @@ enum WellKnownJSON {
         return message
     }
 
-    private static func isSpecial(_ type: MessageID, pool: DescriptorPool) throws(DynamicProtoError) -> Bool {
-        let name = pool[type].fullName
-        return wrappers.contains(name)
-            || [
-                "google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask", "google.protobuf.Struct",
-                "google.protobuf.ListValue", "google.protobuf.Value", "google.protobuf.Any",
-            ].contains(name)
-    }
+    /// Types whose JSON is not an object of their fields (an Any holding one uses "value").
+    private static let specialForms: Set<String> = wrappers.union([
+        "google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask", "google.protobuf.Struct",
+        "google.protobuf.ListValue", "google.protobuf.Value", "google.protobuf.Any",
+    ])
 }
 
 extension JSONReading {

@@ -49,14 +49,13 @@ public struct HostCallRouter: Sendable {
     }
 
     public func route(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
-        let candidates = [
-            Key(binding: call.binding, namespace: call.namespace, operation: call.operation),
-            Key(binding: nil, namespace: call.namespace, operation: call.operation),
-            Key(binding: call.binding, namespace: call.namespace, operation: nil),
-            Key(binding: nil, namespace: call.namespace, operation: nil),
-        ]
-        for key in candidates {
-            if let capability = routes[key] { return try capability.handle(call) }
+        // Most specific first; looked up one by one so that a host call allocates no key list.
+        if let capability = routes[Key(binding: call.binding, namespace: call.namespace, operation: call.operation)]
+            ?? routes[Key(binding: nil, namespace: call.namespace, operation: call.operation)]
+            ?? routes[Key(binding: call.binding, namespace: call.namespace, operation: nil)]
+            ?? routes[Key(binding: nil, namespace: call.namespace, operation: nil)]
+        {
+            return try capability.handle(call)
         }
         if let fallback { return try fallback.handle(call) }
         throw HostCallFailure(

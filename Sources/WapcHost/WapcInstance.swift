@@ -77,6 +77,7 @@ public final class WapcInstance: @unchecked Sendable {
                 throw WapcError(error.code, "\(name) failed: \(error.message)")
             }
         }
+        state.reset()
     }
 
     deinit {
@@ -97,7 +98,7 @@ public final class WapcInstance: @unchecked Sendable {
             throw .limitExceeded(
                 "a request of \(payload.count) bytes exceeds the limit of \(state.configuration.maxRequestBytes) bytes")
         }
-        state.reset()
+        // The state is cleared after every call (and after start-up), so it is clean here.
         defer { state.reset() }
         state.operation = Array(operation.utf8)
         state.payload = payload
