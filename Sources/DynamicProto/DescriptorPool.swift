@@ -13,6 +13,7 @@ public final class DescriptorPool: Sendable {
     public let files: [Google_Protobuf_FileDescriptorProto]
     private let messageIndex: [String: Int]
     private let enumIndex: [String: Int]
+    private let methodIndex: [String: MethodDescriptor]
 
     /// Parses and resolves a serialized FileDescriptorSet.
     public convenience init(serializedFileDescriptorSet bytes: [UInt8]) throws(DynamicProtoError) {
@@ -34,6 +35,7 @@ public final class DescriptorPool: Sendable {
         services = builder.services
         messageIndex = builder.messageIndex
         enumIndex = builder.enumIndex
+        methodIndex = Dictionary(uniqueKeysWithValues: builder.services.flatMap(\.methods).map { ($0.path, $0) })
     }
 
     /// A message type by full name (`pkg.Outer.Inner`, with or without a leading dot).
@@ -53,7 +55,7 @@ public final class DescriptorPool: Sendable {
 
     /// A method by gRPC path (`/pkg.Service/method`).
     public func method(path: String) -> MethodDescriptor? {
-        methods.first { $0.path == path }
+        methodIndex[path]
     }
 
     private static func strip(_ name: String) -> String {
@@ -111,9 +113,16 @@ private struct PoolBuilder {
         for message in pending {
             messages.append(try resolve(message))
         }
+        var serviceNames = Set<String>()
         for file in files {
             for service in file.service {
-                services.append(try resolve(service, file: file))
+                let resolved = try resolve(service, file: file)
+                guard serviceNames.insert(resolved.fullName).inserted, messageIndex[resolved.fullName] == nil,
+                    enumIndex[resolved.fullName] == nil
+                else {
+                    throw DynamicProtoError(.duplicateName, "\(resolved.fullName) is declared twice (again in \(file.name))")
+                }
+                services.append(resolved)
             }
         }
     }

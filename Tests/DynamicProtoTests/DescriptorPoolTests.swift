@@ -91,6 +91,12 @@ import Testing
         }
         #expect(twiceType?.code == .duplicateName)
         #expect(twiceType?.message.contains("dyn.test3.Tree") == true)
+        let twiceService = error { set in
+            let file = fileIndex("dyn/test3.proto")
+            set.file[file].service.append(set.file[file].service[0])
+        }
+        #expect(twiceService?.code == .duplicateName)
+        #expect(twiceService?.message.contains("dyn.test3.Things") == true)
         let twiceNumber = error { set in
             let file = fileIndex("dyn/test3.proto")
             set.file[file].messageType[0].field[1].number = 1
