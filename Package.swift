@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .target(
@@ -50,9 +52,36 @@ let package = Package(
             ]
         ),
         .target(
+            name: "ModuleRuntime",
+            dependencies: [
+                "WapcHost", "DynamicProto", "ContentStore",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Server",
+            dependencies: [
+                "ModuleRuntime", "WasmRPCProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Client",
+            dependencies: [
+                "WasmRPCProto", "DynamicProto", "ContentStore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .target(
             name: "WasmRPCCommands",
             dependencies: [
-                "WapcHost",
+                "WapcHost", "Server", "Client", "DynamicProto",
                 .product(name: "WAT", package: "WasmKit"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -60,7 +89,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "WasmRPCCLI",
-            dependencies: ["WasmRPCCommands"]
+            dependencies: ["WasmRPCCommands", "Client", .product(name: "GRPCCore", package: "grpc-swift-2")]
         ),
         .testTarget(
             name: "WapcHostTests",
@@ -89,8 +118,17 @@ let package = Package(
             dependencies: ["ContentStore"]
         ),
         .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "WAT", package: "WasmKit"),
+            ]
+        ),
+        .testTarget(
             name: "WasmRPCCommandsTests",
-            dependencies: ["WasmRPCCommands"]
+            dependencies: ["WasmRPCCommands", "Client", .product(name: "GRPCCore", package: "grpc-swift-2")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -5,6 +5,7 @@
 #                                            benchmarks check DynamicProto against
 #   Tests/DynamicProtoTests/Protos/test.pb   their FileDescriptorSet (--include_imports)
 #   Sources/WasmRPCProto/*.swift             messages and gRPC stubs of proto/wasmrpc/v1 (the wire API)
+#   Guests/complex/complex.pb                the complex example's FileDescriptorSet (the demo adds it)
 # `--check` generates into a temporary folder and fails if anything committed differs (CI runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,9 @@ for file in "$out"/Generated/*.swift; do
 done
 compare "$out/test.pb" Tests/DynamicProtoTests/Protos/test.pb
 
+protoc -I Guests/complex --include_imports --descriptor_set_out="$out/complex.pb" complex.proto
+compare "$out/complex.pb" Guests/complex/complex.pb
+
 mkdir -p "$out/WasmRPCProto"
 protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" \
   -I proto --swift_out="$out/WasmRPCProto" --swift_opt=Visibility=Public,FileNaming=PathToUnderscores \
@@ -49,5 +53,5 @@ if $check; then
   [ -z "$extra" ] || { echo "error: Sources/WasmRPCProto has files protoc no longer makes: $extra" >&2; exit 1; }
   echo "generated protobuf code is up to date"
 else
-  echo "generated: Tests/GeneratedTestProtos/, Tests/DynamicProtoTests/Protos/test.pb, Sources/WasmRPCProto/"
+  echo "generated: Tests/GeneratedTestProtos/, Tests/DynamicProtoTests/Protos/test.pb, Sources/WasmRPCProto/, Guests/complex/complex.pb"
 fi

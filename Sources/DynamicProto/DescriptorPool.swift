@@ -58,6 +58,20 @@ public final class DescriptorPool: Sendable {
         methodIndex[path]
     }
 
+    /// The methods a short or qualified name can mean: `mul` (any service), `Calculator/mul` (by
+    /// the service's simple name), `complex.Calculator/mul` or `/complex.Calculator/mul`.
+    public func methods(matching name: String) -> [MethodDescriptor] {
+        let trimmed = name.hasPrefix("/") ? name.dropFirst() : name[...]
+        guard let slash = trimmed.lastIndex(of: "/") else { return methods.filter { $0.name == trimmed } }
+        let service = trimmed[..<slash]
+        let method = trimmed[trimmed.index(after: slash)...]
+        return methods.filter { candidate in
+            guard candidate.name == method else { return false }
+            let fullService = candidate.path.dropFirst().prefix { $0 != "/" }
+            return service.contains(".") ? fullService == service : fullService.split(separator: ".").last == service
+        }
+    }
+
     private static func strip(_ name: String) -> String {
         name.hasPrefix(".") ? String(name.dropFirst()) : name
     }

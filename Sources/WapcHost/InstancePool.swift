@@ -45,8 +45,10 @@ public final class InstancePool: Sendable {
     }
 
     /// Runs `operation` on a free instance; see `WapcInstance.invoke`.
-    public func invoke(operation: String, payload: [UInt8]) throws(WapcError) -> [UInt8] {
-        try withInstance { instance throws(WapcError) in try instance.invoke(operation: operation, payload: payload) }
+    public func invoke(operation: String, payload: [UInt8], timeout: Duration? = nil) throws(WapcError) -> [UInt8] {
+        try withInstance { instance throws(WapcError) in
+            try instance.invoke(operation: operation, payload: payload, timeout: timeout)
+        }
     }
 
     /// Checks out an instance (making one if none is idle), runs `body` on it, and checks it back

@@ -69,7 +69,7 @@ public final class WapcInstance: @unchecked Sendable {
                 throw WapcError(.missingExport, "\"\(name)\" must be a function () -> ()")
             }
             do {
-                _ = try run(function, [])
+                _ = try run(function, timeout: nil, [])
             } catch where name == "_start" && error.code == .exited && state.exitCode == 0 {
                 // A WASI command's `_start` may end with proc_exit(0) once `main` returns.
                 failure = nil
@@ -90,7 +90,10 @@ public final class WapcInstance: @unchecked Sendable {
     }
 
     /// Runs the waPC operation `operation` with `payload` and returns the guest's response.
-    public func invoke(operation: String, payload: [UInt8]) throws(WapcError) -> [UInt8] {
+    ///
+    /// `timeout`, when given, tightens the configured timeout for this call only (e.g. to what is
+    /// left of a client's deadline); it never extends it.
+    public func invoke(operation: String, payload: [UInt8], timeout: Duration? = nil) throws(WapcError) -> [UInt8] {
         if let failure {
             throw WapcError(failure.code, "the instance was discarded after an earlier failure: \(failure.message)")
         }
@@ -103,7 +106,7 @@ public final class WapcInstance: @unchecked Sendable {
         state.operation = Array(operation.utf8)
         state.payload = payload
         let results = try run(
-            guestCall, [.i32(UInt32(truncatingIfNeeded: state.operation.count)), .i32(UInt32(truncatingIfNeeded: state.payload.count))])
+            guestCall, timeout: timeout, [.i32(UInt32(truncatingIfNeeded: state.operation.count)), .i32(UInt32(truncatingIfNeeded: state.payload.count))])
         let refusedMemory = cap.takeRefusal()
         guard case .i32(1) = results.first else {
             let message = state.guestError.map { String(decoding: $0, as: UTF8.self) } ?? "the guest failed without an error message"
@@ -117,10 +120,10 @@ public final class WapcInstance: @unchecked Sendable {
     }
 
     /// Runs `function` with fuel and deadline armed; any failure poisons the instance.
-    private func run(_ function: Function, _ arguments: [Value]) throws(WapcError) -> [Value] {
+    private func run(_ function: Function, timeout: Duration?, _ arguments: [Value]) throws(WapcError) -> [Value] {
         defer { lastFuelUsed = (state.configuration.fuel ?? .max) - (store.fuel?.remaining ?? 0) }
         do {
-            return try Self.limited(store: store, state: state, cap: cap, slot: deadlineSlot, during: "call") { () throws(WapcError) in
+            return try Self.limited(store: store, state: state, cap: cap, slot: deadlineSlot, during: "call", timeout: timeout) { () throws(WapcError) in
                 do {
                     return try function.invoke(arguments, on: &stack)
                 } catch {
@@ -138,11 +141,12 @@ public final class WapcInstance: @unchecked Sendable {
     /// `memoryLimit`.
     private static func limited<T>(
         store: Store, state: CallState, cap: MemoryCap, slot: DeadlineWatchdog.Slot, during phase: String,
-        _ body: () throws(WapcError) -> T
+        timeout callTimeout: Duration? = nil, _ body: () throws(WapcError) -> T
     ) throws(WapcError) -> T {
         let configuration = state.configuration
         store.fuel = Fuel(remaining: configuration.fuel ?? .max)
-        if let timeout = configuration.timeout {
+        let timeout = [configuration.timeout, callTimeout].compactMap { $0 }.min()
+        if let timeout {
             let deadline = DispatchTime.now().uptimeNanoseconds &+ UInt64(clamping: timeout.nanoseconds)
             state.deadline = deadline
             slot.arm(deadline: deadline)
@@ -156,7 +160,7 @@ public final class WapcInstance: @unchecked Sendable {
         } catch {
             if state.deadline != nil { expired = slot.disarm() }
             if error.code == .outOfFuel, expired {
-                throw WapcError(.deadlineExceeded, "the \(phase) ran past its deadline of \(configuration.timeout.map { "\($0)" } ?? "")")
+                throw WapcError(.deadlineExceeded, "the \(phase) ran past its deadline of \(timeout.map { "\($0)" } ?? "")")
             }
             if error.code == .trapped || error.code == .guestError, cap.takeRefusal() {
                 throw WapcError(.memoryLimit, "the guest hit its memory limit of \(configuration.memoryLimit) bytes (\(error.message))")

@@ -1,76 +1,139 @@
 import ArgumentParser
+import Client
+import ContentStore
+import DynamicProto
 import Foundation
 import Logging
-import WapcHost
+import Server
+import SwiftProtobuf
 
-/// `wasmrpc demo`: the story so far, in one process. Loads the bundled complex example, runs `mul`
-/// on random numbers through an instance pool, and checks each answer against Swift arithmetic.
-/// (The registry server joins the story in a later step; see README.)
+/// `wasmrpc demo`: the whole story in one process. Starts a server on a free loopback port with a
+/// temporary data directory, adds the bundled complex example with its descriptor, lists it,
+/// invokes `mul` with random requests built from the descriptor, checks every answer against
+/// Swift arithmetic, fetches the module back verified, and stops the server.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the bundled complex example in-process and check its answers.")
+        abstract: "Run a server in-process, add the complex example, and invoke it.")
 
     @Option(help: "The complex example module.")
     var module = "Guests/complex/complex.wasm"
 
-    @Option(help: "How many random multiplications to run.")
-    var count = 5
+    @Option(help: "Its descriptor set.")
+    var descriptorSet = "Guests/complex/complex.pb"
 
-    @Option(help: "Seed for the random numbers (default: random).")
+    @Option(help: "How many random multiplications to run.")
+    var count = 3
+
+    @Option(help: "Seed for the random requests (default: random).")
     var seed: UInt64?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = .info
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
             return handler
         }
-        let seed = self.seed ?? UInt64.random(in: 0 ... .max)
         do {
-            try runDemo(seed: seed)
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            try await runDemo(seed: seed ?? UInt64.random(in: 0 ... .max))
+        } catch let failure as CommandFailure {
+            printError("error: \(failure)")
             throw ExitCode.failure
         }
     }
 
-    func runDemo(seed: UInt64) throws {
-        print("• loading \(module)")
-        let bytes = try ModuleFile.read(module)
-        var configuration = WapcConfiguration()
-        configuration.timeout = .seconds(1)
-        let loaded: WapcModule
-        do {
-            loaded = try WapcModule.load(bytes: bytes, configuration: configuration)
-        } catch {
-            throw CommandFailure(error)
+    func runDemo(seed: UInt64) async throws {
+        let wasm = try ModuleFile.read(module)
+        guard let descriptorData = FileManager.default.contents(atPath: descriptorSet) else {
+            throw CommandFailure("cannot read \(descriptorSet)")
         }
-        print("  \(bytes.count) bytes; imports \(loaded.imports.joined(separator: ", "))")
-        let pool = InstancePool(module: loaded, configuration: configuration, maxInstances: 2)
-        var generator = SeededGenerator(seed: seed)
-        print("• calling mul \(count) times with random numbers (--seed \(seed))")
-        for _ in 0..<count {
-            func random() -> ComplexNumber {
-                ComplexNumber(
-                    real: (Float.random(in: -100...100, using: &generator) * 100).rounded() / 100,
-                    imag: (Float.random(in: -100...100, using: &generator) * 100).rounded() / 100)
+        let descriptor = try Google_Protobuf_FileDescriptorSet(serializedBytes: descriptorData)
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-demo-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+
+        var configuration = WasmRPCServer.Configuration(dataDirectory: data)
+        configuration.port = 0
+        let server = try WasmRPCServer(configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            defer { server.shutdown() }
+            let port = try await server.listeningPort()
+            print("• server listening on 127.0.0.1:\(port), data in \(data)")
+            let address = ServerAddress(host: "127.0.0.1", port: port)
+            try await WasmRPCClient.withClient(to: address) { client in
+                try await story(client: client, wasm: wasm, descriptor: descriptor, seed: seed)
             }
-            let (a, b) = (random(), random())
-            let response: [UInt8]
-            do {
-                response = try pool.invoke(operation: "mul", payload: ComplexNumber.request(a, b))
-            } catch {
-                throw CommandFailure(error)
-            }
-            guard let result = ComplexNumber(response: response) else {
-                throw CommandFailure("the guest's response is not a ComplexResponse: \(response)")
-            }
-            let expected = a * b
-            guard result.real.bitPattern == expected.real.bitPattern, result.imag.bitPattern == expected.imag.bitPattern else {
-                throw CommandFailure("(\(a)) × (\(b)): the guest said \(result), Swift says \(expected)")
-            }
-            print("  (\(a)) × (\(b)) = \(result)  ✓ matches Swift arithmetic")
+            server.shutdown()
+            try await group.waitForAll()
+            print("• server stopped")
         }
-        print("• done: \(count) calls, all answers verified")
     }
+
+    func story(client: WasmRPCClient, wasm: [UInt8], descriptor: Google_Protobuf_FileDescriptorSet, seed: UInt64) async throws {
+        print("• adding \(module) (\(wasm.count) bytes) with its descriptor \(descriptorSet)")
+        let added = try await client.add(wasm: wasm, descriptorSet: descriptor)
+        print("  id \(added.metadata.id)")
+
+        print("• listing modules")
+        for module in try await client.list() {
+            print("  \(module.id.prefix(12))…  \(module.name)  \(module.size) bytes  \(module.functions.map(\.path).joined(separator: " "))")
+        }
+
+        guard let id = ModuleID(hex: added.metadata.id) else { throw CommandFailure("the server answered with a malformed id") }
+        let fetched = try await client.get(id)
+        print("• fetched it back: \(fetched.wasm.count) bytes, SHA-256 matches the id")
+
+        let pool = try fetched.metadata.descriptorPool()
+        let mul = try FunctionName.resolve("mul", in: pool)
+        print("• invoking \(mul.path) \(count) times with random \(pool[mul.input].fullName)s (--seed \(seed))")
+        var generator = SeededRandom(seed: seed)
+        for _ in 0..<count {
+            let request = DynamicMessage.random(type: mul.input, pool: pool, using: &generator)
+            let result = try await client.invoke(id, function: mul, input: request, timeout: .seconds(5))
+            print("  request \(try request.jsonString())")
+            print("  result  \(try result.jsonString())")
+            let a = ComplexValue(request, "a"), b = ComplexValue(request, "b")
+            let expected = a * b
+            let actual = ComplexValue(result, "result")
+            guard actual.matches(expected) else {
+                throw CommandFailure("(\(a)) × (\(b)): the guest said \(actual), Swift says \(expected)")
+            }
+            print("  ✓ (\(a)) × (\(b)) = \(actual), as Swift computes it")
+        }
+        print("• done: \(count) calls, every answer verified")
+    }
+}
+
+/// A `complex.Complex` read from a dynamic message field (unset fields are zero).
+struct ComplexValue: CustomStringConvertible {
+    var real: Float
+    var imag: Float
+
+    init(real: Float, imag: Float) {
+        self.real = real
+        self.imag = imag
+    }
+
+    init(_ message: DynamicMessage, _ field: String) {
+        guard case .single(.message(let value))? = message.value(forField: field) else {
+            self.init(real: 0, imag: 0)
+            return
+        }
+        func number(_ name: String) -> Float {
+            if case .single(.float(let x))? = value.value(forField: name) { return x }
+            return 0
+        }
+        self.init(real: number("real"), imag: number("imag"))
+    }
+
+    static func * (a: ComplexValue, b: ComplexValue) -> ComplexValue {
+        ComplexValue(real: a.real * b.real - a.imag * b.imag, imag: a.real * b.imag + a.imag * b.real)
+    }
+
+    /// Bit-for-bit equal, or NaN where the other is NaN.
+    func matches(_ other: ComplexValue) -> Bool {
+        func same(_ x: Float, _ y: Float) -> Bool { x.bitPattern == y.bitPattern || (x.isNaN && y.isNaN) }
+        return same(real, other.real) && same(imag, other.imag)
+    }
+
+    var description: String { "\(real) \(imag.sign == .minus ? "-" : "+") \(imag.magnitude)i" }
 }

@@ -4,14 +4,16 @@ import ArgumentParser
 public struct WasmRPC: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "wasmrpc",
-        abstract: "Run sandboxed WebAssembly (waPC) functions.",
+        abstract: "A registry and invoker of sandboxed WebAssembly (waPC) functions over gRPC.",
         discussion: """
-            wasmrpc runs waPC modules (https://wapc.io) in WasmKit with fuel, deadline and memory \
-            limits. Guests written with the Swift WapcGuest SDK (Guests/), Rust wapc-guest, TinyGo \
-            or AssemblyScript are supported.
+            Modules are uploaded with a protobuf descriptor whose services describe their functions, \
+            and run in WasmKit with fuel, deadline and memory limits. Guests written with the Swift \
+            WapcGuest SDK (Guests/), Rust wapc-guest, TinyGo or AssemblyScript are supported. \
+            Commands that talk to a server use --server HOST:PORT, else $WASMRPC_SERVER, else \
+            127.0.0.1:50051.
             """,
         version: "0.1.0",
-        subcommands: [Call.self, Demo.self]
+        subcommands: [Serve.self, Add.self, Get.self, List.self, Describe.self, Invoke.self, Call.self, Demo.self]
     )
 
     public init() {}

@@ -152,6 +152,9 @@ public nonisolated struct Wasmrpc_V1_GetRequest: Sendable {
 
   public var id: String = String()
 
+  /// Leave the module bytes out (for clients that only need the metadata and descriptor).
+  public var metadataOnly: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -537,7 +540,7 @@ nonisolated extension Wasmrpc_V1_AddResponse: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Wasmrpc_V1_GetRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}metadata_only\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -546,6 +549,7 @@ nonisolated extension Wasmrpc_V1_GetRequest: SwiftProtobuf.Message, SwiftProtobu
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.metadataOnly) }()
       default: break
       }
     }
@@ -555,11 +559,15 @@ nonisolated extension Wasmrpc_V1_GetRequest: SwiftProtobuf.Message, SwiftProtobu
     if !self.id.isEmpty {
       try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
     }
+    if self.metadataOnly != false {
+      try visitor.visitSingularBoolField(value: self.metadataOnly, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Wasmrpc_V1_GetRequest, rhs: Wasmrpc_V1_GetRequest) -> Bool {
     if lhs.id != rhs.id {return false}
+    if lhs.metadataOnly != rhs.metadataOnly {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

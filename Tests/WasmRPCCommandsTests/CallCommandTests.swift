@@ -68,7 +68,10 @@ private func call(_ arguments: [String]) throws -> [UInt8] {
         #expect(ByteCountArgument(argument: "lots") == nil)
     }
 
-    @Test func demoVerifiesItsAnswers() throws {
-        try Demo.parse(["--module", path("Guests/complex/complex.wasm"), "--count", "20"]).runDemo(seed: 7)
+    @Test func demoVerifiesItsAnswers() async throws {
+        let demo = try Demo.parse([
+            "--module", path("Guests/complex/complex.wasm"), "--descriptor-set", path("Guests/complex/complex.pb"), "--count", "20",
+        ])
+        try await demo.runDemo(seed: 7)
     }
 }

@@ -1,0 +1,46 @@
+/// Where a client finds the server: `HOST:PORT` (`[V6]:PORT` for IPv6 literals).
+public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    /// The server a client uses when told nothing else.
+    public static let defaultAddress = ServerAddress(host: "127.0.0.1", port: 50051)
+    /// The environment variable that overrides the default.
+    public static let environmentVariable = "WASMRPC_SERVER"
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT` or `[V6]:PORT`; nil if malformed or the port is out of range.
+    public init?(_ text: String) {
+        let host: Substring
+        let port: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            port = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { return nil }
+            host = text[..<colon]
+            port = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty, let number = Int(port), (0...65535).contains(number) else { return nil }
+        self.init(host: String(host), port: number)
+    }
+
+    /// `explicit` if given, else `$WASMRPC_SERVER`, else the default.
+    public static func resolve(_ explicit: String?, environment: [String: String]) throws(ClientError) -> ServerAddress {
+        let (text, source) =
+            if let explicit { (explicit, "--server") } else if let value = environment[environmentVariable], !value.isEmpty {
+                (value, environmentVariable)
+            } else { (defaultAddress.description, "default") }
+        guard let address = ServerAddress(text) else {
+            throw ClientError(.invalidAddress, "\(source) \"\(text)\" is not HOST:PORT")
+        }
+        return address
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

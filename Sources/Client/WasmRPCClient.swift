@@ -1,0 +1,149 @@
+import ContentStore
+import DynamicProto
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+import WasmRPCProto
+
+/// A module fetched with Get whose bytes hash to the id that was asked for, with metadata for
+/// that id. Only `WasmRPCClient.get` makes one.
+public struct VerifiedModule: Sendable {
+    public let id: ModuleID
+    public let metadata: Wasmrpc_V1_Metadata
+    public let wasm: [UInt8]
+}
+
+/// The typed client of a wasmrpc server, used by the CLI and tests.
+public struct WasmRPCClient: Sendable {
+    public let registry: Wasmrpc_V1_Registry.Client<HTTP2ClientTransport.Posix>
+    public let invoker: Wasmrpc_V1_Invoker.Client<HTTP2ClientTransport.Posix>
+
+    /// Messages up to this size travel either way (modules are large).
+    public static let maxMessageBytes = 64 << 20
+
+    /// Connects to `address`, runs `body` with a client, and closes the connection.
+    public static func withClient<Result: Sendable>(
+        to address: ServerAddress, _ body: (WasmRPCClient) async throws -> Result
+    ) async throws -> Result {
+        let limits = MethodConfig(
+            names: [MethodConfig.Name(service: "")], maxRequestMessageBytes: maxMessageBytes, maxResponseMessageBytes: maxMessageBytes)
+        let transport = try HTTP2ClientTransport.Posix(
+            target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext,
+            serviceConfig: ServiceConfig(methodConfig: [limits]))
+        return try await withGRPCClient(transport: transport) { grpc in
+            try await body(WasmRPCClient(registry: .init(wrapping: grpc), invoker: .init(wrapping: grpc)))
+        }
+    }
+
+    /// Adds a module; `descriptorSet` nil means the module carries it in a custom section.
+    public func add(wasm: [UInt8], descriptorSet: Google_Protobuf_FileDescriptorSet?, name: String = "") async throws
+        -> Wasmrpc_V1_AddResponse
+    {
+        let response = try await registry.add(
+            .with {
+                $0.wasm = Data(wasm)
+                if let descriptorSet { $0.descriptor = descriptorSet }
+                $0.name = name
+            })
+        guard response.metadata.id == ModuleID(of: wasm).hex else {
+            throw ClientError(.verificationFailed, "the server stored the module as \(response.metadata.id), not as the SHA-256 of its bytes")
+        }
+        return response
+    }
+
+    /// Fetches a module and checks that its bytes hash to `id` and the metadata is `id`'s.
+    public func get(_ id: ModuleID) async throws -> VerifiedModule {
+        let response = try await registry.get(.with { $0.id = id.hex })
+        let wasm = Array(response.wasm)
+        let actual = ModuleID(of: wasm)
+        guard actual == id else {
+            throw ClientError(.verificationFailed, "the server sent bytes whose SHA-256 is \(actual) for module \(id)")
+        }
+        guard response.metadata.id == id.hex, response.metadata.size == UInt64(wasm.count) else {
+            throw ClientError(
+                .verificationFailed, "the metadata (id \(response.metadata.id), size \(response.metadata.size)) does not describe module \(id)")
+        }
+        return VerifiedModule(id: id, metadata: response.metadata, wasm: wasm)
+    }
+
+    /// A module's metadata with its descriptor, without the bytes.
+    public func metadata(_ id: ModuleID) async throws -> Wasmrpc_V1_Metadata {
+        let response = try await registry.get(
+            .with {
+                $0.id = id.hex
+                $0.metadataOnly = true
+            })
+        guard response.metadata.id == id.hex else {
+            throw ClientError(.verificationFailed, "the server sent the metadata of \(response.metadata.id) for module \(id)")
+        }
+        return response.metadata
+    }
+
+    /// Every module, fetching page after page.
+    public func list(includeDescriptors: Bool = false, pageSize: UInt32 = 0) async throws -> [Wasmrpc_V1_Metadata] {
+        var modules: [Wasmrpc_V1_Metadata] = []
+        var token = ""
+        repeat {
+            let page = try await registry.list(
+                .with {
+                    $0.pageSize = pageSize
+                    $0.pageToken = token
+                    $0.includeDescriptors = includeDescriptors
+                })
+            modules += page.modules
+            token = page.nextPageToken
+        } while !token.isEmpty
+        return modules
+    }
+
+    /// Runs `function` of module `id`; `timeout` becomes the call's gRPC deadline.
+    public func invoke(
+        _ id: ModuleID, function: String, parameters: Google_Protobuf_Any, timeout: Duration? = nil
+    ) async throws -> Google_Protobuf_Any {
+        var options = CallOptions.defaults
+        options.timeout = timeout
+        let response = try await invoker.invoke(
+            .with {
+                $0.metadata.id = id.hex
+                $0.request.name = function
+                $0.request.parameters = parameters
+            }, options: options)
+        return response.response.result
+    }
+
+    /// Runs `function` with a message built from the module's descriptor and decodes the result.
+    public func invoke(
+        _ id: ModuleID, function: DynamicProto.MethodDescriptor, input: DynamicMessage, timeout: Duration? = nil
+    ) async throws -> DynamicMessage {
+        let result = try await invoke(
+            id, function: function.path,
+            parameters: .with {
+                $0.typeURL = "type.googleapis.com/" + input.descriptor.fullName
+                $0.value = Data(input.serializedBytes())
+            }, timeout: timeout)
+        let expected = input.pool[function.output].fullName
+        guard result.typeURL.hasSuffix("/" + expected) else {
+            throw ClientError(.invalidResponse, "the result is a \"\(result.typeURL)\", not a \(expected)")
+        }
+        do {
+            return try DynamicMessage(serializedBytes: Array(result.value), type: function.output, pool: input.pool)
+        } catch {
+            throw ClientError(.invalidResponse, "the result is not a valid \(expected): \(error.message)")
+        }
+    }
+}
+
+extension Wasmrpc_V1_Metadata {
+    /// The module's descriptor set, parsed; fails if the metadata came without it.
+    public func descriptorPool() throws -> DescriptorPool {
+        guard hasDescriptor, !descriptor.file.isEmpty else {
+            throw ClientError(.invalidResponse, "the metadata of module \(id) carries no descriptor")
+        }
+        do {
+            return try DescriptorPool(descriptor)
+        } catch {
+            throw ClientError(.invalidResponse, "the descriptor of module \(id) is not usable: \(error.message)")
+        }
+    }
+}

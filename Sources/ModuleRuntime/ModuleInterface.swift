@@ -1,0 +1,72 @@
+import DynamicProto
+
+/// What a module offers callers, read from its descriptor: the services' unary methods, each a
+/// function that runs the waPC operation of the same name. Only `init(descriptorSet:)` makes one, so
+/// holding a `ModuleInterface` means the descriptor was parsed, is self-contained, and defines at
+/// least one service with at least one method, none of them streaming.
+public struct ModuleInterface: Sendable {
+    public let pool: DescriptorPool
+    /// Every method of every service, in descriptor order.
+    public let functions: [MethodDescriptor]
+    /// The serialized FileDescriptorSet, as received.
+    public let descriptorSet: [UInt8]
+
+    /// The custom section a module may carry its descriptor set in.
+    public static let customSectionName = "wasmrpc.descriptor"
+    /// Type URLs of results: `typeURLPrefix` + the message's full name.
+    public static let typeURLPrefix = "type.googleapis.com/"
+
+    public init(descriptorSet: [UInt8]) throws(ModuleRuntimeError) {
+        let pool: DescriptorPool
+        do {
+            pool = try DescriptorPool(serializedFileDescriptorSet: descriptorSet)
+        } catch {
+            throw ModuleRuntimeError(.invalidDescriptor, "the descriptor set is not usable: \(error.message)")
+        }
+        guard !pool.services.isEmpty else {
+            throw ModuleRuntimeError(.invalidDescriptor, "the descriptor set defines no service; a module's functions are the methods of its services")
+        }
+        for service in pool.services where service.methods.isEmpty {
+            throw ModuleRuntimeError(.invalidDescriptor, "service \(service.fullName) defines no method")
+        }
+        let streaming = pool.methods.filter { $0.clientStreaming || $0.serverStreaming }
+        guard streaming.isEmpty else {
+            throw ModuleRuntimeError(
+                .invalidDescriptor,
+                "waPC functions are unary; these methods stream: \(streaming.map(\.path).joined(separator: ", "))")
+        }
+        self.pool = pool
+        self.functions = pool.methods
+        self.descriptorSet = descriptorSet
+    }
+
+    /// The function `name` names: `mul`, `Calculator/mul`, `complex.Calculator/mul` (a leading `/`
+    /// is allowed). A short name that several services define is ambiguous.
+    public func resolve(_ name: String) throws(ModuleRuntimeError) -> MethodDescriptor {
+        guard !name.isEmpty, name != "/" else { throw ModuleRuntimeError(.invalidArgument, "no function name given") }
+        let candidates = pool.methods(matching: name)
+        switch candidates.count {
+        case 1:
+            return candidates[0]
+        case 0:
+            let known = functions.map(\.path).joined(separator: ", ")
+            throw ModuleRuntimeError(.functionNotFound, "the module has no function \"\(name)\"; it has \(known)")
+        default:
+            let paths = candidates.map(\.path).joined(separator: ", ")
+            throw ModuleRuntimeError(.invalidArgument, "the function name \"\(name)\" is ambiguous: it matches \(paths)")
+        }
+    }
+
+    /// The type URL of a message type, e.g. `type.googleapis.com/complex.ComplexResponse`.
+    public func typeURL(of type: MessageID) -> String {
+        Self.typeURLPrefix + pool[type].fullName
+    }
+
+    /// Whether `typeURL` names `type`: its last path segment is the type's full name (any host
+    /// part is accepted, as protobuf's `Any` does). An empty URL names any type.
+    public func typeURL(_ typeURL: String, names type: MessageID) -> Bool {
+        guard !typeURL.isEmpty else { return true }
+        let name = typeURL.lastIndex(of: "/").map { typeURL[typeURL.index(after: $0)...] } ?? typeURL[...]
+        return name == pool[type].fullName
+    }
+}

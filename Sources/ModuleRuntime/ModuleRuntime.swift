@@ -1,0 +1,214 @@
+import ContentStore
+import DynamicProto
+import Logging
+import NIOPosix
+import Synchronization
+import WapcHost
+
+/// A module as Add stored it, with its interface; `created` is false when the same bytes were
+/// already stored (then record and interface are the stored ones).
+public struct AddedModule: Sendable {
+    public let record: ModuleRecord
+    public let interface: ModuleInterface
+    public let created: Bool
+}
+
+/// The result of a call: the output message's bytes (validated against the output type) and its
+/// type URL.
+public struct Invocation: Sendable {
+    public let function: MethodDescriptor
+    public let typeURL: String
+    public let output: [UInt8]
+}
+
+/// A module ready to run: its verified bytes parsed, its interface, and its warm instances.
+final class LoadedModule: Sendable {
+    let record: ModuleRecord
+    let interface: ModuleInterface
+    let instances: InstancePool
+
+    init(record: ModuleRecord, interface: ModuleInterface, instances: InstancePool) {
+        self.record = record
+        self.interface = interface
+        self.instances = instances
+    }
+}
+
+/// Adds, loads and runs modules on top of the content store: validates modules and descriptors
+/// before they are stored, keeps recently used modules loaded with an instance pool each, and runs
+/// guests on its own worker threads so that a guest never blocks Swift's cooperative pool.
+public final class ModuleRuntime: Sendable {
+    public let store: ContentStore
+    public let configuration: RuntimeConfiguration
+    public let router: HostCallRouter
+    private let workers: NIOThreadPool
+    /// Jobs handed to the workers and not finished yet.
+    private let pending = Atomic<Int>(0)
+    private let loaded: ModuleCache<LoadedModule>
+    private let interfaces: ModuleCache<ModuleInterface>
+    private let logger: Logger
+
+    public init(
+        store: ContentStore, configuration: RuntimeConfiguration = RuntimeConfiguration(), router: HostCallRouter = .standard,
+        logger: Logger = Logger(label: "wasmrpc.runtime")
+    ) {
+        self.store = store
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+        loaded = ModuleCache(capacity: configuration.loadedModules)
+        interfaces = ModuleCache(capacity: configuration.parsedDescriptors)
+        workers = NIOThreadPool(numberOfThreads: max(1, configuration.workerThreads))
+        workers.start()
+    }
+
+    /// Finishes queued work and stops the worker threads; later calls fail as `unavailable`.
+    public func shutdown() async {
+        try? await workers.shutdownGracefully()
+    }
+
+    /// How many modules are loaded right now (for tests and metrics).
+    public var loadedModuleCount: Int { loaded.count }
+
+    // MARK: - Registry
+
+    /// Validates and stores a module. The wasm must load and link against the host; the descriptor
+    /// set (given, or else the module's `wasmrpc.descriptor` custom section) must be
+    /// self-contained and define at least one service. An empty `name` becomes the first
+    /// service's full name.
+    public func add(wasm: [UInt8], descriptorSet: [UInt8]?, name: String) async throws -> AddedModule {
+        guard wasm.count <= configuration.maxModuleBytes else {
+            throw ModuleRuntimeError(.overloaded, "a module of \(wasm.count) bytes exceeds the limit of \(configuration.maxModuleBytes) bytes")
+        }
+        if let descriptorSet, descriptorSet.count > configuration.maxDescriptorBytes {
+            throw ModuleRuntimeError(
+                .overloaded, "a descriptor set of \(descriptorSet.count) bytes exceeds the limit of \(configuration.maxDescriptorBytes) bytes")
+        }
+        return try await onWorker { [self] in
+            let module: WapcModule
+            do throws(WapcError) {
+                module = try WapcModule.load(bytes: wasm, configuration: configuration.wapc, router: router)
+            } catch {
+                throw ModuleRuntimeError(.invalidModule, "the module cannot run here: \(error.message)")
+            }
+            guard let set = descriptorSet ?? module.customSections[ModuleInterface.customSectionName] else {
+                throw ModuleRuntimeError(
+                    .invalidDescriptor,
+                    "no descriptor: send a FileDescriptorSet with the module or embed one in a custom section named \"\(ModuleInterface.customSectionName)\"")
+            }
+            let interface = try ModuleInterface(descriptorSet: set)
+            let name = name.isEmpty ? interface.pool.services[0].fullName : name
+            let (record, created) = try store.add(
+                wasm: wasm, descriptor: set, name: name, functions: interface.functions.map(\.path))
+            if created {
+                logger.info("added module", metadata: ["id": "\(record.id)", "name": "\(name)", "size": "\(wasm.count)"])
+                return AddedModule(record: record, interface: self.interfaces.insert(interface, for: record.id), created: true)
+            }
+            return AddedModule(record: record, interface: try self.interface(of: record), created: false)
+        }
+    }
+
+    /// A module's record, interface and bytes, read from disk and verified against the id.
+    public func module(_ id: ModuleID) async throws -> (record: ModuleRecord, interface: ModuleInterface, wasm: [UInt8]) {
+        try await onWorker { [self] in
+            let (record, wasm) = try store.module(id)
+            return (record, try interface(of: record), wasm)
+        }
+    }
+
+    /// A page of modules in the order they were added, with their interfaces.
+    public func list(after token: Int64?, limit: Int) async throws
+        -> (modules: [(record: ModuleRecord, interface: ModuleInterface)], next: Int64?)
+    {
+        try await onWorker { [self] in
+            let (records, next) = try store.list(after: token, limit: limit)
+            return (try records.map { ($0, try interface(of: $0)) }, next)
+        }
+    }
+
+    /// The parsed descriptor of a stored module (cached).
+    public func interface(of record: ModuleRecord) throws(ModuleRuntimeError) -> ModuleInterface {
+        if let cached = interfaces.value(record.id) { return cached }
+        let interface: ModuleInterface
+        do {
+            interface = try ModuleInterface(descriptorSet: record.descriptor)
+        } catch {
+            // Add validated it, so the stored descriptor was damaged or the rules changed.
+            throw ModuleRuntimeError(.invalidDescriptor, "the stored descriptor of module \(record.id) no longer parses: \(error.message)")
+        }
+        return interfaces.insert(interface, for: record.id)
+    }
+
+    // MARK: - Invoker
+
+    /// Runs `function` of module `id` with `parameters` (protobuf bytes of the input type, named by
+    /// `typeURL` or an empty URL). The guest gets what is left until `deadline`, capped by the
+    /// configured timeout. Input and output are validated against the descriptor.
+    public func invoke(
+        module id: ModuleID, function name: String, typeURL: String, parameters: [UInt8],
+        deadline: ContinuousClock.Instant? = nil
+    ) async throws -> Invocation {
+        let module = try await load(id)
+        let interface = module.interface
+        let function = try interface.resolve(name)
+        guard interface.typeURL(typeURL, names: function.input) else {
+            throw ModuleRuntimeError(
+                .invalidArgument,
+                "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \"\(typeURL)\"")
+        }
+        return try await onWorker { () throws -> Invocation in
+            var timeout: Duration?
+            if let deadline {
+                timeout = ContinuousClock.now.duration(to: deadline)
+                if let left = timeout, left <= .zero {
+                    throw ModuleRuntimeError(.deadlineExceeded, "the deadline passed while the call waited for a worker")
+                }
+            }
+            do throws(DynamicProtoError) {
+                _ = try DynamicMessage(serializedBytes: parameters, type: function.input, pool: interface.pool)
+            } catch {
+                throw ModuleRuntimeError(
+                    .invalidArgument, "the parameters are not a valid \(interface.pool[function.input].fullName): \(error.message)")
+            }
+            let output = try module.instances.invoke(operation: function.name, payload: parameters, timeout: timeout)
+            do throws(DynamicProtoError) {
+                _ = try DynamicMessage(serializedBytes: output, type: function.output, pool: interface.pool)
+            } catch {
+                throw ModuleRuntimeError(
+                    .invalidOutput,
+                    "the guest's answer to \(function.name) is not a valid \(interface.pool[function.output].fullName): \(error.message)")
+            }
+            return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output)
+        }
+    }
+
+    /// The loaded module `id`, from the cache or from the store (verified, parsed, linked).
+    private func load(_ id: ModuleID) async throws -> LoadedModule {
+        if let module = loaded.value(id) { return module }
+        return try await onWorker { [self] in
+            let (record, wasm) = try store.module(id)
+            let interface = try interface(of: record)
+            let module = try WapcModule.load(bytes: wasm, configuration: configuration.wapc, router: router)
+            let instances = InstancePool(
+                module: module, configuration: configuration.wapc, router: router, maxInstances: max(1, configuration.workerThreads),
+                acquireTimeout: configuration.wapc.timeout ?? .seconds(1))
+            logger.debug("loaded module", metadata: ["id": "\(id)"])
+            return loaded.insert(LoadedModule(record: record, interface: interface, instances: instances), for: id)
+        }
+    }
+
+    /// Runs blocking `body` on a worker thread; refuses it when too much work is already waiting.
+    private func onWorker<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let limit = configuration.maxQueuedCalls + max(1, configuration.workerThreads)
+        let before = pending.add(1, ordering: .relaxed).oldValue
+        defer { pending.subtract(1, ordering: .relaxed) }
+        guard before < limit else {
+            throw ModuleRuntimeError(.overloaded, "the server is busy: \(before) calls are running or waiting")
+        }
+        do {
+            return try await workers.runIfActive(body)
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw ModuleRuntimeError(.unavailable, "the runtime is shutting down")
+        }
+    }
+}

@@ -1,0 +1,40 @@
+/// Why the runtime refused a module or a call before or after the guest ran. Failures inside the
+/// guest are `WapcError`s; failures of the store are `ContentStoreError`s. The server maps all three
+/// to gRPC status codes in one place (`Server/StatusMapping.swift`).
+public struct ModuleRuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// No module has this id.
+        public static let moduleNotFound = Code("moduleNotFound")
+        /// The module defines no function by this name.
+        public static let functionNotFound = Code("functionNotFound")
+        /// The bytes are not a waPC module this host can run.
+        public static let invalidModule = Code("invalidModule")
+        /// The descriptor is missing, malformed, not self-contained, or defines no usable service.
+        public static let invalidDescriptor = Code("invalidDescriptor")
+        /// The request is malformed: an ambiguous function name, a wrong type URL, parameters that
+        /// do not decode as the input type, a bad id or page token.
+        public static let invalidArgument = Code("invalidArgument")
+        /// The guest answered with bytes that do not decode as the method's output type.
+        public static let invalidOutput = Code("invalidOutput")
+        /// Too many calls are waiting for a worker thread, or a request is too large.
+        public static let overloaded = Code("overloaded")
+        /// The caller's deadline passed before the guest could run.
+        public static let deadlineExceeded = Code("deadlineExceeded")
+        /// The runtime was shut down.
+        public static let unavailable = Code("unavailable")
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}

@@ -1,0 +1,66 @@
+import ContentStore
+import Foundation
+import GRPCCore
+import ModuleRuntime
+import SwiftProtobuf
+import WasmRPCProto
+
+/// `wasmrpc.v1.Registry`: Add, Get and List modules.
+struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
+    let runtime: ModuleRuntime
+
+    /// List pages: `page_size` 0 means this many; larger sizes are capped at `maxPageSize`.
+    static let defaultPageSize = 100
+    static let maxPageSize = 1000
+
+    func add(request: Wasmrpc_V1_AddRequest, context: ServerContext) async throws -> Wasmrpc_V1_AddResponse {
+        try await mappingErrors {
+            let descriptorSet: [UInt8]? =
+                request.hasDescriptor && !request.descriptor.file.isEmpty
+                ? try request.descriptor.serializedBytes() : nil
+            let added = try await runtime.add(wasm: Array(request.wasm), descriptorSet: descriptorSet, name: request.name)
+            return try Wasmrpc_V1_AddResponse.with {
+                $0.metadata = try Wasmrpc_V1_Metadata(record: added.record, interface: added.interface, includeDescriptor: true)
+                $0.created = added.created
+            }
+        }
+    }
+
+    func get(request: Wasmrpc_V1_GetRequest, context: ServerContext) async throws -> Wasmrpc_V1_GetResponse {
+        try await mappingErrors {
+            let id = try Self.moduleID(request.id)
+            let module = try await runtime.module(id)
+            return try Wasmrpc_V1_GetResponse.with {
+                $0.metadata = try Wasmrpc_V1_Metadata(record: module.record, interface: module.interface, includeDescriptor: true)
+                if !request.metadataOnly { $0.wasm = Data(module.wasm) }
+            }
+        }
+    }
+
+    func list(request: Wasmrpc_V1_ListRequest, context: ServerContext) async throws -> Wasmrpc_V1_ListResponse {
+        try await mappingErrors {
+            var after: Int64?
+            if !request.pageToken.isEmpty {
+                guard let token = Int64(request.pageToken), token > 0 else {
+                    throw ModuleRuntimeError(.invalidArgument, "the page token \"\(request.pageToken)\" did not come from List")
+                }
+                after = token
+            }
+            let size = request.pageSize == 0 ? Self.defaultPageSize : min(Int(request.pageSize), Self.maxPageSize)
+            let page = try await runtime.list(after: after, limit: size)
+            return try Wasmrpc_V1_ListResponse.with {
+                $0.modules = try page.modules.map {
+                    try Wasmrpc_V1_Metadata(record: $0.record, interface: $0.interface, includeDescriptor: request.includeDescriptors)
+                }
+                $0.nextPageToken = page.next.map(String.init) ?? ""
+            }
+        }
+    }
+
+    static func moduleID(_ text: String) throws(ModuleRuntimeError) -> ModuleID {
+        guard let id = ModuleID(hex: text) else {
+            throw ModuleRuntimeError(.invalidArgument, "\"\(text)\" is not a module id (64 lowercase hex digits of the module's SHA-256)")
+        }
+        return id
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Client
+import DynamicProto
+import Foundation
+
+/// `wasmrpc describe`: a module's services, or one function with its message types.
+struct Describe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe a module's functions and their message types.")
+
+    @Argument(help: "The module: id, unique id prefix, or unique name.")
+    var module: String
+
+    @Argument(help: "A function (mul, Calculator/mul, complex.Calculator/mul); default: every service.")
+    var function: String?
+
+    @OptionGroup var connection: ServerConnection
+
+    func run() async throws {
+        let metadata = try await connection.withClient { client in
+            try await client.metadata(try await ModuleReference.resolve(module, with: client))
+        }
+        let pool = try metadata.descriptorPool()
+        let added = Date(timeIntervalSince1970: TimeInterval(metadata.added.seconds))
+        print("module \(metadata.id)\n  name \(metadata.name), \(metadata.size) bytes, added \(added.ISO8601Format())\n")
+        guard let function else {
+            for service in pool.services { print(pool.describe(service)) }
+            return
+        }
+        let method = try FunctionName.resolve(function, in: pool)
+        print(pool.describe(method) + "\n")
+        print(pool.describe(method.input))
+        print(pool.describe(method.output), terminator: "")
+    }
+}
+
+/// Function names as the server resolves them, for commands that need the method client-side.
+enum FunctionName {
+    static func resolve(_ name: String, in pool: DescriptorPool) throws -> DynamicProto.MethodDescriptor {
+        let matches = pool.methods(matching: name)
+        guard matches.count == 1 else {
+            if matches.isEmpty {
+                throw CommandFailure("the module has no function \"\(name)\"; it has \(pool.methods.map(\.path).joined(separator: ", "))")
+            }
+            throw CommandFailure("\"\(name)\" is ambiguous: \(matches.map(\.path).joined(separator: ", "))")
+        }
+        return matches[0]
+    }
+}

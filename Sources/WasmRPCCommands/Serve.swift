@@ -1,0 +1,85 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import Client
+import Server
+
+/// `wasmrpc serve`: the registry and invoker on one gRPC port.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the Registry and Invoker over gRPC.",
+        discussion: "Stops gracefully on SIGINT or SIGTERM: calls in flight finish, new ones are refused.")
+
+    @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free port).")
+    var listen = "127.0.0.1:50051"
+
+    @Option(help: "Data directory (default: $XDG_DATA_HOME/wasmrpc or ~/.local/share/wasmrpc).")
+    var data: String?
+
+    @Option(help: "Wall-clock limit of one guest call, e.g. 1s, 500ms.")
+    var timeout = DurationArgument(argument: "1s")!
+
+    @Option(help: "Linear memory limit of one instance, e.g. 64MiB.")
+    var memoryLimit = ByteCountArgument(argument: "64MiB")!
+
+    @Option(help: "Threads that run guests (default: the number of cores, at least 2).")
+    var workers: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level \"\(logLevel)\" is not one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let server = try makeServer()
+        let signals = Self.onTermination { server.shutdown() }
+        defer { signals.forEach { $0.cancel() } }
+        let logger = Logger(label: "wasmrpc.server")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let port = try await server.listeningPort()
+            logger.info("serving", metadata: ["address": "\(server.configuration.host):\(port)", "data": "\(server.configuration.dataDirectory)"])
+            // A line on stdout for scripts that wait for the server (and learn the port).
+            FileHandle.standardOutput.write(Data("listening on \(server.configuration.host):\(port)\n".utf8))
+            try await group.waitForAll()
+        }
+    }
+
+    func makeServer() throws -> WasmRPCServer {
+        guard let address = ServerAddress(listen) else {
+            throw ValidationError("--listen \"\(listen)\" is not HOST:PORT")
+        }
+        var configuration = WasmRPCServer.Configuration(dataDirectory: data ?? DataDirectory.standard())
+        configuration.host = address.host
+        configuration.port = address.port
+        configuration.runtime.wapc.timeout = timeout.duration
+        configuration.runtime.wapc.memoryLimit = memoryLimit.bytes
+        if let workers {
+            guard workers > 0 else { throw ValidationError("--workers must be at least 1") }
+            configuration.runtime.workerThreads = workers
+        }
+        do {
+            return try WasmRPCServer(configuration: configuration)
+        } catch {
+            throw CommandFailure("cannot start the server: \(error)")
+        }
+    }
+
+    /// Calls `action` once on SIGINT or SIGTERM (instead of the default: dying mid-write).
+    static func onTermination(_ action: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: action)
+            source.resume()
+            return source
+        }
+    }
+}

@@ -1,0 +1,55 @@
+"""Fixtures for the interop tests: Python stubs generated from proto/ and a `wasmrpc serve` on a
+free loopback port with a temporary data directory, stopped at the end."""
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import grpc
+import pytest
+from grpc_tools import protoc
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def stubs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("stubs")
+    include = pathlib.Path(protoc.__file__).parent / "_proto"
+    for proto_dir, name in [(REPO / "proto", "wasmrpc/v1/wasmrpc.proto"), (REPO / "Guests/complex", "complex.proto")]:
+        status = protoc.main(["protoc", f"-I{proto_dir}", f"-I{include}", f"--python_out={out}", f"--grpc_python_out={out}", name])
+        assert status == 0, f"grpc_tools.protoc failed on {name}"
+    sys.path.insert(0, str(out))
+    from wasmrpc.v1 import wasmrpc_pb2, wasmrpc_pb2_grpc  # noqa: E402
+    import complex_pb2  # noqa: E402
+
+    return wasmrpc_pb2, wasmrpc_pb2_grpc, complex_pb2
+
+
+@pytest.fixture(scope="session")
+def server():
+    binary = os.environ.get("WASMRPC_BIN", str(REPO / ".build/debug/wasmrpc"))
+    data = tempfile.mkdtemp(prefix="wasmrpc-interop-")
+    process = subprocess.Popen(
+        [binary, "serve", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "warning"],
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline()  # "listening on HOST:PORT", once bound
+        assert line.startswith("listening on "), f"unexpected first line from wasmrpc serve: {line!r}"
+        yield line.split()[-1]
+    finally:
+        process.terminate()
+        try:
+            assert process.wait(timeout=10) == 0, "wasmrpc serve did not exit cleanly on SIGTERM"
+        finally:
+            if process.poll() is None:
+                process.kill()
+            subprocess.run(["rm", "-rf", data], check=False)
+
+
+@pytest.fixture(scope="session")
+def channel(server):
+    with grpc.insecure_channel(server, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
+        grpc.channel_ready_future(channel).result(timeout=10)
+        yield channel

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the Python interop tests against the wasmrpc binary (default .build/debug/wasmrpc; set
+# WASMRPC_BIN to use another). Creates the venv .venv/ on first use. Fails unless every test passes
+# and at least MIN_TESTS ran (so a collection problem cannot pass silently).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+MIN_TESTS=11
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest
+fi
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+.venv/bin/python -m pytest -q -p no:cacheprovider Tests/Interop --junitxml="$report" "$@"
+.venv/bin/python - "$report" "$MIN_TESTS" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suite = root if root.tag == "testsuite" else root.find("testsuite")
+ran, skipped = int(suite.get("tests")), int(suite.get("skipped"))
+bad = int(suite.get("failures")) + int(suite.get("errors"))
+print(f"interop tests: {ran} ran, {bad} failed or errored, {skipped} skipped")
+if bad or skipped or ran < int(sys.argv[2]):
+    sys.exit(f"error: expected at least {sys.argv[2]} passing interop tests and none skipped")
+PY

@@ -1,0 +1,142 @@
+import Client
+import ContentStore
+import Foundation
+import GRPCCore
+import GeneratedTestProtos
+import Server
+import SwiftProtobuf
+import Testing
+import WAT
+import WasmRPCProto
+
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+func fixture(_ relative: String) throws -> [UInt8] {
+    let url = repository.appendingPathComponent(relative)
+    let bytes = try Array(Data(contentsOf: url))
+    return relative.hasSuffix(".wat") ? try wat2wasm(String(decoding: bytes, as: UTF8.self)) : bytes
+}
+
+let complexWasm = try! fixture("Guests/complex/complex.wasm")
+let complexDescriptor = try! Google_Protobuf_FileDescriptorSet(serializedBytes: fixture("Guests/complex/complex.pb"))
+let echoWasm = try! fixture("Guests/echo/echo.wasm")
+
+func temporaryDirectory() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-server-test-\(UUID().uuidString)").path
+}
+
+/// Starts a server on a free loopback port with data in `directory`, runs `body` with a client,
+/// and stops the server (also when `body` throws).
+func withServer<T: Sendable>(
+    directory: String? = nil, configure: (inout WasmRPCServer.Configuration) -> Void = { _ in },
+    _ body: (WasmRPCClient) async throws -> T
+) async throws -> T {
+    let data = directory ?? temporaryDirectory()
+    defer { if directory == nil { try? FileManager.default.removeItem(atPath: data) } }
+    var configuration = WasmRPCServer.Configuration(dataDirectory: data)
+    configuration.port = 0
+    configure(&configuration)
+    let server = try WasmRPCServer(configuration: configuration)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await server.run() }
+        defer { server.shutdown() }
+        let port = try await server.listeningPort()
+        let result = try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port), body)
+        server.shutdown()
+        try await group.waitForAll()
+        return result
+    }
+}
+
+/// Runs `body` and returns the status code of the `RPCError` it throws (nil if it succeeds).
+func statusCode(_ body: () async throws -> some Any) async -> RPCError.Code? {
+    do {
+        _ = try await body()
+        return nil
+    } catch let error as RPCError {
+        return error.code
+    } catch {
+        Issue.record("expected an RPCError, got \(error)")
+        return nil
+    }
+}
+
+/// `complex.ComplexRequest` bytes, encoded with swift-protobuf's generated types as an independent
+/// oracle.
+func complexRequest(_ a: (Float, Float), _ b: (Float, Float)) throws -> Google_Protobuf_Any {
+    let request = Complex_ComplexRequest.with {
+        $0.a = .with { $0.real = a.0; $0.imag = a.1 }
+        $0.b = .with { $0.real = b.0; $0.imag = b.1 }
+    }
+    return try Google_Protobuf_Any.with {
+        $0.typeURL = "type.googleapis.com/complex.ComplexRequest"
+        $0.value = try request.serializedBytes()
+    }
+}
+
+func complexResult(_ any: Google_Protobuf_Any) throws -> (Float, Float) {
+    #expect(any.typeURL == "type.googleapis.com/complex.ComplexResponse")
+    let response = try Complex_ComplexResponse(serializedBytes: any.value)
+    return (response.result.real, response.result.imag)
+}
+
+// MARK: - Descriptors built in tests
+
+/// A one-file FileDescriptorSet: `messages` maps a message name to its string fields; each service
+/// maps method names to (input, output) message names.
+func descriptorSet(
+    package: String, messages: [String: [String]], services: [(name: String, methods: [(String, String, String)])],
+    streaming: Bool = false, dependencies: [String] = []
+) -> Google_Protobuf_FileDescriptorSet {
+    let file = Google_Protobuf_FileDescriptorProto.with { file in
+        file.name = "\(package).proto"
+        file.package = package
+        file.syntax = "proto3"
+        file.dependency = dependencies
+        file.messageType = messages.keys.sorted().map { name in
+            .with { message in
+                message.name = name
+                message.field = messages[name]!.enumerated().map { index, field in
+                    .with {
+                        $0.name = field
+                        $0.number = Int32(index + 1)
+                        $0.type = .string
+                        $0.label = .optional
+                    }
+                }
+            }
+        }
+        file.service = services.map { service in
+            .with {
+                $0.name = service.name
+                $0.method = service.methods.map { method in
+                    .with {
+                        $0.name = method.0
+                        $0.inputType = ".\(package).\(method.1)"
+                        $0.outputType = ".\(package).\(method.2)"
+                        $0.serverStreaming = streaming
+                    }
+                }
+            }
+        }
+    }
+    return .with { $0.file = [file] }
+}
+
+/// `wasm` with a custom section appended (name, then payload).
+func appendingCustomSection(_ wasm: [UInt8], name: String, payload: [UInt8]) -> [UInt8] {
+    func leb(_ value: Int) -> [UInt8] {
+        var value = value
+        var bytes: [UInt8] = []
+        repeat {
+            var byte = UInt8(value & 0x7F)
+            value >>= 7
+            if value != 0 { byte |= 0x80 }
+            bytes.append(byte)
+        } while value != 0
+        return bytes
+    }
+    let content = leb(name.utf8.count) + Array(name.utf8) + payload
+    return wasm + [0] + leb(content.count) + content
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Smoke-tests the wasmrpc CLI as a user would run it: `call` on local modules, then `serve` on a
+# free loopback port with a temporary data directory and the README tour against it (add, list,
+# describe, invoke, get), and a clean stop on SIGTERM. Usage: scripts/cli-smoke.sh [WASMRPC_BINARY]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+wasmrpc=${1:-.build/debug/wasmrpc}
+fail() { echo "cli-smoke: $*" >&2; exit 1; }
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "--- call"
+out=$("$wasmrpc" call Guests/echo/echo.wasm echo --input hello)
+[ "$out" = "hello" ] || fail "expected 'hello' from echo, got '$out'"
+start=$(date +%s%N)
+if "$wasmrpc" call Tests/Fixtures/loop.wat run --timeout 200ms 2>"$work/loop.err"; then
+  fail "the looping module should have failed"
+fi
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+grep -q "ran out of time" "$work/loop.err" || fail "expected 'ran out of time', got: $(cat "$work/loop.err")"
+echo "looping module stopped after ${elapsed_ms} ms: $(cat "$work/loop.err")"
+[ "$elapsed_ms" -lt 3000 ] || fail "the looping module took ${elapsed_ms} ms to stop"
+out=$(printf 'b\nns\nop\nhi' | "$wasmrpc" call Guests/echo/echo.wasm forward --echo-host-calls)
+[ "$out" = "hi" ] || fail "expected 'hi' from forward --echo-host-calls, got '$out'"
+"$wasmrpc" --help >/dev/null
+
+echo "--- serve"
+"$wasmrpc" serve --listen 127.0.0.1:0 --data "$work/data" >"$work/serve.out" 2>"$work/serve.err" </dev/null &
+server_pid=$!
+for _ in $(seq 100); do
+  grep -q "^listening on " "$work/serve.out" && break
+  kill -0 "$server_pid" 2>/dev/null || fail "wasmrpc serve exited: $(cat "$work/serve.err")"
+  sleep 0.1
+done
+grep -q "^listening on " "$work/serve.out" || fail "wasmrpc serve did not start listening within 10 s"
+export WASMRPC_SERVER=$(awk '/^listening on /{print $3; exit}' "$work/serve.out")
+echo "server at $WASMRPC_SERVER"
+
+echo "--- add, list, describe, invoke, get"
+id=$("$wasmrpc" add Guests/complex/complex.wasm --proto Guests/complex/complex.proto)
+[ "$id" = "$(sha256sum Guests/complex/complex.wasm | cut -d' ' -f1)" ] || fail "add printed '$id', not the module's SHA-256"
+[ "$("$wasmrpc" add Guests/complex/complex.wasm --descriptor-set Guests/complex/complex.pb 2>/dev/null)" = "$id" ] \
+  || fail "adding the same module again did not print the same id"
+"$wasmrpc" list | grep -q "^$id  complex.Calculator .*/complex.Calculator/mul" || fail "list: $("$wasmrpc" list)"
+"$wasmrpc" describe "${id:0:8}" mul | grep -q "rpc mul ( .complex.ComplexRequest ) returns ( .complex.ComplexResponse );" \
+  || fail "describe: $("$wasmrpc" describe "$id" mul)"
+out=$("$wasmrpc" invoke complex.Calculator Calculator/mul --json '{"a":{"real":1,"imag":2},"b":{"real":3,"imag":4}}')
+[ "$out" = '{"result":{"real":-5.0,"imag":10.0}}' ] || fail "invoke --json printed '$out'"
+echo '{"a":{"real":2},"b":{"imag":3}}' >"$work/request.json"
+out=$("$wasmrpc" invoke "$id" mul --json "@$work/request.json")
+[ "$out" = '{"result":{"imag":6.0}}' ] || fail "invoke --json @file printed '$out'"
+"$wasmrpc" invoke "$id" mul --random --seed 3 2>"$work/random.err" | grep -q '^{"result":' || fail "invoke --random"
+grep -q '^request (--seed 3): {"a":' "$work/random.err" || fail "invoke --random did not print its request: $(cat "$work/random.err")"
+"$wasmrpc" get "$id" -o "$work/fetched.wasm" 2>/dev/null
+cmp -s "$work/fetched.wasm" Guests/complex/complex.wasm || fail "get -o saved different bytes"
+if "$wasmrpc" invoke "$id" mul --json '{"a":1}' 2>"$work/bad.err"; then fail "a malformed request was accepted"; fi
+grep -q "not a valid complex.ComplexRequest" "$work/bad.err" || fail "bad request error: $(cat "$work/bad.err")"
+if "$wasmrpc" get "$(sha256sum /dev/null | cut -d' ' -f1)" 2>"$work/missing.err"; then fail "an unknown module was found"; fi
+grep -q "NOT_FOUND" "$work/missing.err" || fail "unknown module error: $(cat "$work/missing.err")"
+
+echo "--- SIGTERM stops the server cleanly"
+kill -TERM "$server_pid"
+wait "$server_pid" || fail "wasmrpc serve exited with status $? on SIGTERM"
+server_pid=""
+echo "cli smoke tests passed"
