@@ -103,6 +103,19 @@ import WasmRPCProto
         }
     }
 
+    @Test func oversizedModulesAndDescriptorsAreResourceExhausted() async throws {
+        try await withServer(configure: {
+            $0.runtime.maxModuleBytes = complexWasm.count - 1
+            $0.runtime.maxDescriptorBytes = 100
+        }) { client in
+            #expect(await statusCode { try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor) } == .resourceExhausted)
+            // The echo guest is small enough, its descriptor is not.
+            #expect(await statusCode { try await client.add(wasm: echoWasm, descriptorSet: complexDescriptor) } == .resourceExhausted)
+            let listed = try await client.list()
+            #expect(listed.isEmpty)
+        }
+    }
+
     @Test func unknownAndMalformedIDs() async throws {
         try await withServer { client in
             let unknown = ModuleID(of: Array("nothing".utf8))
