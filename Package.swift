@@ -45,8 +45,16 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TransparencyLog",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
             name: "ContentStore",
             dependencies: [
+                "TransparencyLog",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -112,6 +120,10 @@ let package = Package(
         .testTarget(
             name: "WasmRPCProtoTests",
             dependencies: ["WasmRPCProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .testTarget(
+            name: "TransparencyLogTests",
+            dependencies: ["TransparencyLog", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "ContentStoreTests",

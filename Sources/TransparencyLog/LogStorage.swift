@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+
+/// The Merkle log in SQLite, inside the caller's transactions (the content store appends a leaf
+/// in the same transaction that records the module).
+///
+/// Tables: `log_leaf(idx, data)` holds the leaves; `log_node(level, idx, hash)` holds the hash of
+/// every complete subtree (level 0 = leaf hashes). An append writes the leaf, its hash, and the
+/// hashes of the subtrees it completes: O(log n) rows. Any root or proof is a right fold of at
+/// most ~2·log₂ n stored hashes, fetched by primary key: nothing is recomputed from the leaves.
+public enum LogStorage {
+    /// Adds the log's tables to `migrator` (idempotent across restarts, like any GRDB migration).
+    public static func registerMigrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("transparency-log") { db in
+            try db.create(table: "log_leaf") { table in
+                table.primaryKey("idx", .integer)
+                table.column("data", .blob).notNull()
+            }
+            try db.create(table: "log_node") { table in
+                table.column("level", .integer).notNull()
+                table.column("idx", .integer).notNull()
+                table.column("hash", .blob).notNull()
+                table.primaryKey(["level", "idx"])
+            }
+            try db.create(table: "log_checkpoint") { table in
+                table.primaryKey("size", .integer)
+                table.column("note", .text).notNull()
+            }
+        }
+    }
+
+    /// The number of leaves.
+    public static func size(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaf") ?? 0
+    }
+
+    /// Appends leaves in order and returns the index of the first.
+    @discardableResult
+    public static func append(_ leaves: [[UInt8]], _ db: Database) throws -> Int64 {
+        let first = try size(db)
+        let insertLeaf = try db.cachedStatement(sql: "INSERT INTO log_leaf (idx, data) VALUES (?, ?)")
+        let insertNode = try db.cachedStatement(sql: "INSERT INTO log_node (level, idx, hash) VALUES (?, ?, ?)")
+        // Hashes of the nodes on the right edge that later appends complete, by level.
+        var pending: [Int: [UInt8]] = [:]
+        for (offset, leaf) in leaves.enumerated() {
+            let index = first + Int64(offset)
+            try insertLeaf.execute(arguments: [index, Data(leaf)])
+            var hash = MerkleTree.leafHash(leaf)
+            var (level, position) = (0, index)
+            try insertNode.execute(arguments: [level, position, Data(hash)])
+            // A right child completes its parent.
+            while position & 1 == 1 {
+                let left = try pending.removeValue(forKey: level) ?? node(level, position - 1, db)
+                hash = MerkleTree.nodeHash(left, hash)
+                level += 1
+                position >>= 1
+                try insertNode.execute(arguments: [level, position, Data(hash)])
+            }
+            pending[level] = hash
+        }
+        return first
+    }
+
+    /// The stored hash of a complete subtree.
+    static func node(_ level: Int, _ index: Int64, _ db: Database) throws -> [UInt8] {
+        guard let data = try Data.fetchOne(db, sql: "SELECT hash FROM log_node WHERE level = ? AND idx = ?", arguments: [level, index]),
+            data.count == 32
+        else {
+            throw LogError(.corrupt, "the log has no hash for the subtree at level \(level), index \(index)")
+        }
+        return Array(data)
+    }
+
+    /// The hash of leaves `start..<end` (a range RFC 9162's recursion produces).
+    static func rangeHash(_ start: Int64, _ end: Int64, _ db: Database) throws -> [UInt8] {
+        try MerkleTree.foldRight(MerkleTree.nodes(covering: start, end).map { try node($0.level, $0.index, db) })
+    }
+
+    /// The root of the tree of the first `size` leaves.
+    public static func root(size: Int64, _ db: Database) throws -> [UInt8] {
+        let current = try self.size(db)
+        guard size >= 0, size <= current else { throw LogError(.outOfRange, "the log has \(current) leaves, not \(size)") }
+        return try rangeHash(0, size, db)
+    }
+
+    public static func inclusionProof(index: Int64, size: Int64, _ db: Database) throws -> [[UInt8]] {
+        let current = try self.size(db)
+        guard size <= current else { throw LogError(.outOfRange, "the log has \(current) leaves, not \(size)") }
+        return try MerkleTree.inclusionRanges(index: index, size: size).map { try rangeHash($0.0, $0.1, db) }
+    }
+
+    public static func consistencyProof(first: Int64, second: Int64, _ db: Database) throws -> [[UInt8]] {
+        let current = try self.size(db)
+        guard second <= current else { throw LogError(.outOfRange, "the log has \(current) leaves, not \(second)") }
+        return try MerkleTree.consistencyRanges(first: first, second: second).map { try rangeHash($0.0, $0.1, db) }
+    }
+
+    /// Leaves `start..<start+count` (fewer at the end of the log).
+    public static func leaves(start: Int64, count: Int, _ db: Database) throws -> [[UInt8]] {
+        try Data.fetchAll(
+            db, sql: "SELECT data FROM log_leaf WHERE idx >= ? ORDER BY idx LIMIT ?", arguments: [start, count]
+        ).map(Array.init)
+    }
+
+    public static func leaf(_ index: Int64, _ db: Database) throws -> [UInt8]? {
+        try Data.fetchOne(db, sql: "SELECT data FROM log_leaf WHERE idx = ?", arguments: [index]).map(Array.init)
+    }
+
+    // MARK: - Checkpoints
+
+    public static func storeCheckpoint(_ note: String, size: Int64, _ db: Database) throws {
+        try db.execute(sql: "INSERT OR REPLACE INTO log_checkpoint (size, note) VALUES (?, ?)", arguments: [size, note])
+    }
+
+    /// The signed checkpoint with the largest tree size.
+    public static func latestCheckpoint(_ db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT note FROM log_checkpoint ORDER BY size DESC LIMIT 1")
+    }
+
+    /// The smallest signed checkpoint whose tree includes leaf `index`... or covers `size` leaves.
+    public static func checkpoint(atLeast size: Int64, _ db: Database) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT note FROM log_checkpoint WHERE size >= ? ORDER BY size LIMIT 1", arguments: [size])
+    }
+}
