@@ -62,15 +62,16 @@ let package = Package(
         .target(
             name: "ModuleRuntime",
             dependencies: [
-                "WapcHost", "DynamicProto", "ContentStore",
+                "WapcHost", "DynamicProto", "ContentStore", "TransparencyLog",
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "Server",
             dependencies: [
-                "ModuleRuntime", "WasmRPCProto",
+                "ModuleRuntime", "WasmRPCProto", "TransparencyLog",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -80,7 +81,7 @@ let package = Package(
         .target(
             name: "Client",
             dependencies: [
-                "WasmRPCProto", "DynamicProto", "ContentStore",
+                "WasmRPCProto", "DynamicProto", "ContentStore", "TransparencyLog",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -133,6 +134,8 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos",
+                "TransparencyLog",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),

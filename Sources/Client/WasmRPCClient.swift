@@ -12,12 +12,29 @@ public struct VerifiedModule: Sendable {
     public let id: ModuleID
     public let metadata: Wasmrpc_V1_Metadata
     public let wasm: [UInt8]
+
+    /// Checks that the bytes hash to `id` and the metadata describes them.
+    init(id: ModuleID, response: Wasmrpc_V1_GetResponse) throws(ClientError) {
+        let wasm = Array(response.wasm)
+        let actual = ModuleID(of: wasm)
+        guard actual == id else {
+            throw ClientError(.verificationFailed, "the server sent bytes whose SHA-256 is \(actual) for module \(id)")
+        }
+        guard response.metadata.id == id.hex, response.metadata.size == UInt64(wasm.count) else {
+            throw ClientError(
+                .verificationFailed, "the metadata (id \(response.metadata.id), size \(response.metadata.size)) does not describe module \(id)")
+        }
+        self.id = id
+        self.metadata = response.metadata
+        self.wasm = wasm
+    }
 }
 
 /// The typed client of a wasmrpc server, used by the CLI and tests.
 public struct WasmRPCClient: Sendable {
     public let registry: Wasmrpc_V1_Registry.Client<HTTP2ClientTransport.Posix>
     public let invoker: Wasmrpc_V1_Invoker.Client<HTTP2ClientTransport.Posix>
+    public let logService: Wasmrpc_V1_Log.Client<HTTP2ClientTransport.Posix>
 
     /// Messages up to this size travel either way (modules are large).
     public static let maxMessageBytes = 64 << 20
@@ -32,7 +49,7 @@ public struct WasmRPCClient: Sendable {
             target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext,
             serviceConfig: ServiceConfig(methodConfig: [limits]))
         return try await withGRPCClient(transport: transport) { grpc in
-            try await body(WasmRPCClient(registry: .init(wrapping: grpc), invoker: .init(wrapping: grpc)))
+            try await body(WasmRPCClient(registry: .init(wrapping: grpc), invoker: .init(wrapping: grpc), logService: .init(wrapping: grpc)))
         }
     }
 
@@ -54,17 +71,7 @@ public struct WasmRPCClient: Sendable {
 
     /// Fetches a module and checks that its bytes hash to `id` and the metadata is `id`'s.
     public func get(_ id: ModuleID) async throws -> VerifiedModule {
-        let response = try await registry.get(.with { $0.id = id.hex })
-        let wasm = Array(response.wasm)
-        let actual = ModuleID(of: wasm)
-        guard actual == id else {
-            throw ClientError(.verificationFailed, "the server sent bytes whose SHA-256 is \(actual) for module \(id)")
-        }
-        guard response.metadata.id == id.hex, response.metadata.size == UInt64(wasm.count) else {
-            throw ClientError(
-                .verificationFailed, "the metadata (id \(response.metadata.id), size \(response.metadata.size)) does not describe module \(id)")
-        }
-        return VerifiedModule(id: id, metadata: response.metadata, wasm: wasm)
+        try VerifiedModule(id: id, response: try await registry.get(.with { $0.id = id.hex }))
     }
 
     /// A module's metadata with its descriptor, without the bytes.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TransparencyLog
 
 /// What the store knows about a module besides its bytes.
 public struct ModuleRecord: Sendable, Hashable {
@@ -12,20 +13,31 @@ public struct ModuleRecord: Sendable, Hashable {
     public var functions: [String]
     /// When the module was first added, in milliseconds since 1970.
     public var addedMilliseconds: Int64
+    /// The module's leaf in the transparency log.
+    public var leafIndex: Int64
+
+    /// The log leaf that records this module.
+    public var logEntry: ModuleLogEntry {
+        ModuleLogEntry(id: id.hex, size: Int64(size), descriptor: descriptor, name: name, addedMilliseconds: addedMilliseconds)
+    }
 }
 
-/// The embedded store: module blobs as content-addressed files, the module index in SQLite (GRDB,
-/// WAL), both in one data directory.
+/// The embedded store: module blobs as content-addressed files, the module index and the
+/// transparency log in SQLite (GRDB, WAL), all in one data directory.
 ///
-/// `add` writes and syncs the blob before the index row, in one transaction: a crash leaves either
-/// both or only an orphan blob, which nothing lists or serves. Adding the same bytes again returns
-/// the existing record.
+/// `add` writes and syncs the blob, then records the module, appends its log leaf and signs the
+/// new checkpoint in one transaction: a crash leaves either all of it or only an orphan blob,
+/// which nothing lists or serves. Adding the same bytes again returns the existing record.
 public final class ContentStore: Sendable {
     public let directory: String
     public let blobs: BlobStore
-    private let database: DatabasePool
+    public let log: LogIdentity
+    let database: DatabasePool
 
-    public init(directory: String) throws(ContentStoreError) {
+    /// Opens (or creates) the store in `directory`. The log signs with `logKey` (a
+    /// `PRIVATE+KEY+…` string) if given, else with the key in `directory/log.key`, created on
+    /// first start.
+    public init(directory: String, logOrigin: String = LogIdentity.defaultOrigin, logKey: String? = nil) throws(ContentStoreError) {
         self.directory = directory
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -33,9 +45,17 @@ public final class ContentStore: Sendable {
             throw ContentStoreError(.storage, "cannot create the data directory \(directory): \(error)")
         }
         blobs = try BlobStore(root: directory + "/blobs")
+        log = try LogIdentity.load(directory: directory, origin: logOrigin, encodedKey: logKey)
         do {
             database = try DatabasePool(path: directory + "/wasmrpc.sqlite")
             try Self.migrator.migrate(database)
+            try database.write { [log] db in
+                // A new store (or one from before the log) gets its first checkpoint. An existing
+                // checkpoint is never replaced: one that no longer verifies must reach clients
+                // and `log verify` as the damage it is.
+                let size = try LogStorage.size(db)
+                if try LogStorage.checkpoint(atLeast: size, db) == nil { try log.signCheckpoint(size: size, db) }
+            }
         } catch {
             throw ContentStoreError(.storage, "cannot open \(directory)/wasmrpc.sqlite: \(error)")
         }
@@ -54,6 +74,16 @@ public final class ContentStore: Sendable {
                 table.column("added", .integer).notNull()
             }
         }
+        LogStorage.registerMigrations(&migrator)
+        migrator.registerMigration("module-leaf-index") { db in
+            try db.alter(table: "module") { table in table.add(column: "leaf_index", .integer) }
+            // Modules stored before the log existed get their leaves now, in the order they were added.
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM module ORDER BY seq") {
+                let record = try Self.record(from: row)
+                let index = try LogStorage.append([record.logEntry.bytes], db)
+                try db.execute(sql: "UPDATE module SET leaf_index = ? WHERE seq = ?", arguments: [index, row["seq"] as Int64])
+            }
+        }
         return migrator
     }
 
@@ -62,16 +92,22 @@ public final class ContentStore: Sendable {
     public func add(wasm: [UInt8], descriptor: [UInt8], name: String, functions: [String]) throws(ContentStoreError)
         -> (record: ModuleRecord, inserted: Bool)
     {
+        guard ModuleLogEntry.isValidName(name) else {
+            throw ContentStoreError(.invalidArgument, "a module name cannot contain control characters: \(name.debugDescription)")
+        }
         let id = try blobs.write(wasm)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         do {
-            return try database.write { db in
+            return try database.write { [log] db in
                 if let existing = try Self.record(id, in: db) { return (existing, false) }
-                let record = ModuleRecord(
-                    id: id, name: name, size: wasm.count, descriptor: descriptor, functions: functions, addedMilliseconds: now)
+                var record = ModuleRecord(
+                    id: id, name: name, size: wasm.count, descriptor: descriptor, functions: functions, addedMilliseconds: now,
+                    leafIndex: 0)
+                record.leafIndex = try LogStorage.append([record.logEntry.bytes], db)
                 try db.execute(
-                    sql: "INSERT INTO module (id, name, size, descriptor, functions, added) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [id.hex, name, wasm.count, Data(descriptor), functions.joined(separator: "\n"), now])
+                    sql: "INSERT INTO module (id, name, size, descriptor, functions, added, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [id.hex, name, wasm.count, Data(descriptor), functions.joined(separator: "\n"), now, record.leafIndex])
+                try log.signCheckpoint(size: record.leafIndex + 1, db)
                 return (record, true)
             }
         } catch {
@@ -131,6 +167,62 @@ public final class ContentStore: Sendable {
         let descriptor: Data = row["descriptor"]
         return ModuleRecord(
             id: id, name: row["name"], size: row["size"], descriptor: Array(descriptor),
-            functions: functions.isEmpty ? [] : functions.split(separator: "\n").map(String.init), addedMilliseconds: row["added"])
+            functions: functions.isEmpty ? [] : functions.split(separator: "\n").map(String.init), addedMilliseconds: row["added"],
+            leafIndex: row["leaf_index"] ?? -1)
+    }
+
+    // MARK: - Transparency log
+
+    /// The newest signed checkpoint (it covers every leaf).
+    public func checkpoint() throws(ContentStoreError) -> String {
+        try reading("read the checkpoint") { db in
+            guard let note = try LogStorage.latestCheckpoint(db) else { throw LogError(.corrupt, "the log has no checkpoint") }
+            return note
+        }
+    }
+
+    /// The receipt of a module's leaf against the newest checkpoint, in one consistent read.
+    public func receipt(for record: ModuleRecord) throws(ContentStoreError) -> LogReceipt {
+        try reading("prove module \(record.id)") { db in
+            guard let note = try LogStorage.latestCheckpoint(db), let size = try Int64.fetchOne(db, sql: "SELECT MAX(size) FROM log_checkpoint")
+            else { throw LogError(.corrupt, "the log has no checkpoint") }
+            guard record.leafIndex >= 0, let leaf = try LogStorage.leaf(record.leafIndex, db) else {
+                throw LogError(.corrupt, "module \(record.id) has no log leaf")
+            }
+            let proof = try LogStorage.inclusionProof(index: record.leafIndex, size: size, db)
+            return LogReceipt(leafIndex: record.leafIndex, leaf: leaf, treeSize: size, inclusionProof: proof, checkpoint: note)
+        }
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `size` leaves.
+    public func inclusionProof(index: Int64, size: Int64) throws(ContentStoreError) -> [[UInt8]] {
+        try reading("prove leaf \(index)") { db in try LogStorage.inclusionProof(index: index, size: size, db) }
+    }
+
+    /// The consistency proof between trees of `first` and `second` leaves.
+    public func consistencyProof(first: Int64, second: Int64) throws(ContentStoreError) -> [[UInt8]] {
+        try reading("prove consistency") { db in try LogStorage.consistencyProof(first: first, second: second, db) }
+    }
+
+    /// Leaves `start..<start+count`.
+    public func logEntries(start: Int64, count: Int) throws(ContentStoreError) -> [[UInt8]] {
+        try reading("read log entries") { db in try LogStorage.leaves(start: start, count: count, db) }
+    }
+
+    /// The number of leaves in the log.
+    public func logSize() throws(ContentStoreError) -> Int64 {
+        try reading("read the log size") { db in try LogStorage.size(db) }
+    }
+
+    private func reading<T>(_ what: String, _ body: (Database) throws -> T) throws(ContentStoreError) -> T {
+        do {
+            return try database.read(body)
+        } catch let error as LogError where error.code == .outOfRange {
+            throw ContentStoreError(.invalidArgument, error.message)
+        } catch let error as LogError {
+            throw ContentStoreError(.dataLoss, "cannot \(what): \(error.message)")
+        } catch {
+            throw ContentStoreError(.storage, "cannot \(what): \(error)")
+        }
     }
 }

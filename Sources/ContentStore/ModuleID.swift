@@ -43,6 +43,8 @@ public struct ContentStoreError: Error, Sendable, Hashable, CustomStringConverti
         public static let dataLoss = Code("dataLoss")
         /// The file system or database failed.
         public static let storage = Code("storage")
+        /// The request cannot be stored as asked (e.g. a name with control characters).
+        public static let invalidArgument = Code("invalidArgument")
     }
 
     public var code: Code

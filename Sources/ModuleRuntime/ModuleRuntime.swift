@@ -2,7 +2,9 @@ import ContentStore
 import DynamicProto
 import Logging
 import NIOPosix
+import SwiftProtobuf
 import Synchronization
+import TransparencyLog
 import WapcHost
 
 /// A module as Add stored it, with its interface; `created` is false when the same bytes were
@@ -91,12 +93,15 @@ public final class ModuleRuntime: Sendable {
             } catch {
                 throw ModuleRuntimeError(.invalidModule, "the module cannot run here: \(error.message)")
             }
-            guard let set = descriptorSet ?? module.customSections[ModuleInterface.customSectionName] else {
+            guard let set = try descriptorSet ?? module.customSections[ModuleInterface.customSectionName].map(Self.normalized) else {
                 throw ModuleRuntimeError(
                     .invalidDescriptor,
                     "no descriptor: send a FileDescriptorSet with the module or embed one in a custom section named \"\(ModuleInterface.customSectionName)\"")
             }
             let interface = try ModuleInterface(descriptorSet: set)
+            guard ModuleLogEntry.isValidName(name) else {
+                throw ModuleRuntimeError(.invalidArgument, "a module name cannot contain control characters: \(name.debugDescription)")
+            }
             let name = name.isEmpty ? interface.pool.services[0].fullName : name
             let (record, created) = try store.add(
                 wasm: wasm, descriptor: set, name: name, functions: interface.functions.map(\.path))
@@ -124,6 +129,21 @@ public final class ModuleRuntime: Sendable {
             let (records, next) = try store.list(after: token, limit: limit)
             return (try records.map { ($0, try interface(of: $0)) }, next)
         }
+    }
+
+    /// The descriptor set as swift-protobuf writes it, so that the stored bytes (and the digest in
+    /// the log) are what any client gets by serializing the `FileDescriptorSet` it receives.
+    static func normalized(_ bytes: [UInt8]) throws(ModuleRuntimeError) -> [UInt8] {
+        do {
+            return try Google_Protobuf_FileDescriptorSet(serializedBytes: bytes).serializedBytes()
+        } catch {
+            throw ModuleRuntimeError(.invalidDescriptor, "the embedded descriptor set is not a FileDescriptorSet: \(error)")
+        }
+    }
+
+    /// Runs blocking store work (log proofs, receipts) on a worker thread.
+    public func withStore<T: Sendable>(_ body: @escaping @Sendable (ContentStore) throws -> T) async throws -> T {
+        try await onWorker { [store] in try body(store) }
     }
 
     /// The parsed descriptor of a stored module (cached).

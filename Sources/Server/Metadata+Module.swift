@@ -1,6 +1,7 @@
 import ContentStore
 import DynamicProto
 import ModuleRuntime
+import Foundation
 import SwiftProtobuf
 import WasmRPCProto
 
@@ -30,5 +31,16 @@ extension Wasmrpc_V1_Function {
         outputType = pool[method.output].fullName
         clientStreaming = method.clientStreaming
         serverStreaming = method.serverStreaming
+    }
+}
+
+extension Wasmrpc_V1_LogReceipt {
+    init(_ receipt: LogReceipt) {
+        self.init()
+        leafIndex = UInt64(receipt.leafIndex)
+        leaf = Data(receipt.leaf)
+        treeSize = UInt64(receipt.treeSize)
+        inclusionProof = receipt.inclusionProof.map { Data($0) }
+        checkpoint = receipt.checkpoint
     }
 }

@@ -19,9 +19,11 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
                 request.hasDescriptor && !request.descriptor.file.isEmpty
                 ? try request.descriptor.serializedBytes() : nil
             let added = try await runtime.add(wasm: Array(request.wasm), descriptorSet: descriptorSet, name: request.name)
+            let receipt = try await runtime.withStore { [record = added.record] store in try store.receipt(for: record) }
             return try Wasmrpc_V1_AddResponse.with {
                 $0.metadata = try Wasmrpc_V1_Metadata(record: added.record, interface: added.interface, includeDescriptor: true)
                 $0.created = added.created
+                $0.receipt = Wasmrpc_V1_LogReceipt(receipt)
             }
         }
     }
@@ -30,7 +32,9 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
         try await mappingErrors {
             let id = try Self.moduleID(request.id)
             let module = try await runtime.module(id)
+            let receipt = try await runtime.withStore { [record = module.record] store in try store.receipt(for: record) }
             return try Wasmrpc_V1_GetResponse.with {
+                $0.receipt = Wasmrpc_V1_LogReceipt(receipt)
                 $0.metadata = try Wasmrpc_V1_Metadata(record: module.record, interface: module.interface, includeDescriptor: true)
                 if !request.metadataOnly { $0.wasm = Data(module.wasm) }
             }

@@ -2,6 +2,7 @@ import ContentStore
 import DynamicProto
 import GRPCCore
 import ModuleRuntime
+import TransparencyLog
 import WapcHost
 
 /// The one place where errors of the lower layers become gRPC statuses (see docs/ARCHITECTURE.md,
@@ -17,6 +18,9 @@ enum StatusMapping {
             return RPCError(code: code(for: error.code), message: "\(error.code): \(error.message)", cause: error)
         case let error as ContentStoreError:
             return RPCError(code: code(for: error.code), message: error.message, cause: error)
+        case let error as LogError:
+            // The server reads its own log: a malformed or unverifiable entry means damage.
+            return RPCError(code: .dataLoss, message: "the transparency log is damaged: \(error.message)", cause: error)
         case is CancellationError:
             return RPCError(code: .cancelled, message: "the call was cancelled")
         default:
@@ -58,6 +62,7 @@ enum StatusMapping {
         case .dataLoss: .dataLoss
         // The disk or database failed: worth retrying elsewhere, not our bug.
         case .storage: .unavailable
+        case .invalidArgument: .invalidArgument
         default: .internalError
         }
     }

@@ -19,6 +19,10 @@ public final class WasmRPCServer: Sendable {
         public var runtime = RuntimeConfiguration()
         /// The largest request message the transport accepts (a module plus its descriptor).
         public var maxRequestBytes = 48 << 20
+        /// The transparency log's origin line (its checkpoints name it).
+        public var logOrigin = LogIdentity.defaultOrigin
+        /// The log's signing key (`PRIVATE+KEY+…`); nil reads or creates `log.key` in the data directory.
+        public var logKey: String?
 
         public init(dataDirectory: String) {
             self.dataDirectory = dataDirectory
@@ -34,7 +38,8 @@ public final class WasmRPCServer: Sendable {
     public init(configuration: Configuration, logger: Logger = Logger(label: "wasmrpc.server")) throws {
         self.configuration = configuration
         self.logger = logger
-        let store = try ContentStore(directory: configuration.dataDirectory)
+        let store = try ContentStore(
+            directory: configuration.dataDirectory, logOrigin: configuration.logOrigin, logKey: configuration.logKey)
         runtime = ModuleRuntime(store: store, configuration: configuration.runtime, logger: logger)
         let host = configuration.host == "localhost" ? "127.0.0.1" : configuration.host
         let address: GRPCNIOTransportCore.SocketAddress =
@@ -43,7 +48,8 @@ public final class WasmRPCServer: Sendable {
             address: address, transportSecurity: .plaintext,
             config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxRequestBytes })
         server = GRPCServer(
-            transport: transport, services: [RegistryService(runtime: runtime), InvokerService(runtime: runtime)])
+            transport: transport,
+            services: [RegistryService(runtime: runtime), InvokerService(runtime: runtime), LogService(runtime: runtime)])
     }
 
     /// Serves until `shutdown()`; then stops the runtime.

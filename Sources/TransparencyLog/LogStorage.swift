@@ -117,7 +117,7 @@ public enum LogStorage {
         try String.fetchOne(db, sql: "SELECT note FROM log_checkpoint ORDER BY size DESC LIMIT 1")
     }
 
-    /// The smallest signed checkpoint whose tree includes leaf `index`... or covers `size` leaves.
+    /// The smallest signed checkpoint whose tree has at least `size` leaves.
     public static func checkpoint(atLeast size: Int64, _ db: Database) throws -> String? {
         try String.fetchOne(db, sql: "SELECT note FROM log_checkpoint WHERE size >= ? ORDER BY size LIMIT 1", arguments: [size])
     }

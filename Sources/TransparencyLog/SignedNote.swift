@@ -49,7 +49,8 @@ public struct NoteSigner: Sendable {
     }
 
     public init(encoded text: String) throws(LogError) {
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", omittingEmptySubsequences: false)
+        // Base64 may contain "+"; names may not.
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY", let raw = Data(base64Encoded: String(parts[4])),
             raw.count == 33, raw.first == 0x01,
             let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw.dropFirst())
@@ -93,7 +94,7 @@ public struct NoteVerifier: Sendable, Hashable {
     }
 
     public init(encoded text: String) throws(LogError) {
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", omittingEmptySubsequences: false)
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, Self.isValidName(String(parts[0])), let raw = Data(base64Encoded: String(parts[2])),
             raw.count == 33, raw.first == 0x01,
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw.dropFirst())

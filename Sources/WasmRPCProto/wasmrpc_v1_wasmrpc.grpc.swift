@@ -1209,3 +1209,905 @@ extension Wasmrpc_V1_Invoker.ClientProtocol {
         )
     }
 }
+
+// MARK: - wasmrpc.v1.Log
+
+/// Namespace containing generated types for the "wasmrpc.v1.Log" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Wasmrpc_V1_Log: Sendable {
+    /// Service descriptor for the "wasmrpc.v1.Log" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.Log")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "GetCheckpoint" metadata.
+        public enum GetCheckpoint: Sendable {
+            /// Request type for "GetCheckpoint".
+            public typealias Input = Wasmrpc_V1_GetCheckpointRequest
+            /// Response type for "GetCheckpoint".
+            public typealias Output = Wasmrpc_V1_GetCheckpointResponse
+            /// Descriptor for "GetCheckpoint".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.Log"),
+                method: "GetCheckpoint",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetInclusionProof" metadata.
+        public enum GetInclusionProof: Sendable {
+            /// Request type for "GetInclusionProof".
+            public typealias Input = Wasmrpc_V1_GetInclusionProofRequest
+            /// Response type for "GetInclusionProof".
+            public typealias Output = Wasmrpc_V1_GetInclusionProofResponse
+            /// Descriptor for "GetInclusionProof".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.Log"),
+                method: "GetInclusionProof",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetConsistencyProof" metadata.
+        public enum GetConsistencyProof: Sendable {
+            /// Request type for "GetConsistencyProof".
+            public typealias Input = Wasmrpc_V1_GetConsistencyProofRequest
+            /// Response type for "GetConsistencyProof".
+            public typealias Output = Wasmrpc_V1_GetConsistencyProofResponse
+            /// Descriptor for "GetConsistencyProof".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.Log"),
+                method: "GetConsistencyProof",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetEntries" metadata.
+        public enum GetEntries: Sendable {
+            /// Request type for "GetEntries".
+            public typealias Input = Wasmrpc_V1_GetEntriesRequest
+            /// Response type for "GetEntries".
+            public typealias Output = Wasmrpc_V1_GetEntriesResponse
+            /// Descriptor for "GetEntries".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.Log"),
+                method: "GetEntries",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "wasmrpc.v1.Log" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            GetCheckpoint.descriptor,
+            GetInclusionProof.descriptor,
+            GetConsistencyProof.descriptor,
+            GetEntries.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "wasmrpc.v1.Log" service.
+    public static let wasmrpc_v1_Log = GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.Log")
+}
+
+// MARK: wasmrpc.v1.Log (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_Log {
+    /// Streaming variant of the service protocol for the "wasmrpc.v1.Log" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The append-only Merkle log of every Add (RFC 6962 hashing, RFC 9162 proofs).
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "GetCheckpoint" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Wasmrpc_V1_GetCheckpointRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Wasmrpc_V1_GetCheckpointResponse` messages.
+        func getCheckpoint(
+            request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetCheckpointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetCheckpointResponse>
+
+        /// Handle the "GetInclusionProof" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Wasmrpc_V1_GetInclusionProofRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Wasmrpc_V1_GetInclusionProofResponse` messages.
+        func getInclusionProof(
+            request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetInclusionProofRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetInclusionProofResponse>
+
+        /// Handle the "GetConsistencyProof" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Wasmrpc_V1_GetConsistencyProofRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Wasmrpc_V1_GetConsistencyProofResponse` messages.
+        func getConsistencyProof(
+            request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetConsistencyProofRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetConsistencyProofResponse>
+
+        /// Handle the "GetEntries" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Wasmrpc_V1_GetEntriesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Wasmrpc_V1_GetEntriesResponse` messages.
+        func getEntries(
+            request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetEntriesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetEntriesResponse>
+    }
+
+    /// Service protocol for the "wasmrpc.v1.Log" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The append-only Merkle log of every Add (RFC 6962 hashing, RFC 9162 proofs).
+    public protocol ServiceProtocol: Wasmrpc_V1_Log.StreamingServiceProtocol {
+        /// Handle the "GetCheckpoint" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetCheckpointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Wasmrpc_V1_GetCheckpointResponse` message.
+        func getCheckpoint(
+            request: GRPCCore.ServerRequest<Wasmrpc_V1_GetCheckpointRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetCheckpointResponse>
+
+        /// Handle the "GetInclusionProof" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetInclusionProofRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Wasmrpc_V1_GetInclusionProofResponse` message.
+        func getInclusionProof(
+            request: GRPCCore.ServerRequest<Wasmrpc_V1_GetInclusionProofRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetInclusionProofResponse>
+
+        /// Handle the "GetConsistencyProof" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetConsistencyProofRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Wasmrpc_V1_GetConsistencyProofResponse` message.
+        func getConsistencyProof(
+            request: GRPCCore.ServerRequest<Wasmrpc_V1_GetConsistencyProofRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetConsistencyProofResponse>
+
+        /// Handle the "GetEntries" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetEntriesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Wasmrpc_V1_GetEntriesResponse` message.
+        func getEntries(
+            request: GRPCCore.ServerRequest<Wasmrpc_V1_GetEntriesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetEntriesResponse>
+    }
+
+    /// Simple service protocol for the "wasmrpc.v1.Log" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The append-only Merkle log of every Add (RFC 6962 hashing, RFC 9162 proofs).
+    public protocol SimpleServiceProtocol: Wasmrpc_V1_Log.ServiceProtocol {
+        /// Handle the "GetCheckpoint" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Wasmrpc_V1_GetCheckpointRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Wasmrpc_V1_GetCheckpointResponse` to respond with.
+        func getCheckpoint(
+            request: Wasmrpc_V1_GetCheckpointRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Wasmrpc_V1_GetCheckpointResponse
+
+        /// Handle the "GetInclusionProof" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Wasmrpc_V1_GetInclusionProofRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Wasmrpc_V1_GetInclusionProofResponse` to respond with.
+        func getInclusionProof(
+            request: Wasmrpc_V1_GetInclusionProofRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Wasmrpc_V1_GetInclusionProofResponse
+
+        /// Handle the "GetConsistencyProof" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Wasmrpc_V1_GetConsistencyProofRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Wasmrpc_V1_GetConsistencyProofResponse` to respond with.
+        func getConsistencyProof(
+            request: Wasmrpc_V1_GetConsistencyProofRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Wasmrpc_V1_GetConsistencyProofResponse
+
+        /// Handle the "GetEntries" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Wasmrpc_V1_GetEntriesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Wasmrpc_V1_GetEntriesResponse` to respond with.
+        func getEntries(
+            request: Wasmrpc_V1_GetEntriesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Wasmrpc_V1_GetEntriesResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_Log.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Wasmrpc_V1_Log.Method.GetCheckpoint.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetCheckpointRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetCheckpointResponse>(),
+            handler: { request, context in
+                try await self.getCheckpoint(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Wasmrpc_V1_Log.Method.GetInclusionProof.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetInclusionProofRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetInclusionProofResponse>(),
+            handler: { request, context in
+                try await self.getInclusionProof(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Wasmrpc_V1_Log.Method.GetConsistencyProof.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetConsistencyProofRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetConsistencyProofResponse>(),
+            handler: { request, context in
+                try await self.getConsistencyProof(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Wasmrpc_V1_Log.Method.GetEntries.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetEntriesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetEntriesResponse>(),
+            handler: { request, context in
+                try await self.getEntries(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_Log.ServiceProtocol {
+    public func getCheckpoint(
+        request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetCheckpointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetCheckpointResponse> {
+        let response = try await self.getCheckpoint(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getInclusionProof(
+        request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetInclusionProofRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetInclusionProofResponse> {
+        let response = try await self.getInclusionProof(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getConsistencyProof(
+        request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetConsistencyProofRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetConsistencyProofResponse> {
+        let response = try await self.getConsistencyProof(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getEntries(
+        request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetEntriesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetEntriesResponse> {
+        let response = try await self.getEntries(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_Log.SimpleServiceProtocol {
+    public func getCheckpoint(
+        request: GRPCCore.ServerRequest<Wasmrpc_V1_GetCheckpointRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetCheckpointResponse> {
+        return GRPCCore.ServerResponse<Wasmrpc_V1_GetCheckpointResponse>(
+            message: try await self.getCheckpoint(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getInclusionProof(
+        request: GRPCCore.ServerRequest<Wasmrpc_V1_GetInclusionProofRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetInclusionProofResponse> {
+        return GRPCCore.ServerResponse<Wasmrpc_V1_GetInclusionProofResponse>(
+            message: try await self.getInclusionProof(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getConsistencyProof(
+        request: GRPCCore.ServerRequest<Wasmrpc_V1_GetConsistencyProofRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetConsistencyProofResponse> {
+        return GRPCCore.ServerResponse<Wasmrpc_V1_GetConsistencyProofResponse>(
+            message: try await self.getConsistencyProof(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getEntries(
+        request: GRPCCore.ServerRequest<Wasmrpc_V1_GetEntriesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetEntriesResponse> {
+        return GRPCCore.ServerResponse<Wasmrpc_V1_GetEntriesResponse>(
+            message: try await self.getEntries(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: wasmrpc.v1.Log (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_Log {
+    /// Generated client protocol for the "wasmrpc.v1.Log" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The append-only Merkle log of every Add (RFC 6962 hashing, RFC 9162 proofs).
+    public protocol ClientProtocol: Sendable {
+        /// Call the "GetCheckpoint" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetCheckpointRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetCheckpointRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetCheckpointResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getCheckpoint<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetCheckpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetCheckpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetCheckpointResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetCheckpointResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetInclusionProof" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetInclusionProofRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetInclusionProofRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetInclusionProofResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getInclusionProof<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetInclusionProofRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetInclusionProofRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetInclusionProofResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetInclusionProofResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetConsistencyProof" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetConsistencyProofRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetConsistencyProofRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetConsistencyProofResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getConsistencyProof<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetConsistencyProofRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetConsistencyProofRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetConsistencyProofResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetConsistencyProofResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetEntries" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetEntriesRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetEntriesRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetEntriesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getEntries<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetEntriesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetEntriesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetEntriesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetEntriesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "wasmrpc.v1.Log" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The append-only Merkle log of every Add (RFC 6962 hashing, RFC 9162 proofs).
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "GetCheckpoint" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetCheckpointRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetCheckpointRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetCheckpointResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getCheckpoint<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetCheckpointRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetCheckpointRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetCheckpointResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetCheckpointResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Wasmrpc_V1_Log.Method.GetCheckpoint.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetInclusionProof" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetInclusionProofRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetInclusionProofRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetInclusionProofResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getInclusionProof<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetInclusionProofRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetInclusionProofRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetInclusionProofResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetInclusionProofResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Wasmrpc_V1_Log.Method.GetInclusionProof.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetConsistencyProof" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetConsistencyProofRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetConsistencyProofRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetConsistencyProofResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getConsistencyProof<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetConsistencyProofRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetConsistencyProofRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetConsistencyProofResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetConsistencyProofResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Wasmrpc_V1_Log.Method.GetConsistencyProof.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetEntries" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetEntriesRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetEntriesRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetEntriesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getEntries<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetEntriesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetEntriesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetEntriesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetEntriesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Wasmrpc_V1_Log.Method.GetEntries.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_Log.ClientProtocol {
+    /// Call the "GetCheckpoint" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Wasmrpc_V1_GetCheckpointRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCheckpoint<Result>(
+        request: GRPCCore.ClientRequest<Wasmrpc_V1_GetCheckpointRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetCheckpointResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getCheckpoint(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetCheckpointRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetCheckpointResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetInclusionProof" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Wasmrpc_V1_GetInclusionProofRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getInclusionProof<Result>(
+        request: GRPCCore.ClientRequest<Wasmrpc_V1_GetInclusionProofRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetInclusionProofResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getInclusionProof(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetInclusionProofRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetInclusionProofResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetConsistencyProof" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Wasmrpc_V1_GetConsistencyProofRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getConsistencyProof<Result>(
+        request: GRPCCore.ClientRequest<Wasmrpc_V1_GetConsistencyProofRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetConsistencyProofResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getConsistencyProof(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetConsistencyProofRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetConsistencyProofResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetEntries" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Wasmrpc_V1_GetEntriesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getEntries<Result>(
+        request: GRPCCore.ClientRequest<Wasmrpc_V1_GetEntriesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetEntriesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getEntries(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetEntriesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetEntriesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_Log.ClientProtocol {
+    /// Call the "GetCheckpoint" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCheckpoint<Result>(
+        _ message: Wasmrpc_V1_GetCheckpointRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetCheckpointResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Wasmrpc_V1_GetCheckpointRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getCheckpoint(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetInclusionProof" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getInclusionProof<Result>(
+        _ message: Wasmrpc_V1_GetInclusionProofRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetInclusionProofResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Wasmrpc_V1_GetInclusionProofRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getInclusionProof(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetConsistencyProof" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getConsistencyProof<Result>(
+        _ message: Wasmrpc_V1_GetConsistencyProofRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetConsistencyProofResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Wasmrpc_V1_GetConsistencyProofRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getConsistencyProof(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetEntries" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getEntries<Result>(
+        _ message: Wasmrpc_V1_GetEntriesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetEntriesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Wasmrpc_V1_GetEntriesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getEntries(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}

@@ -121,6 +121,32 @@ public nonisolated struct Wasmrpc_V1_AddRequest: Sendable {
   fileprivate var _descriptor: SwiftProtobuf.Google_Protobuf_FileDescriptorSet? = nil
 }
 
+/// Proof that a module is in the transparency log (docs/LOG.md): its leaf, the inclusion proof of
+/// that leaf, and the signed checkpoint of the tree the proof leads to.
+public nonisolated struct Wasmrpc_V1_LogReceipt: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var leafIndex: UInt64 = 0
+
+  /// The leaf's bytes: a "wasmrpc module v1" entry naming the module id, size, descriptor digest,
+  /// name and time.
+  public var leaf: Data = Data()
+
+  public var treeSize: UInt64 = 0
+
+  /// RFC 9162 inclusion proof: sibling hashes from the leaf up.
+  public var inclusionProof: [Data] = []
+
+  /// The C2SP signed note of the checkpoint for tree_size.
+  public var checkpoint: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Wasmrpc_V1_AddResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -138,11 +164,21 @@ public nonisolated struct Wasmrpc_V1_AddResponse: Sendable {
   /// False when the same bytes were already stored (Add is idempotent).
   public var created: Bool = false
 
+  public var receipt: Wasmrpc_V1_LogReceipt {
+    get {_receipt ?? Wasmrpc_V1_LogReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _metadata: Wasmrpc_V1_Metadata? = nil
+  fileprivate var _receipt: Wasmrpc_V1_LogReceipt? = nil
 }
 
 public nonisolated struct Wasmrpc_V1_GetRequest: Sendable {
@@ -176,11 +212,22 @@ public nonisolated struct Wasmrpc_V1_GetResponse: Sendable {
 
   public var wasm: Data = Data()
 
+  /// Against the newest checkpoint.
+  public var receipt: Wasmrpc_V1_LogReceipt {
+    get {_receipt ?? Wasmrpc_V1_LogReceipt()}
+    set {_receipt = newValue}
+  }
+  /// Returns true if `receipt` has been explicitly set.
+  public var hasReceipt: Bool {self._receipt != nil}
+  /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceipt() {self._receipt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _metadata: Wasmrpc_V1_Metadata? = nil
+  fileprivate var _receipt: Wasmrpc_V1_LogReceipt? = nil
 }
 
 public nonisolated struct Wasmrpc_V1_ListRequest: Sendable {
@@ -315,6 +362,148 @@ public nonisolated struct Wasmrpc_V1_InvokeResponse: Sendable {
   public init() {}
 
   fileprivate var _response: Wasmrpc_V1_FunctionResponse? = nil
+}
+
+public nonisolated struct Wasmrpc_V1_GetCheckpointRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Wasmrpc_V1_GetCheckpointResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The newest checkpoint as a C2SP signed note.
+  public var checkpoint: String = String()
+
+  /// The key that signs the checkpoints: "<name>+<hex key hash>+<base64(0x01 ‖ Ed25519 key)>".
+  /// Clients pin it on first use or compare it with a key they got out of band.
+  public var verifierKey: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Wasmrpc_V1_GetInclusionProofRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var leaf: Wasmrpc_V1_GetInclusionProofRequest.OneOf_Leaf? = nil
+
+  public var leafIndex: UInt64 {
+    get {
+      if case .leafIndex(let v)? = leaf {return v}
+      return 0
+    }
+    set {leaf = .leafIndex(newValue)}
+  }
+
+  /// The module whose leaf to prove.
+  public var moduleID: String {
+    get {
+      if case .moduleID(let v)? = leaf {return v}
+      return String()
+    }
+    set {leaf = .moduleID(newValue)}
+  }
+
+  /// The tree to prove against; 0 means the newest checkpoint's.
+  public var treeSize: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Leaf: Equatable, Sendable {
+    case leafIndex(UInt64)
+    /// The module whose leaf to prove.
+    case moduleID(String)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Wasmrpc_V1_GetInclusionProofResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var leafIndex: UInt64 = 0
+
+  public var treeSize: UInt64 = 0
+
+  public var leaf: Data = Data()
+
+  public var hashes: [Data] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Wasmrpc_V1_GetConsistencyProofRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var first: UInt64 = 0
+
+  /// 0 means the newest checkpoint's size.
+  public var second: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Wasmrpc_V1_GetConsistencyProofResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var first: UInt64 = 0
+
+  public var second: UInt64 = 0
+
+  public var hashes: [Data] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Wasmrpc_V1_GetEntriesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var start: UInt64 = 0
+
+  /// At most 1000 (default 100).
+  public var count: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Wasmrpc_V1_GetEntriesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var leaves: [Data] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -494,9 +683,59 @@ nonisolated extension Wasmrpc_V1_AddRequest: SwiftProtobuf.Message, SwiftProtobu
   }
 }
 
+nonisolated extension Wasmrpc_V1_LogReceipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LogReceipt"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}leaf_index\0\u{1}leaf\0\u{3}tree_size\0\u{3}inclusion_proof\0\u{1}checkpoint\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.leafIndex) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.leaf) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.treeSize) }()
+      case 4: try { try decoder.decodeRepeatedBytesField(value: &self.inclusionProof) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.checkpoint) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.leafIndex != 0 {
+      try visitor.visitSingularUInt64Field(value: self.leafIndex, fieldNumber: 1)
+    }
+    if !self.leaf.isEmpty {
+      try visitor.visitSingularBytesField(value: self.leaf, fieldNumber: 2)
+    }
+    if self.treeSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.treeSize, fieldNumber: 3)
+    }
+    if !self.inclusionProof.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.inclusionProof, fieldNumber: 4)
+    }
+    if !self.checkpoint.isEmpty {
+      try visitor.visitSingularStringField(value: self.checkpoint, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Wasmrpc_V1_LogReceipt, rhs: Wasmrpc_V1_LogReceipt) -> Bool {
+    if lhs.leafIndex != rhs.leafIndex {return false}
+    if lhs.leaf != rhs.leaf {return false}
+    if lhs.treeSize != rhs.treeSize {return false}
+    if lhs.inclusionProof != rhs.inclusionProof {return false}
+    if lhs.checkpoint != rhs.checkpoint {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Wasmrpc_V1_AddResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AddResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metadata\0\u{1}created\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metadata\0\u{1}created\0\u{1}receipt\0")
 
   public var isInitialized: Bool {
     if let v = self._metadata, !v.isInitialized {return false}
@@ -511,6 +750,7 @@ nonisolated extension Wasmrpc_V1_AddResponse: SwiftProtobuf.Message, SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._metadata) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.created) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
       default: break
       }
     }
@@ -527,12 +767,16 @@ nonisolated extension Wasmrpc_V1_AddResponse: SwiftProtobuf.Message, SwiftProtob
     if self.created != false {
       try visitor.visitSingularBoolField(value: self.created, fieldNumber: 2)
     }
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Wasmrpc_V1_AddResponse, rhs: Wasmrpc_V1_AddResponse) -> Bool {
     if lhs._metadata != rhs._metadata {return false}
     if lhs.created != rhs.created {return false}
+    if lhs._receipt != rhs._receipt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -575,7 +819,7 @@ nonisolated extension Wasmrpc_V1_GetRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Wasmrpc_V1_GetResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metadata\0\u{1}wasm\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}metadata\0\u{1}wasm\0\u{1}receipt\0")
 
   public var isInitialized: Bool {
     if let v = self._metadata, !v.isInitialized {return false}
@@ -590,6 +834,7 @@ nonisolated extension Wasmrpc_V1_GetResponse: SwiftProtobuf.Message, SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._metadata) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.wasm) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
       default: break
       }
     }
@@ -606,12 +851,16 @@ nonisolated extension Wasmrpc_V1_GetResponse: SwiftProtobuf.Message, SwiftProtob
     if !self.wasm.isEmpty {
       try visitor.visitSingularBytesField(value: self.wasm, fieldNumber: 2)
     }
+    try { if let v = self._receipt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Wasmrpc_V1_GetResponse, rhs: Wasmrpc_V1_GetResponse) -> Bool {
     if lhs._metadata != rhs._metadata {return false}
     if lhs.wasm != rhs.wasm {return false}
+    if lhs._receipt != rhs._receipt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -843,6 +1092,307 @@ nonisolated extension Wasmrpc_V1_InvokeResponse: SwiftProtobuf.Message, SwiftPro
 
   public static func ==(lhs: Wasmrpc_V1_InvokeResponse, rhs: Wasmrpc_V1_InvokeResponse) -> Bool {
     if lhs._response != rhs._response {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Wasmrpc_V1_GetCheckpointRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCheckpointRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Wasmrpc_V1_GetCheckpointRequest, rhs: Wasmrpc_V1_GetCheckpointRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Wasmrpc_V1_GetCheckpointResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetCheckpointResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}checkpoint\0\u{3}verifier_key\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.checkpoint) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.verifierKey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.checkpoint.isEmpty {
+      try visitor.visitSingularStringField(value: self.checkpoint, fieldNumber: 1)
+    }
+    if !self.verifierKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.verifierKey, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Wasmrpc_V1_GetCheckpointResponse, rhs: Wasmrpc_V1_GetCheckpointResponse) -> Bool {
+    if lhs.checkpoint != rhs.checkpoint {return false}
+    if lhs.verifierKey != rhs.verifierKey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Wasmrpc_V1_GetInclusionProofRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetInclusionProofRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}leaf_index\0\u{3}module_id\0\u{3}tree_size\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.leaf != nil {try decoder.handleConflictingOneOf()}
+          self.leaf = .leafIndex(v)
+        }
+      }()
+      case 2: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.leaf != nil {try decoder.handleConflictingOneOf()}
+          self.leaf = .moduleID(v)
+        }
+      }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.treeSize) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.leaf {
+    case .leafIndex?: try {
+      guard case .leafIndex(let v)? = self.leaf else { preconditionFailure() }
+      try visitor.visitSingularUInt64Field(value: v, fieldNumber: 1)
+    }()
+    case .moduleID?: try {
+      guard case .moduleID(let v)? = self.leaf else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    if self.treeSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.treeSize, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Wasmrpc_V1_GetInclusionProofRequest, rhs: Wasmrpc_V1_GetInclusionProofRequest) -> Bool {
+    if lhs.leaf != rhs.leaf {return false}
+    if lhs.treeSize != rhs.treeSize {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Wasmrpc_V1_GetInclusionProofResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetInclusionProofResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}leaf_index\0\u{3}tree_size\0\u{1}leaf\0\u{1}hashes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.leafIndex) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.treeSize) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.leaf) }()
+      case 4: try { try decoder.decodeRepeatedBytesField(value: &self.hashes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.leafIndex != 0 {
+      try visitor.visitSingularUInt64Field(value: self.leafIndex, fieldNumber: 1)
+    }
+    if self.treeSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.treeSize, fieldNumber: 2)
+    }
+    if !self.leaf.isEmpty {
+      try visitor.visitSingularBytesField(value: self.leaf, fieldNumber: 3)
+    }
+    if !self.hashes.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.hashes, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Wasmrpc_V1_GetInclusionProofResponse, rhs: Wasmrpc_V1_GetInclusionProofResponse) -> Bool {
+    if lhs.leafIndex != rhs.leafIndex {return false}
+    if lhs.treeSize != rhs.treeSize {return false}
+    if lhs.leaf != rhs.leaf {return false}
+    if lhs.hashes != rhs.hashes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Wasmrpc_V1_GetConsistencyProofRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetConsistencyProofRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}first\0\u{1}second\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.first) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.second) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.first != 0 {
+      try visitor.visitSingularUInt64Field(value: self.first, fieldNumber: 1)
+    }
+    if self.second != 0 {
+      try visitor.visitSingularUInt64Field(value: self.second, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Wasmrpc_V1_GetConsistencyProofRequest, rhs: Wasmrpc_V1_GetConsistencyProofRequest) -> Bool {
+    if lhs.first != rhs.first {return false}
+    if lhs.second != rhs.second {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Wasmrpc_V1_GetConsistencyProofResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetConsistencyProofResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}first\0\u{1}second\0\u{1}hashes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.first) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.second) }()
+      case 3: try { try decoder.decodeRepeatedBytesField(value: &self.hashes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.first != 0 {
+      try visitor.visitSingularUInt64Field(value: self.first, fieldNumber: 1)
+    }
+    if self.second != 0 {
+      try visitor.visitSingularUInt64Field(value: self.second, fieldNumber: 2)
+    }
+    if !self.hashes.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.hashes, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Wasmrpc_V1_GetConsistencyProofResponse, rhs: Wasmrpc_V1_GetConsistencyProofResponse) -> Bool {
+    if lhs.first != rhs.first {return false}
+    if lhs.second != rhs.second {return false}
+    if lhs.hashes != rhs.hashes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Wasmrpc_V1_GetEntriesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetEntriesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}start\0\u{1}count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.start) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.count) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.start != 0 {
+      try visitor.visitSingularUInt64Field(value: self.start, fieldNumber: 1)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularUInt32Field(value: self.count, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Wasmrpc_V1_GetEntriesRequest, rhs: Wasmrpc_V1_GetEntriesRequest) -> Bool {
+    if lhs.start != rhs.start {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Wasmrpc_V1_GetEntriesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetEntriesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}leaves\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedBytesField(value: &self.leaves) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.leaves.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.leaves, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Wasmrpc_V1_GetEntriesResponse, rhs: Wasmrpc_V1_GetEntriesResponse) -> Bool {
+    if lhs.leaves != rhs.leaves {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,95 @@
+import ContentStore
+import Foundation
+import GRPCCore
+import ModuleRuntime
+import TransparencyLog
+import WasmRPCProto
+
+/// `wasmrpc.v1.Log`: checkpoints, proofs and entries of the transparency log.
+struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
+    let runtime: ModuleRuntime
+
+    static let defaultEntries = 100
+    static let maxEntries = 1000
+
+    func getCheckpoint(request: Wasmrpc_V1_GetCheckpointRequest, context: ServerContext) async throws
+        -> Wasmrpc_V1_GetCheckpointResponse
+    {
+        try await mappingErrors {
+            let note = try await runtime.withStore { try $0.checkpoint() }
+            return .with {
+                $0.checkpoint = note
+                $0.verifierKey = runtime.store.log.signer.verifier.encoded
+            }
+        }
+    }
+
+    func getInclusionProof(request: Wasmrpc_V1_GetInclusionProofRequest, context: ServerContext) async throws
+        -> Wasmrpc_V1_GetInclusionProofResponse
+    {
+        try await mappingErrors {
+            let leaf: Wasmrpc_V1_GetInclusionProofRequest.OneOf_Leaf? = request.leaf
+            let requestedSize = try Self.int64(request.treeSize, "tree_size")
+            return try await runtime.withStore { store in
+                let index: Int64
+                switch leaf {
+                case .leafIndex(let value)?: index = try Self.int64(value, "leaf_index")
+                case .moduleID(let text)?:
+                    let id = try RegistryService.moduleID(text)
+                    guard let record = try store.record(id) else { throw ContentStoreError(.notFound, "no module \(id)") }
+                    index = record.leafIndex
+                case nil: throw ModuleRuntimeError(.invalidArgument, "name a leaf_index or a module_id")
+                }
+                let size = requestedSize == 0 ? try Checkpoint(body: Self.body(of: store.checkpoint())).size : requestedSize
+                let proof = try store.inclusionProof(index: index, size: size)
+                guard let leaf = try store.logEntries(start: index, count: 1).first else {
+                    throw ContentStoreError(.dataLoss, "the log has no leaf \(index)")
+                }
+                return .with {
+                    $0.leafIndex = UInt64(index)
+                    $0.treeSize = UInt64(size)
+                    $0.leaf = Data(leaf)
+                    $0.hashes = proof.map { Data($0) }
+                }
+            }
+        }
+    }
+
+    func getConsistencyProof(request: Wasmrpc_V1_GetConsistencyProofRequest, context: ServerContext) async throws
+        -> Wasmrpc_V1_GetConsistencyProofResponse
+    {
+        try await mappingErrors {
+            let first = try Self.int64(request.first, "first")
+            let requestedSecond = try Self.int64(request.second, "second")
+            return try await runtime.withStore { store in
+                let second = requestedSecond == 0 ? try Checkpoint(body: Self.body(of: store.checkpoint())).size : requestedSecond
+                let proof = try store.consistencyProof(first: first, second: second)
+                return .with {
+                    $0.first = UInt64(first)
+                    $0.second = UInt64(second)
+                    $0.hashes = proof.map { Data($0) }
+                }
+            }
+        }
+    }
+
+    func getEntries(request: Wasmrpc_V1_GetEntriesRequest, context: ServerContext) async throws -> Wasmrpc_V1_GetEntriesResponse {
+        try await mappingErrors {
+            let start = try Self.int64(request.start, "start")
+            let count = request.count == 0 ? Self.defaultEntries : min(Int(request.count), Self.maxEntries)
+            let leaves = try await runtime.withStore { try $0.logEntries(start: start, count: count) }
+            return .with { $0.leaves = leaves.map { Data($0) } }
+        }
+    }
+
+    static func int64(_ value: UInt64, _ field: String) throws(ModuleRuntimeError) -> Int64 {
+        guard let result = Int64(exactly: value) else { throw ModuleRuntimeError(.invalidArgument, "\(field) is out of range") }
+        return result
+    }
+
+    /// The body of the server's own checkpoint (its signature was made here; the client checks it).
+    static func body(of note: String) throws(LogError) -> String {
+        guard let end = note.range(of: "\n\n") else { throw LogError(.malformed, "the stored checkpoint is not a signed note") }
+        return String(note[..<end.lowerBound]) + "\n"
+    }
+}
