@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "WasmRPCCommands",
             dependencies: [
-                "WapcHost", "Server", "Client", "DynamicProto",
+                "WapcHost", "Server", "Client", "DynamicProto", "ContentStore", "TransparencyLog",
                 .product(name: "WAT", package: "WasmKit"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ContentStoreTests",
-            dependencies: ["ContentStore"]
+            dependencies: ["ContentStore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "ServerTests",

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Smoke-tests the wasmrpc CLI as a user would run it: `call` on local modules, then `serve` on a
 # free loopback port with a temporary data directory and the README tour against it (add, list,
-# describe, invoke, get), and a clean stop on SIGTERM. Usage: scripts/cli-smoke.sh [WASMRPC_BINARY]
+# describe, invoke, get, log), a clean stop on SIGTERM, and the offline `log verify`. Usage: scripts/cli-smoke.sh [WASMRPC_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wasmrpc=${1:-.build/debug/wasmrpc}
 fail() { echo "cli-smoke: $*" >&2; exit 1; }
 work=$(mktemp -d)
+export XDG_CONFIG_HOME="$work/config"   # pinned log keys and checkpoints go here, not in ~/.config
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
@@ -56,8 +57,20 @@ out=$("$wasmrpc" invoke "$id" mul --json "@$work/request.json")
 [ "$out" = '{"result":{"imag":6.0}}' ] || fail "invoke --json @file printed '$out'"
 "$wasmrpc" invoke "$id" mul --random --seed 3 2>"$work/random.err" | grep -q '^{"result":' || fail "invoke --random"
 grep -q '^request (--seed 3): {"a":' "$work/random.err" || fail "invoke --random did not print its request: $(cat "$work/random.err")"
-"$wasmrpc" get "$id" -o "$work/fetched.wasm" 2>/dev/null
+"$wasmrpc" get "$id" -o "$work/fetched.wasm" 2>"$work/get.err"
 cmp -s "$work/fetched.wasm" Guests/complex/complex.wasm || fail "get -o saved different bytes"
+grep -q "leaf 0 of .* verified" "$work/get.err" || fail "get did not report the log verification: $(cat "$work/get.err")"
+[ -f "$XDG_CONFIG_HOME/wasmrpc/logs/wasmrpc.local_log.vkey" ] || fail "get did not pin the log key"
+
+echo "--- log"
+key=$("$wasmrpc" log key)
+[ "$key" = "$("$wasmrpc" log key --data "$work/data")" ] || fail "the server's log key differs from its data directory's"
+"$wasmrpc" log checkpoint | head -n 1 | grep -qx "wasmrpc.local/log" || fail "log checkpoint: $("$wasmrpc" log checkpoint)"
+"$wasmrpc" log prove "$id" --log-key "$key" --json | grep -q '"leaf_index":0' || fail "log prove --json"
+"$wasmrpc" log consistency --from 1 --json | grep -q '"first":1' || fail "log consistency --json"
+other=$("$wasmrpc" log key --data "$work/data" | sed 's/+[^+]*+/+00000000+/')
+if "$wasmrpc" get "$id" --log-key "$other" -o "$work/refused.wasm" 2>/dev/null; then fail "get accepted a wrong --log-key"; fi
+[ ! -e "$work/refused.wasm" ] || fail "get wrote the module although verification failed"
 if "$wasmrpc" invoke "$id" mul --json '{"a":1}' 2>"$work/bad.err"; then fail "a malformed request was accepted"; fi
 grep -q "not a valid complex.ComplexRequest" "$work/bad.err" || fail "bad request error: $(cat "$work/bad.err")"
 if "$wasmrpc" get "$(sha256sum /dev/null | cut -d' ' -f1)" 2>"$work/missing.err"; then fail "an unknown module was found"; fi
@@ -67,4 +80,11 @@ echo "--- SIGTERM stops the server cleanly"
 kill -TERM "$server_pid"
 wait "$server_pid" || fail "wasmrpc serve exited with status $? on SIGTERM"
 server_pid=""
+
+echo "--- log verify audits the data directory offline"
+"$wasmrpc" log verify --data "$work/data" || fail "log verify found problems in an untouched data directory"
+blob="$work/data/blobs/sha256/${id:0:2}/$id"
+chmod u+w "$blob" && printf 'x' >>"$blob"
+if "$wasmrpc" log verify --data "$work/data" 2>"$work/verify.err"; then fail "log verify missed an edited blob"; fi
+grep -q "problem: module $id" "$work/verify.err" || fail "log verify: $(cat "$work/verify.err")"
 echo "cli smoke tests passed"

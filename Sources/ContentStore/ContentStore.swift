@@ -37,7 +37,10 @@ public final class ContentStore: Sendable {
     /// Opens (or creates) the store in `directory`. The log signs with `logKey` (a
     /// `PRIVATE+KEY+…` string) if given, else with the key in `directory/log.key`, created on
     /// first start.
-    public init(directory: String, logOrigin: String = LogIdentity.defaultOrigin, logKey: String? = nil) throws(ContentStoreError) {
+    /// With `createLogKey` false (for audits), the key must exist and opening signs nothing.
+    public init(
+        directory: String, logOrigin: String = LogIdentity.defaultOrigin, logKey: String? = nil, createLogKey: Bool = true
+    ) throws(ContentStoreError) {
         self.directory = directory
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -45,7 +48,7 @@ public final class ContentStore: Sendable {
             throw ContentStoreError(.storage, "cannot create the data directory \(directory): \(error)")
         }
         blobs = try BlobStore(root: directory + "/blobs")
-        log = try LogIdentity.load(directory: directory, origin: logOrigin, encodedKey: logKey)
+        log = try LogIdentity.load(directory: directory, origin: logOrigin, encodedKey: logKey, create: createLogKey)
         do {
             database = try DatabasePool(path: directory + "/wasmrpc.sqlite")
             try Self.migrator.migrate(database)
@@ -54,7 +57,7 @@ public final class ContentStore: Sendable {
                 // checkpoint is never replaced: one that no longer verifies must reach clients
                 // and `log verify` as the damage it is.
                 let size = try LogStorage.size(db)
-                if try LogStorage.checkpoint(atLeast: size, db) == nil { try log.signCheckpoint(size: size, db) }
+                if createLogKey, try LogStorage.checkpoint(atLeast: size, db) == nil { try log.signCheckpoint(size: size, db) }
             }
         } catch {
             throw ContentStoreError(.storage, "cannot open \(directory)/wasmrpc.sqlite: \(error)")
@@ -158,7 +161,7 @@ public final class ContentStore: Sendable {
         try Row.fetchOne(db, sql: "SELECT * FROM module WHERE id = ?", arguments: [id.hex]).map(record(from:))
     }
 
-    private static func record(from row: Row) throws -> ModuleRecord {
+    static func record(from row: Row) throws -> ModuleRecord {
         let hex: String = row["id"]
         guard let id = ModuleID(hex: hex) else {
             throw ContentStoreError(.dataLoss, "the index holds the malformed module id \"\(hex)\"")

@@ -24,7 +24,10 @@ public struct LogIdentity: Sendable {
     public static let keyFileName = "log.key"
 
     /// The key from `encodedKey` if given, else from `directory/log.key`, created on first use.
-    public static func load(directory: String, origin: String, encodedKey: String?) throws(ContentStoreError) -> LogIdentity {
+    /// With `create` false, a missing key file is an error.
+    public static func load(directory: String, origin: String, encodedKey: String?, create: Bool = true) throws(ContentStoreError)
+        -> LogIdentity
+    {
         do {
             if let encodedKey {
                 return LogIdentity(origin: origin, signer: try NoteSigner(encoded: encodedKey))
@@ -33,6 +36,7 @@ public struct LogIdentity: Sendable {
             if let data = FileManager.default.contents(atPath: path) {
                 return LogIdentity(origin: origin, signer: try NoteSigner(encoded: String(decoding: data, as: UTF8.self)))
             }
+            guard create else { throw ContentStoreError(.notFound, "\(path) does not exist") }
             let signer = try NoteSigner(name: origin, key: Curve25519.Signing.PrivateKey())
             guard FileManager.default.createFile(atPath: path, contents: Data((signer.encoded + "\n").utf8), attributes: [.posixPermissions: 0o600])
             else {

@@ -9,8 +9,9 @@ import SwiftProtobuf
 
 /// `wasmrpc demo`: the whole story in one process. Starts a server on a free loopback port with a
 /// temporary data directory, adds the bundled complex example with its descriptor, lists it,
-/// invokes `mul` with random requests built from the descriptor, checks every answer against
-/// Swift arithmetic, fetches the module back verified, and stops the server.
+/// fetches the module back with its transparency-log proof verified, invokes `mul` with random
+/// requests built from the descriptor, checks every answer against Swift arithmetic, and stops
+/// the server.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a server in-process, add the complex example, and invoke it.")
@@ -60,7 +61,7 @@ struct Demo: AsyncParsableCommand {
             print("• server listening on 127.0.0.1:\(port), data in \(data)")
             let address = ServerAddress(host: "127.0.0.1", port: port)
             try await WasmRPCClient.withClient(to: address) { client in
-                try await story(client: client, wasm: wasm, descriptor: descriptor, seed: seed)
+                try await story(client: client, wasm: wasm, descriptor: descriptor, seed: seed, data: data)
             }
             server.shutdown()
             try await group.waitForAll()
@@ -68,7 +69,9 @@ struct Demo: AsyncParsableCommand {
         }
     }
 
-    func story(client: WasmRPCClient, wasm: [UInt8], descriptor: Google_Protobuf_FileDescriptorSet, seed: UInt64) async throws {
+    func story(
+        client: WasmRPCClient, wasm: [UInt8], descriptor: Google_Protobuf_FileDescriptorSet, seed: UInt64, data: String
+    ) async throws {
         print("• adding \(module) (\(wasm.count) bytes) with its descriptor \(descriptorSet)")
         let added = try await client.add(wasm: wasm, descriptorSet: descriptor)
         print("  id \(added.metadata.id)")
@@ -79,8 +82,11 @@ struct Demo: AsyncParsableCommand {
         }
 
         guard let id = ModuleID(hex: added.metadata.id) else { throw CommandFailure("the server answered with a malformed id") }
-        let fetched = try await client.get(id)
+        let trust = LogTrust(directory: data + "/client-logs")
+        let logged = try await client.getVerified(id, trust: trust)
+        let fetched = logged.module
         print("• fetched it back: \(fetched.wasm.count) bytes, SHA-256 matches the id")
+        print("  leaf \(logged.leafIndex) of the transparency log; inclusion proof and signed checkpoint verified")
 
         let pool = try fetched.metadata.descriptorPool()
         let mul = try FunctionName.resolve("mul", in: pool)

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Client
+import ContentStore
+import Foundation
+import TransparencyLog
+
+/// `wasmrpc log …`: the transparency log of every Add.
+struct LogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log", abstract: "Inspect and verify the transparency log.",
+        subcommands: [LogCheckpoint.self, LogKey.self, LogProve.self, LogConsistency.self, LogVerify.self])
+}
+
+/// Where the client pins log keys and remembers checkpoints: `$XDG_CONFIG_HOME/wasmrpc/logs`, else
+/// `~/.config/wasmrpc/logs`.
+enum ClientConfigDirectory {
+    static func logs(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") { return xdg + "/wasmrpc/logs" }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return home + "/.config/wasmrpc/logs"
+    }
+}
+
+/// `--log-key` for commands that verify the log.
+struct LogKeyOption: ParsableArguments {
+    @Option(help: "Pin this log verifier key (NAME+HASH+KEY) instead of trusting the server's on first use.")
+    var logKey: String?
+
+    func trust() throws -> LogTrust {
+        var explicit: NoteVerifier?
+        if let logKey {
+            do {
+                explicit = try NoteVerifier(encoded: logKey)
+            } catch {
+                throw ValidationError("--log-key: \(error.message)")
+            }
+        }
+        return LogTrust(directory: ClientConfigDirectory.logs(), explicitKey: explicit)
+    }
+}
+
+struct LogCheckpoint: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "checkpoint", abstract: "Print the newest signed checkpoint.")
+    @OptionGroup var connection: ServerConnection
+
+    func run() async throws {
+        let note = try await connection.withClient { try await $0.logCheckpoint().note }
+        print(note, terminator: "")
+    }
+}
+
+struct LogKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "key", abstract: "Print the log's verifier key (from the server, or from a data directory).")
+    @Option(help: "Read the key of this data directory instead of asking the server.")
+    var data: String?
+    @OptionGroup var connection: ServerConnection
+
+    func run() async throws {
+        if let data {
+            do {
+                print(try LogIdentity.load(directory: data, origin: LogIdentity.defaultOrigin, encodedKey: nil, create: false).signer.verifier.encoded)
+            } catch {
+                throw CommandFailure(error.message)
+            }
+            return
+        }
+        print(try await connection.withClient { try await $0.logCheckpoint().key.encoded })
+    }
+}
+
+struct LogProve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prove", abstract: "Fetch a module, verify it is in the log, and print the proof.")
+    @Argument(help: "The module: id, unique id prefix, or unique name.")
+    var module: String
+    @Flag(help: "Print leaf_index, tree_size, leaf, hashes and checkpoint as JSON.")
+    var json = false
+    @OptionGroup var logKey: LogKeyOption
+    @OptionGroup var connection: ServerConnection
+
+    func run() async throws {
+        let trust = try logKey.trust()
+        let (logged, proof, note) = try await connection.withClient { client in
+            let logged = try await client.getVerified(try await ModuleReference.resolve(module, with: client), trust: trust)
+            let response = try await client.logService.getInclusionProof(
+                .with {
+                    $0.leafIndex = UInt64(logged.leafIndex)
+                    $0.treeSize = UInt64(logged.checkpoint.size)
+                })
+            let note = try await client.registry.get(.with { $0.id = logged.module.id.hex; $0.metadataOnly = true }).receipt.checkpoint
+            return (logged, response.hashes.map { Data($0).base64EncodedString() }, note)
+        }
+        if json {
+            let object: [String: Any] = [
+                "leaf_index": logged.leafIndex, "tree_size": logged.checkpoint.size,
+                "leaf": Data(logged.entry.bytes).base64EncodedString(), "hashes": proof, "checkpoint": note,
+            ]
+            try printJSON(object)
+            return
+        }
+        print("module \(logged.module.id) is leaf \(logged.leafIndex) of \(logged.checkpoint.size) in \(logged.checkpoint.origin)")
+        print("verified: bytes hash to the id, the leaf names them, the inclusion proof leads to the signed root")
+        if let previous = logged.previous { print("consistent with the checkpoint of \(previous.size) leaves seen before") }
+        print(String(decoding: logged.entry.bytes, as: UTF8.self), terminator: "")
+    }
+}
+
+struct LogConsistency: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consistency", abstract: "Prove that the log of --to leaves extends the log of --from leaves.")
+    @Option(help: "The smaller tree size.")
+    var from: Int64
+    @Option(help: "The larger tree size (default: the newest checkpoint's).")
+    var to: Int64?
+    @Flag(help: "Print first, second, hashes and both roots as JSON.")
+    var json = false
+    @OptionGroup var connection: ServerConnection
+
+    func run() async throws {
+        guard from >= 0, (to ?? 0) >= 0 else { throw ValidationError("tree sizes are not negative") }
+        let response = try await connection.withClient { client in
+            try await client.logService.getConsistencyProof(
+                .with {
+                    $0.first = UInt64(from)
+                    $0.second = UInt64(to ?? 0)
+                })
+        }
+        let hashes = response.hashes.map { Data($0).base64EncodedString() }
+        if json {
+            let object: [String: Any] = ["first": response.first, "second": response.second, "hashes": hashes]
+            try printJSON(object)
+        } else {
+            print("consistency proof from \(response.first) to \(response.second) leaves:")
+            for hash in hashes { print("  \(hash)") }
+        }
+    }
+}
+
+struct LogVerify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Audit a data directory offline: tree, checkpoint, module rows and blobs.")
+    @Option(help: "The data directory (default: $XDG_DATA_HOME/wasmrpc or ~/.local/share/wasmrpc).")
+    var data: String?
+
+    func run() async throws {
+        let directory = data ?? DataDirectory.standard()
+        guard FileManager.default.fileExists(atPath: directory + "/wasmrpc.sqlite") else {
+            throw CommandFailure("\(directory) holds no wasmrpc data")
+        }
+        let problems: [String]
+        do {
+            problems = try ContentStore(directory: directory, createLogKey: false).audit()
+        } catch {
+            throw CommandFailure(error.message)
+        }
+        guard problems.isEmpty else {
+            for problem in problems { printError("problem: \(problem)") }
+            throw CommandFailure("\(problems.count) problem(s) in \(directory)")
+        }
+        print("\(directory): the log, its checkpoint, every module row and every blob check out")
+    }
+}
+
+/// One line of JSON with sorted keys.
+func printJSON(_ object: [String: Any]) throws {
+    print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+}

@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+import Testing
+@testable import ContentStore
+
+@Suite struct AuditTests {
+    /// A store with three modules, its directory, and their ids.
+    func makeStore() throws -> (String, [ModuleID]) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-audit-\(UUID().uuidString)").path
+        let store = try ContentStore(directory: directory)
+        let ids = try (0..<3).map { n in
+            try store.add(wasm: Array("module \(n)".utf8), descriptor: [UInt8(n)], name: "m\(n)", functions: ["/s.S/f"]).record.id
+        }
+        return (directory, ids)
+    }
+
+    @Test func aCleanStorePassesAndEveryKindOfTamperingIsReported() throws {
+        let (directory, ids) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try ContentStore(directory: directory, createLogKey: false).audit() == [])
+
+        let edits: [(String, String, String)] = [
+            ("a module row", "UPDATE module SET size = size + 1 WHERE leaf_index = 1", "differs from its log leaf"),
+            ("a leaf", "UPDATE log_leaf SET data = X'00' WHERE idx = 2", "does not match the leaves"),
+            ("a stored hash", "UPDATE log_node SET hash = zeroblob(32) WHERE level = 0 AND idx = 0", "does not match the leaves"),
+            ("the checkpoint", "UPDATE log_checkpoint SET note = replace(note, 'wasmrpc', 'wasmRPC')", "does not verify"),
+        ]
+        for (what, sql, expected) in edits {
+            let copy = directory + "-" + UUID().uuidString
+            try FileManager.default.copyItem(atPath: directory, toPath: copy)
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            let queue = try DatabaseQueue(path: copy + "/wasmrpc.sqlite")
+            try queue.write { try $0.execute(sql: sql) }
+            try queue.close()
+            let problems = try ContentStore(directory: copy, createLogKey: false).audit()
+            #expect(problems.contains { $0.contains(expected) }, "\(what): \(problems)")
+        }
+
+        // A blob edited on disk.
+        let path = "\(directory)/blobs/sha256/\(ids[0].hex.prefix(2))/\(ids[0].hex)"
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        try Data("tampered".utf8).write(to: URL(fileURLWithPath: path))
+        let problems = try ContentStore(directory: directory, createLogKey: false).audit()
+        #expect(problems.count == 1 && problems[0].contains(ids[0].hex), "\(problems)")
+    }
+
+    @Test func theLogKeyIsCreatedOnceWithMode0600() throws {
+        let (directory, _) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/log.key")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let first = try ContentStore(directory: directory).log.signer.verifier
+        #expect(try ContentStore(directory: directory).log.signer.verifier == first)
+        // An audit never creates a key.
+        let empty = directory + "-empty"
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        #expect(throws: ContentStoreError.self) { try ContentStore(directory: empty, createLogKey: false) }
+    }
+}
