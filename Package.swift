@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "wasmrpc", targets: ["WasmRPCCLI"]),
         .library(name: "WapcHost", targets: ["WapcHost"]),
         .library(name: "DynamicProto", targets: ["DynamicProto"]),
+        .library(name: "TransparencyLog", targets: ["TransparencyLog"]),
         // swift-protobuf code generated from the test .proto files, for tests and Benchmarks/.
         .library(name: "GeneratedTestProtos", targets: ["GeneratedTestProtos"]),
     ],

@@ -10,6 +10,8 @@ let package = Package(
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .executableTarget(
@@ -35,6 +37,14 @@ let package = Package(
         .executableTarget(
             name: "WapcProfile",
             dependencies: [.product(name: "WapcHost", package: "main")]
+        ),
+        .executableTarget(
+            name: "LogBenchmark",
+            dependencies: [
+                .product(name: "TransparencyLog", package: "main"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ]
 )

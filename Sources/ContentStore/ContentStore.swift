@@ -207,6 +207,11 @@ public final class ContentStore: Sendable {
         try reading("prove consistency") { db in try LogStorage.consistencyProof(first: first, second: second, db) }
     }
 
+    /// The roots of the trees of `first` and `second` leaves, read together.
+    public func roots(_ first: Int64, _ second: Int64) throws(ContentStoreError) -> ([UInt8], [UInt8]) {
+        try reading("compute roots") { db in (try LogStorage.root(size: first, db), try LogStorage.root(size: second, db)) }
+    }
+
     /// Leaves `start..<start+count`.
     public func logEntries(start: Int64, count: Int) throws(ContentStoreError) -> [[UInt8]] {
         try reading("read log entries") { db in try LogStorage.leaves(start: start, count: count, db) }

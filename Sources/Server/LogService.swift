@@ -64,10 +64,13 @@ struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
             return try await runtime.withStore { store in
                 let second = requestedSecond == 0 ? try Checkpoint(body: Self.body(of: store.checkpoint())).size : requestedSecond
                 let proof = try store.consistencyProof(first: first, second: second)
+                let roots = try store.roots(first, second)
                 return .with {
                     $0.first = UInt64(first)
                     $0.second = UInt64(second)
                     $0.hashes = proof.map { Data($0) }
+                    $0.firstRoot = Data(roots.0)
+                    $0.secondRoot = Data(roots.1)
                 }
             }
         }

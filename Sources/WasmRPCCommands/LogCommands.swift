@@ -113,26 +113,57 @@ struct LogConsistency: AsyncParsableCommand {
     var from: Int64
     @Option(help: "The larger tree size (default: the newest checkpoint's).")
     var to: Int64?
-    @Flag(help: "Print first, second, hashes and both roots as JSON.")
+    @Flag(help: "Print first, second, hashes, both roots and the newest checkpoint as JSON.")
     var json = false
+
+    @OptionGroup var logKey: LogKeyOption
     @OptionGroup var connection: ServerConnection
 
     func run() async throws {
         guard from >= 0, (to ?? 0) >= 0 else { throw ValidationError("tree sizes are not negative") }
-        let response = try await connection.withClient { client in
-            try await client.logService.getConsistencyProof(
+        let trust = try logKey.trust()
+        let (response, note, key) = try await connection.withClient { client in
+            let (note, announced) = try await client.logCheckpoint()
+            let response = try await client.logService.getConsistencyProof(
                 .with {
                     $0.first = UInt64(from)
                     $0.second = UInt64(to ?? 0)
                 })
+            return (response, note, announced)
         }
-        let hashes = response.hashes.map { Data($0).base64EncodedString() }
+        // The proof must connect the two roots, and a root that a signed checkpoint (the newest, or
+        // the one this client remembers) vouches for must be that checkpoint's.
+        let firstRoot = Array(response.firstRoot)
+        let secondRoot = Array(response.secondRoot)
+        let hashes = response.hashes.map(Array.init)
+        var vouched: [String] = []
+        do {
+            try MerkleTree.verifyConsistency(
+                first: Int64(response.first), second: Int64(response.second), firstRoot: firstRoot, secondRoot: secondRoot, proof: hashes)
+            let origin = note.split(separator: "\n").first.map(String.init) ?? ""
+            let verifier = try trust.explicitKey ?? trust.pinnedKey(origin: origin) ?? key
+            let newest = try Checkpoint(body: verifier.verify(note))
+            for checkpoint in [newest, try trust.lastCheckpoint(origin: origin, key: verifier)].compactMap({ $0 }) {
+                for (size, root) in [(response.first, firstRoot), (response.second, secondRoot)] where Int64(size) == checkpoint.size {
+                    guard checkpoint.rootHash == root else {
+                        throw LogError(.inconsistent, "the root of tree \(size) differs from the signed checkpoint's")
+                    }
+                    vouched.append("\(size)")
+                }
+            }
+        } catch {
+            throw CommandFailure("the consistency proof does not verify: \(error)")
+        }
         if json {
-            let object: [String: Any] = ["first": response.first, "second": response.second, "hashes": hashes]
-            try printJSON(object)
+            try printJSON([
+                "first": response.first, "second": response.second, "hashes": hashes.map { Data($0).base64EncodedString() },
+                "first_root": response.firstRoot.base64EncodedString(), "second_root": response.secondRoot.base64EncodedString(),
+                "checkpoint": note,
+            ])
         } else {
-            print("consistency proof from \(response.first) to \(response.second) leaves:")
-            for hash in hashes { print("  \(hash)") }
+            print("tree \(response.second) extends tree \(response.first): consistency proof verified")
+            print("roots vouched for by signed checkpoints: \(vouched.isEmpty ? "none" : vouched.joined(separator: ", "))")
+            for hash in hashes { print("  \(Data(hash).base64EncodedString())") }
         }
     }
 }

@@ -26,6 +26,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Threads that run guests (default: the number of cores, at least 2).")
     var workers: Int?
 
+    @Option(help: "The transparency log's origin (the first line of its checkpoints).")
+    var logOrigin = "wasmrpc.local/log"
+
+    @Option(help: "A file with the log's signing key (PRIVATE+KEY+…); default: log.key in the data directory, created on first start.")
+    var logKeyFile: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -60,6 +66,13 @@ struct Serve: AsyncParsableCommand {
         configuration.host = address.host
         configuration.port = address.port
         configuration.runtime.wapc.timeout = timeout.duration
+        configuration.logOrigin = logOrigin
+        if let logKeyFile {
+            guard let key = FileManager.default.contents(atPath: logKeyFile) else {
+                throw ValidationError("cannot read --log-key-file \(logKeyFile)")
+            }
+            configuration.logKey = String(decoding: key, as: UTF8.self)
+        }
         configuration.runtime.wapc.memoryLimit = memoryLimit.bytes
         if let workers {
             guard workers > 0 else { throw ValidationError("--workers must be at least 1") }

@@ -474,6 +474,12 @@ public nonisolated struct Wasmrpc_V1_GetConsistencyProofResponse: Sendable {
 
   public var hashes: [Data] = []
 
+  /// The roots of both trees as the server computes them; trust them only as far as a signed
+  /// checkpoint (or a root remembered from one) vouches for them.
+  public var firstRoot: Data = Data()
+
+  public var secondRoot: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1295,7 +1301,7 @@ nonisolated extension Wasmrpc_V1_GetConsistencyProofRequest: SwiftProtobuf.Messa
 
 nonisolated extension Wasmrpc_V1_GetConsistencyProofResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetConsistencyProofResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}first\0\u{1}second\0\u{1}hashes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}first\0\u{1}second\0\u{1}hashes\0\u{3}first_root\0\u{3}second_root\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1306,6 +1312,8 @@ nonisolated extension Wasmrpc_V1_GetConsistencyProofResponse: SwiftProtobuf.Mess
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.first) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.second) }()
       case 3: try { try decoder.decodeRepeatedBytesField(value: &self.hashes) }()
+      case 4: try { try decoder.decodeSingularBytesField(value: &self.firstRoot) }()
+      case 5: try { try decoder.decodeSingularBytesField(value: &self.secondRoot) }()
       default: break
       }
     }
@@ -1321,6 +1329,12 @@ nonisolated extension Wasmrpc_V1_GetConsistencyProofResponse: SwiftProtobuf.Mess
     if !self.hashes.isEmpty {
       try visitor.visitRepeatedBytesField(value: self.hashes, fieldNumber: 3)
     }
+    if !self.firstRoot.isEmpty {
+      try visitor.visitSingularBytesField(value: self.firstRoot, fieldNumber: 4)
+    }
+    if !self.secondRoot.isEmpty {
+      try visitor.visitSingularBytesField(value: self.secondRoot, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1328,6 +1342,8 @@ nonisolated extension Wasmrpc_V1_GetConsistencyProofResponse: SwiftProtobuf.Mess
     if lhs.first != rhs.first {return false}
     if lhs.second != rhs.second {return false}
     if lhs.hashes != rhs.hashes {return false}
+    if lhs.firstRoot != rhs.firstRoot {return false}
+    if lhs.secondRoot != rhs.secondRoot {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,106 @@
+import Crypto
+import Foundation
+import GRDB
+import TransparencyLog
+
+// The transparency log at scale: builds a log of N leaves (default 1,000,000) in a file-backed
+// SQLite database (WAL, as the server uses) through the bulk path, then measures
+//   - batched appends: B leaves per transaction plus a signed checkpoint per transaction,
+//   - single appends: one leaf + one signed checkpoint per transaction (what each Add does),
+//   - inclusion and consistency proof generation at random points of the full tree.
+// Usage: swift run -c release LogBenchmark [leaves] [batch]
+
+let arguments = CommandLine.arguments.dropFirst()
+let total = arguments.first.flatMap(Int64.init) ?? 1_000_000
+let batch = arguments.dropFirst().first.flatMap(Int.init) ?? 1_000
+let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-logbench-\(UUID().uuidString)").path
+try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: directory) }
+
+let database = try DatabasePool(path: directory + "/log.sqlite")
+var migrator = DatabaseMigrator()
+LogStorage.registerMigrations(&migrator)
+try migrator.migrate(database)
+let signer = try NoteSigner(name: "bench.local/log", key: Curve25519.Signing.PrivateKey())
+
+func leaf(_ n: Int64) -> [UInt8] {
+    ModuleLogEntry(
+        id: String(repeating: "0", count: 48) + String(format: "%016llx", n), size: 1000 + n, descriptorSHA256: String(repeating: "a", count: 64),
+        name: "module \(n)", addedMilliseconds: 1_764_000_000_000 + n
+    ).bytes
+}
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func signCheckpoint(_ db: Database) throws {
+    let size = try LogStorage.size(db)
+    let note = try signer.sign(Checkpoint(origin: "bench.local/log", size: size, rootHash: LogStorage.root(size: size, db)).body)
+    try LogStorage.storeCheckpoint(note, size: size, db)
+}
+
+let clock = ContinuousClock()
+print("building \(total) leaves through the bulk path (10,000 per transaction)…")
+let build = try clock.measure {
+    var next: Int64 = 0
+    while next < total {
+        let count = min(10_000, total - next)
+        let leaves = (next..<next + count).map(leaf)
+        try database.write { db in try LogStorage.append(leaves, db) }
+        next += count
+    }
+}
+print(String(format: "bulk build: %.1f s, %.0f leaves/s", seconds(build), Double(total) / seconds(build)))
+
+// Batched appends with a signed checkpoint per batch.
+let batches = 20
+var size = total
+let batched = try clock.measure {
+    for _ in 0..<batches {
+        let leaves = (size..<size + Int64(batch)).map(leaf)
+        try database.write { db in
+            try LogStorage.append(leaves, db)
+            try signCheckpoint(db)
+        }
+        size += Int64(batch)
+    }
+}
+print(String(format: "batched appends (%d leaves + 1 checkpoint per transaction): %.0f leaves/s", batch,
+             Double(batches * batch) / seconds(batched)))
+
+// One leaf and one checkpoint per transaction, as Add does.
+let singles = 500
+let single = try clock.measure {
+    for _ in 0..<singles {
+        let one = leaf(size)
+        try database.write { db in
+            try LogStorage.append([one], db)
+            try signCheckpoint(db)
+        }
+        size += 1
+    }
+}
+print(String(format: "single appends (1 leaf + 1 checkpoint per transaction): %.0f leaves/s, %.0f µs each", Double(singles) / seconds(single),
+             seconds(single) / Double(singles) * 1e6))
+
+// Proofs at random points of the full tree.
+var random = SystemRandomNumberGenerator()
+let proofs = 2_000
+var inclusion: [Double] = []
+var consistency: [Double] = []
+for _ in 0..<proofs {
+    let index = Int64.random(in: 0..<size, using: &random)
+    let first = Int64.random(in: 1..<size, using: &random)
+    inclusion.append(seconds(try clock.measure { _ = try database.read { try LogStorage.inclusionProof(index: index, size: size, $0) } }))
+    consistency.append(seconds(try clock.measure { _ = try database.read { try LogStorage.consistencyProof(first: first, second: size, $0) } }))
+}
+func percentiles(_ values: [Double]) -> String {
+    let sorted = values.sorted()
+    func at(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1e6 }
+    return String(format: "p50 %.0f µs, p99 %.0f µs, max %.0f µs", at(0.5), at(0.99), sorted.last! * 1e6)
+}
+print("inclusion proof at \(size) leaves (\(proofs) random leaves): \(percentiles(inclusion))")
+print("consistency proof to \(size) leaves (\(proofs) random sizes): \(percentiles(consistency))")
+let file = try FileManager.default.attributesOfItem(atPath: directory + "/log.sqlite")[.size] as? Int ?? 0
+print(String(format: "database: %.0f MB (%.0f bytes per leaf)", Double(file) / 1e6, Double(file) / Double(size)))
