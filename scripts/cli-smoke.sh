@@ -83,6 +83,21 @@ kill -TERM "$server_pid"
 wait "$server_pid" || fail "wasmrpc serve exited with status $? on SIGTERM"
 server_pid=""
 
+echo "--- a token protects writes"
+printf 's3cret\n' >"$work/token"
+"$wasmrpc" serve --listen 127.0.0.1:0 --data "$work/data" --auth-token-file "$work/token" >"$work/serve2.out" 2>"$work/serve2.err" </dev/null &
+server_pid=$!
+for _ in $(seq 100); do grep -q "^listening on " "$work/serve2.out" && break; sleep 0.1; done
+export WASMRPC_SERVER=$(awk '/^listening on /{print $3; exit}' "$work/serve2.out")
+if "$wasmrpc" add Tests/Fixtures/loop.wat --descriptor-set Guests/complex/complex.pb 2>"$work/auth.err"; then fail "an Add without the token was accepted"; fi
+grep -q "UNAUTHENTICATED" "$work/auth.err" || fail "Add without a token: $(cat "$work/auth.err")"
+"$wasmrpc" list >/dev/null || fail "reads should stay open"
+WASMRPC_AUTH_TOKEN=s3cret "$wasmrpc" add Guests/echo/echo.wasm --descriptor-set Guests/complex/complex.pb >/dev/null 2>&1 \
+  || fail "an Add with the token was refused"
+if grep -q "s3cret" "$work/serve2.err" "$work/serve2.out"; then fail "the server logged the token"; fi
+kill -TERM "$server_pid"; wait "$server_pid" || fail "wasmrpc serve exited with status $? on SIGTERM"
+server_pid=""
+
 echo "--- log verify audits the data directory offline"
 "$wasmrpc" log verify --data "$work/data" || fail "log verify found problems in an untouched data directory"
 blob="$work/data/blobs/sha256/${id:0:2}/$id"

@@ -14,6 +14,8 @@ public struct LoggedModule: Sendable {
     public let entry: ModuleLogEntry
     public let leafIndex: Int64
     public let checkpoint: Checkpoint
+    /// `checkpoint` as the signed note the server sent.
+    public let checkpointNote: String
     /// The checkpoint this client had seen before, if any (now proven to be a prefix).
     public let previous: Checkpoint?
 }
@@ -80,7 +82,9 @@ extension WasmRPCClient {
             let previous = try trust.lastCheckpoint(origin: origin, key: key)
             try await checkConsistency(from: previous, to: checkpoint)
             try trust.remember(key: key, note: receipt.checkpoint, origin: origin)
-            return LoggedModule(module: module, entry: entry, leafIndex: leafIndex, checkpoint: checkpoint, previous: previous)
+            return LoggedModule(
+                module: module, entry: entry, leafIndex: leafIndex, checkpoint: checkpoint, checkpointNote: receipt.checkpoint,
+                previous: previous)
         } catch let error as LogError {
             throw ClientError(.verificationFailed, "module \(id) is not proven to be in the log: \(error.message)")
         }

@@ -39,16 +39,18 @@ public struct WasmRPCClient: Sendable {
     /// Messages up to this size travel either way (modules are large).
     public static let maxMessageBytes = 64 << 20
 
-    /// Connects to `address`, runs `body` with a client, and closes the connection.
+    /// Connects to `address`, runs `body` with a client, and closes the connection. With a
+    /// `token`, every call carries `authorization: Bearer <token>`.
     public static func withClient<Result: Sendable>(
-        to address: ServerAddress, _ body: (WasmRPCClient) async throws -> Result
+        to address: ServerAddress, token: String? = nil, _ body: (WasmRPCClient) async throws -> Result
     ) async throws -> Result {
         let limits = MethodConfig(
             names: [MethodConfig.Name(service: "")], maxRequestMessageBytes: maxMessageBytes, maxResponseMessageBytes: maxMessageBytes)
         let transport = try HTTP2ClientTransport.Posix(
             target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext,
             serviceConfig: ServiceConfig(methodConfig: [limits]))
-        return try await withGRPCClient(transport: transport) { grpc in
+        let interceptors: [any ClientInterceptor] = token.map { [BearerToken(token: $0)] } ?? []
+        return try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
             try await body(WasmRPCClient(registry: .init(wrapping: grpc), invoker: .init(wrapping: grpc), logService: .init(wrapping: grpc)))
         }
     }
@@ -152,5 +154,19 @@ extension Wasmrpc_V1_Metadata {
         } catch {
             throw ClientError(.invalidResponse, "the descriptor of module \(id) is not usable: \(error.message)")
         }
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every call.
+struct BearerToken: ClientInterceptor {
+    let token: String
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingClientRequest<Input>, context: ClientContext,
+        next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+    ) async throws -> StreamingClientResponse<Output> {
+        var request = request
+        request.metadata.replaceOrAddString("Bearer \(token)", forKey: "authorization")
+        return try await next(request, context)
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// Content-addressed files: `<root>/sha256/ab/abcdef…`, named by the SHA-256 of their bytes.
 ///
@@ -16,6 +17,23 @@ public struct BlobStore: Sendable {
         self.root = root
         try Self.makeDirectory(root)
         try Self.makeDirectory(root + "/sha256")
+    }
+
+    /// Deletes temporary files a crash left behind (a write interrupted before its rename); they
+    /// were never acknowledged. Call it only while no write is in flight (the store does, on open).
+    /// Returns how many it removed.
+    @discardableResult
+    public func removeInterruptedWrites() -> Int {
+        var removed = 0
+        let base = root + "/sha256"
+        guard let directories = try? FileManager.default.contentsOfDirectory(atPath: base) else { return 0 }
+        for directory in directories {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: "\(base)/\(directory)")) ?? []
+            where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+                if unlink("\(base)/\(directory)/\(name)") == 0 { removed += 1 }
+            }
+        }
+        return removed
     }
 
     public func path(of id: ModuleID) -> String {

@@ -48,6 +48,7 @@ public final class ContentStore: Sendable {
             throw ContentStoreError(.storage, "cannot create the data directory \(directory): \(error)")
         }
         blobs = try BlobStore(root: directory + "/blobs")
+        if createLogKey { blobs.removeInterruptedWrites() }
         log = try LogIdentity.load(directory: directory, origin: logOrigin, encodedKey: logKey, create: createLogKey)
         do {
             database = try DatabasePool(path: directory + "/wasmrpc.sqlite")

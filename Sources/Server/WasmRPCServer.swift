@@ -23,6 +23,8 @@ public final class WasmRPCServer: Sendable {
         public var logOrigin = LogIdentity.defaultOrigin
         /// The log's signing key (`PRIVATE+KEY+…`); nil reads or creates `log.key` in the data directory.
         public var logKey: String?
+        /// Who may write (and, optionally, read); open by default.
+        public var access = AccessPolicy.open
 
         public init(dataDirectory: String) {
             self.dataDirectory = dataDirectory
@@ -49,7 +51,8 @@ public final class WasmRPCServer: Sendable {
             config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxRequestBytes })
         server = GRPCServer(
             transport: transport,
-            services: [RegistryService(runtime: runtime), InvokerService(runtime: runtime), LogService(runtime: runtime)])
+            services: [RegistryService(runtime: runtime), InvokerService(runtime: runtime), LogService(runtime: runtime)],
+            interceptors: [AuthorizationInterceptor(policy: configuration.access)])
     }
 
     /// Serves until `shutdown()`; then stops the runtime.

@@ -88,8 +88,7 @@ struct LogProve: AsyncParsableCommand {
                     $0.leafIndex = UInt64(logged.leafIndex)
                     $0.treeSize = UInt64(logged.checkpoint.size)
                 })
-            let note = try await client.registry.get(.with { $0.id = logged.module.id.hex; $0.metadataOnly = true }).receipt.checkpoint
-            return (logged, response.hashes.map { Data($0).base64EncodedString() }, note)
+            return (logged, response.hashes.map { Data($0).base64EncodedString() }, logged.checkpointNote)
         }
         if json {
             let object: [String: Any] = [

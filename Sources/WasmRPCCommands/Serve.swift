@@ -32,6 +32,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A file with the log's signing key (PRIVATE+KEY+…); default: log.key in the data directory, created on first start.")
     var logKeyFile: String?
 
+    @Option(help: "Require `authorization: Bearer <token>` (the file's content) for Add; default: $WASMRPC_AUTH_TOKEN, else open.")
+    var authTokenFile: String?
+
+    @Flag(help: "Require the token for reads too (Get, List, Invoke, Log).")
+    var protectReads = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -51,7 +57,11 @@ struct Serve: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             let port = try await server.listeningPort()
-            logger.info("serving", metadata: ["address": "\(server.configuration.host):\(port)", "data": "\(server.configuration.dataDirectory)"])
+            let access = server.configuration.access
+            let auth = !access.requiresToken ? "open" : access.protectReads ? "token for reads and writes" : "token for writes"
+            logger.info(
+                "serving",
+                metadata: ["address": "\(server.configuration.host):\(port)", "data": "\(server.configuration.dataDirectory)", "auth": "\(auth)"])
             // A line on stdout for scripts that wait for the server (and learn the port).
             FileHandle.standardOutput.write(Data("listening on \(server.configuration.host):\(port)\n".utf8))
             try await group.waitForAll()
@@ -67,6 +77,9 @@ struct Serve: AsyncParsableCommand {
         configuration.port = address.port
         configuration.runtime.wapc.timeout = timeout.duration
         configuration.logOrigin = logOrigin
+        let token = try AuthToken.read(file: authTokenFile)
+        if token == nil, protectReads { throw ValidationError("--protect-reads needs a token (--auth-token-file or WASMRPC_AUTH_TOKEN)") }
+        configuration.access = AccessPolicy(token: token, protectReads: protectReads)
         if let logKeyFile {
             guard let key = FileManager.default.contents(atPath: logKeyFile) else {
                 throw ValidationError("cannot read --log-key-file \(logKeyFile)")

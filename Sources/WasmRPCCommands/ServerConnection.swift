@@ -9,6 +9,9 @@ struct ServerConnection: ParsableArguments {
     @Option(help: "The server, HOST:PORT (default: $WASMRPC_SERVER, else 127.0.0.1:50051).")
     var server: String?
 
+    @Option(help: "A file holding the bearer token for servers that require one (default: $WASMRPC_AUTH_TOKEN).")
+    var authTokenFile: String?
+
     func address() throws -> ServerAddress {
         do {
             return try ServerAddress.resolve(server, environment: ProcessInfo.processInfo.environment)
@@ -21,7 +24,7 @@ struct ServerConnection: ParsableArguments {
     func withClient<T: Sendable>(_ body: (WasmRPCClient) async throws -> T) async throws -> T {
         let address = try address()
         do {
-            return try await WasmRPCClient.withClient(to: address, body)
+            return try await WasmRPCClient.withClient(to: address, token: try AuthToken.read(file: authTokenFile), body)
         } catch let error as RPCError {
             if error.code == .unavailable {
                 throw CommandFailure("cannot reach the server at \(address) (is `wasmrpc serve` running?): \(error.message)")
@@ -63,5 +66,19 @@ enum ModuleReference {
             throw CommandFailure("\"\(text)\" matches \(matches.count) modules: \(matches.map(\.id).joined(separator: ", "))")
         }
         return id
+    }
+}
+
+/// The bearer token: from `--auth-token-file`, else `$WASMRPC_AUTH_TOKEN`; surrounding whitespace
+/// is dropped. Never printed.
+enum AuthToken {
+    static func read(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read the token file \(file)") }
+            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else { throw CommandFailure("the token file \(file) is empty") }
+            return token
+        }
+        return environment["WASMRPC_AUTH_TOKEN"].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.flatMap { $0.isEmpty ? nil : $0 }
     }
 }

@@ -1,0 +1,55 @@
+import Client
+import ContentStore
+import Foundation
+import GRPCCore
+import Server
+import Testing
+
+@Suite struct AuthTests {
+    /// Runs `body` with a client carrying `token` against a server started with `policy`.
+    func withClient(policy: AccessPolicy, token: String?, _ body: (WasmRPCClient) async throws -> Void) async throws {
+        let data = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var configuration = WasmRPCServer.Configuration(dataDirectory: data)
+        configuration.port = 0
+        configuration.access = policy
+        let server = try WasmRPCServer(configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            defer { server.shutdown() }
+            let port = try await server.listeningPort()
+            try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port), token: token, body)
+            server.shutdown()
+            try await group.waitForAll()
+        }
+    }
+
+    @Test func writesNeedTheTokenReadsStayOpen() async throws {
+        let policy = AccessPolicy(token: "s3cret")
+        for token in [nil, "wrong", "s3cret "] as [String?] {
+            try await withClient(policy: policy, token: token) { client in
+                #expect(await statusCode { try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor) } == .unauthenticated, "\(token ?? "none")")
+                let listed = try await client.list()  // reads are open
+                #expect(listed.isEmpty)
+            }
+        }
+        try await withClient(policy: policy, token: "s3cret") { client in
+            let id = try #require(ModuleID(hex: try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).metadata.id))
+            _ = try complexResult(try await client.invoke(id, function: "mul", parameters: try complexRequest((1, 0), (1, 0))))
+        }
+    }
+
+    @Test func protectedReadsNeedTheTokenToo() async throws {
+        let policy = AccessPolicy(token: "s3cret", protectReads: true)
+        try await withClient(policy: policy, token: nil) { client in
+            #expect(await statusCode { try await client.list() } == .unauthenticated)
+            #expect(await statusCode { try await client.logCheckpoint() } == .unauthenticated)
+            let unknown = ModuleID(of: [1])
+            #expect(await statusCode { try await client.invoke(unknown, function: "mul", parameters: try complexRequest((1, 0), (1, 0))) } == .unauthenticated)
+        }
+        try await withClient(policy: policy, token: "s3cret") { client in
+            let listed = try await client.list()
+            #expect(listed.isEmpty)
+        }
+    }
+}
