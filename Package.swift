@@ -99,7 +99,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "WasmRPCCLI",
-            dependencies: ["WasmRPCCommands", "Client", .product(name: "GRPCCore", package: "grpc-swift-2")]
+            dependencies: ["WasmRPCCommands"]
         ),
         .testTarget(
             name: "WapcHostTests",
@@ -144,7 +144,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WasmRPCCommandsTests",
-            dependencies: ["WasmRPCCommands", "Client", .product(name: "GRPCCore", package: "grpc-swift-2")]
+            dependencies: ["WasmRPCCommands", "Client", "Server", .product(name: "GRPCCore", package: "grpc-swift-2")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -210,7 +210,7 @@ public final class ModuleRuntime: Sendable {
             let interface = try interface(of: record)
             let module = try WapcModule.load(bytes: wasm, configuration: configuration.wapc, router: router)
             let instances = InstancePool(
-                module: module, configuration: configuration.wapc, router: router, maxInstances: max(1, configuration.workerThreads),
+                module: module, configuration: configuration.wapc, router: router, maxInstances: max(1, configuration.maxInstancesPerModule ?? configuration.workerThreads),
                 acquireTimeout: configuration.wapc.timeout ?? .seconds(1))
             logger.debug("loaded module", metadata: ["id": "\(id)"])
             return loaded.insert(LoadedModule(record: record, interface: interface, instances: instances), for: id)

@@ -17,8 +17,9 @@ public final class WasmRPCServer: Sendable {
         public var port = 50051
         public var dataDirectory: String
         public var runtime = RuntimeConfiguration()
-        /// The largest request message the transport accepts (a module plus its descriptor).
-        public var maxRequestBytes = 48 << 20
+        /// The largest request message the transport accepts; nil means room for the largest module
+        /// plus the largest descriptor Add accepts.
+        public var maxRequestBytes: Int?
         /// The transparency log's origin line (its checkpoints name it).
         public var logOrigin = LogIdentity.defaultOrigin
         /// The log's signing key (`PRIVATE+KEY+…`); nil reads or creates `log.key` in the data directory.
@@ -48,7 +49,10 @@ public final class WasmRPCServer: Sendable {
             host.contains(":") ? .ipv6(host: host, port: configuration.port) : .ipv4(host: host, port: configuration.port)
         transport = HTTP2ServerTransport.Posix(
             address: address, transportSecurity: .plaintext,
-            config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxRequestBytes })
+            config: .defaults {
+                $0.rpc.maxRequestPayloadSize =
+                    configuration.maxRequestBytes ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20)
+            })
         server = GRPCServer(
             transport: transport,
             services: [RegistryService(runtime: runtime), InvokerService(runtime: runtime), LogService(runtime: runtime)],

@@ -17,14 +17,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Data directory (default: $XDG_DATA_HOME/wasmrpc or ~/.local/share/wasmrpc).")
     var data: String?
 
-    @Option(help: "Wall-clock limit of one guest call, e.g. 1s, 500ms.")
-    var timeout = DurationArgument(argument: "1s")!
-
-    @Option(help: "Linear memory limit of one instance, e.g. 64MiB.")
-    var memoryLimit = ByteCountArgument(argument: "64MiB")!
-
-    @Option(help: "Threads that run guests (default: the number of cores, at least 2).")
-    var workers: Int?
+    @OptionGroup(title: "Limits") var limits: ServeLimits
 
     @Option(help: "The transparency log's origin (the first line of its checkpoints).")
     var logOrigin = "wasmrpc.local/log"
@@ -75,7 +68,7 @@ struct Serve: AsyncParsableCommand {
         var configuration = WasmRPCServer.Configuration(dataDirectory: data ?? DataDirectory.standard())
         configuration.host = address.host
         configuration.port = address.port
-        configuration.runtime.wapc.timeout = timeout.duration
+        try limits.apply(to: &configuration, environment: ProcessInfo.processInfo.environment)
         configuration.logOrigin = logOrigin
         let token = try AuthToken.read(file: authTokenFile)
         if token == nil, protectReads { throw ValidationError("--protect-reads needs a token (--auth-token-file or WASMRPC_AUTH_TOKEN)") }
@@ -85,11 +78,6 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("cannot read --log-key-file \(logKeyFile)")
             }
             configuration.logKey = String(decoding: key, as: UTF8.self)
-        }
-        configuration.runtime.wapc.memoryLimit = memoryLimit.bytes
-        if let workers {
-            guard workers > 0 else { throw ValidationError("--workers must be at least 1") }
-            configuration.runtime.workerThreads = workers
         }
         do {
             return try WasmRPCServer(configuration: configuration)

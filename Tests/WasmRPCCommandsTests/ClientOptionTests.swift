@@ -1,5 +1,6 @@
 import Client
 import GRPCCore
+import Server
 import Testing
 @testable import WasmRPCCommands
 
@@ -42,5 +43,45 @@ import Testing
         #expect(throws: (any Error).self) { try Invoke.parse(["abcd", "mul", "--json", "{}", "--random"]) }
         #expect(throws: (any Error).self) { try Invoke.parse(["abcd", "mul", "--json", "{}", "--seed", "1"]) }
         #expect(throws: Never.self) { try Invoke.parse(["abcd", "mul", "--random", "--seed", "1"]) }
+    }
+}
+
+@Suite struct ServeLimitsTests {
+    func configured(_ arguments: [String], environment: [String: String] = [:]) throws -> WasmRPCServer.Configuration {
+        var configuration = WasmRPCServer.Configuration(dataDirectory: "/unused")
+        try ServeLimits.parse(arguments).apply(to: &configuration, environment: environment)
+        return configuration
+    }
+
+    @Test func flagsThenEnvironmentThenDefaults() throws {
+        let defaults = try configured([])
+        #expect(defaults.runtime.wapc.timeout == .seconds(1))
+        #expect(defaults.runtime.maxModuleBytes == 32 << 20)
+        #expect(defaults.runtime.maxInstancesPerModule == nil)
+
+        let environment = ["WASMRPC_TIMEOUT": "250ms", "WASMRPC_MAX_MODULE_BYTES": "1MiB", "WASMRPC_FUEL": "0", "WASMRPC_WORKERS": "3"]
+        let fromEnvironment = try configured([], environment: environment)
+        #expect(fromEnvironment.runtime.wapc.timeout == .milliseconds(250))
+        #expect(fromEnvironment.runtime.maxModuleBytes == 1 << 20)
+        #expect(fromEnvironment.runtime.wapc.fuel == nil)
+        #expect(fromEnvironment.runtime.workerThreads == 3)
+
+        let flags = try configured(
+            ["--timeout", "2s", "--max-module-bytes", "2MiB", "--max-host-calls", "0", "--max-instances-per-module", "1",
+             "--memory-limit", "8MiB", "--max-response-bytes", "1KiB"],
+            environment: environment)
+        #expect(flags.runtime.wapc.timeout == .seconds(2))
+        #expect(flags.runtime.maxModuleBytes == 2 << 20)
+        #expect(flags.runtime.wapc.maxHostCalls == 0)
+        #expect(flags.runtime.maxInstancesPerModule == 1)
+        #expect(flags.runtime.wapc.memoryLimit == 8 << 20)
+        #expect(flags.runtime.wapc.maxResponseBytes == 1024)
+    }
+
+    @Test func badValuesAreClearErrors() {
+        #expect(throws: (any Error).self) { try configured([], environment: ["WASMRPC_TIMEOUT": "soon"]) }
+        #expect(throws: (any Error).self) { try configured(["--workers", "0"]) }
+        #expect(throws: (any Error).self) { try configured([], environment: ["WASMRPC_LOADED_MODULES": "-1"]) }
+        #expect(throws: (any Error).self) { try ServeLimits.parse(["--max-module-bytes", "lots"]) }
     }
 }

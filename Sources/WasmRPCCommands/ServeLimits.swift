@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import Server
+
+/// The per-invocation and per-server limits of `serve`. Each flag falls back to an environment
+/// variable (`--max-module-bytes` ← `WASMRPC_MAX_MODULE_BYTES`), then to the default shown.
+struct ServeLimits: ParsableArguments {
+    @Option(help: "Wall-clock limit of one guest call; the client's deadline may shorten it [WASMRPC_TIMEOUT, 1s].")
+    var timeout: DurationArgument?
+
+    @Option(help: "Fuel (wasm instructions, roughly) per call, 0 for none [WASMRPC_FUEL, 2000000000].")
+    var fuel: UInt64?
+
+    @Option(help: "Linear memory limit of one instance [WASMRPC_MEMORY_LIMIT, 64MiB].")
+    var memoryLimit: ByteCountArgument?
+
+    @Option(help: "Largest request payload a guest is handed [WASMRPC_MAX_REQUEST_BYTES, 16MiB].")
+    var maxRequestBytes: ByteCountArgument?
+
+    @Option(help: "Largest response a guest may return [WASMRPC_MAX_RESPONSE_BYTES, 16MiB].")
+    var maxResponseBytes: ByteCountArgument?
+
+    @Option(help: "Host calls per invocation [WASMRPC_MAX_HOST_CALLS, 1000].")
+    var maxHostCalls: Int?
+
+    @Option(help: "Payload of one host call [WASMRPC_MAX_HOST_CALL_BYTES, 4MiB].")
+    var maxHostCallBytes: ByteCountArgument?
+
+    @Option(help: "Largest module Add accepts [WASMRPC_MAX_MODULE_BYTES, 32MiB].")
+    var maxModuleBytes: ByteCountArgument?
+
+    @Option(help: "Largest descriptor set Add accepts [WASMRPC_MAX_DESCRIPTOR_BYTES, 8MiB].")
+    var maxDescriptorBytes: ByteCountArgument?
+
+    @Option(help: "Threads running guests: the most calls running at once, in total [WASMRPC_WORKERS, cores, at least 2].")
+    var workers: Int?
+
+    @Option(help: "Instances of one module alive at once; more callers wait up to the timeout, then RESOURCE_EXHAUSTED [WASMRPC_MAX_INSTANCES_PER_MODULE, = workers].")
+    var maxInstancesPerModule: Int?
+
+    @Option(help: "Calls that may wait for a worker before more are refused with RESOURCE_EXHAUSTED [WASMRPC_MAX_QUEUED_CALLS, 1024].")
+    var maxQueuedCalls: Int?
+
+    @Option(help: "Modules kept loaded with their instances [WASMRPC_LOADED_MODULES, 64].")
+    var loadedModules: Int?
+
+    /// `flag`, else the environment variable parsed like the flag, else nil.
+    static func value<T: ExpressibleByArgument>(_ flag: T?, _ variable: String, _ environment: [String: String]) throws -> T? {
+        if let flag { return flag }
+        guard let text = environment[variable], !text.isEmpty else { return nil }
+        guard let value = T(argument: text) else { throw ValidationError("\(variable)=\"\(text)\" is not a valid value") }
+        return value
+    }
+
+    func apply(to configuration: inout WasmRPCServer.Configuration, environment: [String: String]) throws {
+        var runtime = configuration.runtime
+        func count(_ flag: Int?, _ name: String, _ variable: String, minimum: Int = 1) throws -> Int? {
+            guard let value = try Self.value(flag, variable, environment) else { return nil }
+            guard value >= minimum else { throw ValidationError("\(name) (\(variable)) must be at least \(minimum), not \(value)") }
+            return value
+        }
+        if let value = try Self.value(timeout, "WASMRPC_TIMEOUT", environment) { runtime.wapc.timeout = value.duration }
+        if let value = try Self.value(fuel, "WASMRPC_FUEL", environment) { runtime.wapc.fuel = value == 0 ? nil : value }
+        if let value = try Self.value(memoryLimit, "WASMRPC_MEMORY_LIMIT", environment) { runtime.wapc.memoryLimit = value.bytes }
+        if let value = try Self.value(maxRequestBytes, "WASMRPC_MAX_REQUEST_BYTES", environment) { runtime.wapc.maxRequestBytes = value.bytes }
+        if let value = try Self.value(maxResponseBytes, "WASMRPC_MAX_RESPONSE_BYTES", environment) { runtime.wapc.maxResponseBytes = value.bytes }
+        if let value = try count(maxHostCalls, "--max-host-calls", "WASMRPC_MAX_HOST_CALLS", minimum: 0) { runtime.wapc.maxHostCalls = value }
+        if let value = try Self.value(maxHostCallBytes, "WASMRPC_MAX_HOST_CALL_BYTES", environment) {
+            runtime.wapc.maxHostCallPayloadBytes = value.bytes
+        }
+        if let value = try Self.value(maxModuleBytes, "WASMRPC_MAX_MODULE_BYTES", environment) { runtime.maxModuleBytes = value.bytes }
+        if let value = try Self.value(maxDescriptorBytes, "WASMRPC_MAX_DESCRIPTOR_BYTES", environment) { runtime.maxDescriptorBytes = value.bytes }
+        if let value = try count(workers, "--workers", "WASMRPC_WORKERS") { runtime.workerThreads = value }
+        if let value = try count(maxInstancesPerModule, "--max-instances-per-module", "WASMRPC_MAX_INSTANCES_PER_MODULE") {
+            runtime.maxInstancesPerModule = value
+        }
+        if let value = try count(maxQueuedCalls, "--max-queued-calls", "WASMRPC_MAX_QUEUED_CALLS", minimum: 0) { runtime.maxQueuedCalls = value }
+        if let value = try count(loadedModules, "--loaded-modules", "WASMRPC_LOADED_MODULES") { runtime.loadedModules = value }
+        configuration.runtime = runtime
+    }
+}
