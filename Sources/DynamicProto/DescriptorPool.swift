@@ -94,6 +94,36 @@ private struct PoolBuilder {
         let syntax: Syntax
     }
 
+    /// protoc refuses import cycles (a file importing itself included); so do we, naming the cycle.
+    static func refuseImportCycles(_ files: [Google_Protobuf_FileDescriptorProto]) throws(DynamicProtoError) {
+        let imports = Dictionary(files.map { ($0.name, $0.dependency) }, uniquingKeysWith: { first, _ in first })
+        var done = Set<String>()
+        for root in files.map(\.name) where !done.contains(root) {
+            // Iterative depth-first search; `path` is the chain of files being visited.
+            var path: [String] = [root]
+            var next: [Int] = [0]
+            while let file = path.last {
+                let dependencies = imports[file] ?? []
+                guard let position = next.last, position < dependencies.count else {
+                    done.insert(file)
+                    path.removeLast()
+                    next.removeLast()
+                    continue
+                }
+                next[next.count - 1] += 1
+                let dependency = dependencies[position]
+                if let start = path.firstIndex(of: dependency) {
+                    let cycle = (path[start...] + [dependency]).joined(separator: " → ")
+                    throw DynamicProtoError(.invalidDescriptor, "the descriptor set has an import cycle: \(cycle)")
+                }
+                if !done.contains(dependency) {
+                    path.append(dependency)
+                    next.append(0)
+                }
+            }
+        }
+    }
+
     private var pending: [PendingMessage] = []
     /// Nested types deeper than this are refused (a hostile descriptor could nest without end).
     private static let maxNesting = 64
@@ -113,6 +143,7 @@ private struct PoolBuilder {
                     "\(file.name) imports \(dependency), which is not in the descriptor set (build it with protoc --include_imports)")
             }
         }
+        try Self.refuseImportCycles(files)
         for file in files {
             let syntax = try Self.syntax(of: file)
             let prefix = file.package.isEmpty ? "" : file.package + "."

@@ -100,7 +100,7 @@ public final class ModuleRuntime: Sendable {
             }
             let interface = try ModuleInterface(descriptorSet: set)
             guard ModuleLogEntry.isValidName(name) else {
-                throw ModuleRuntimeError(.invalidArgument, "a module name cannot contain control characters: \(name.debugDescription)")
+                throw ModuleRuntimeError(.invalidArgument, "a module name cannot contain control characters: \(ModuleRuntimeError.quote(name))")
             }
             let name = name.isEmpty ? interface.pool.services[0].fullName : name
             let (record, created) = try store.add(
@@ -174,7 +174,7 @@ public final class ModuleRuntime: Sendable {
         guard interface.typeURL(typeURL, names: function.input) else {
             throw ModuleRuntimeError(
                 .invalidArgument,
-                "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \"\(typeURL)\"")
+                "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \(ModuleRuntimeError.quote(typeURL))")
         }
         return try await onWorker { () throws -> Invocation in
             var timeout: Duration?

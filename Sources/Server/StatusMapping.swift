@@ -8,7 +8,19 @@ import WapcHost
 /// The one place where errors of the lower layers become gRPC statuses (see docs/ARCHITECTURE.md,
 /// "Errors"). Anything not listed here is our own bug and becomes INTERNAL.
 enum StatusMapping {
+    /// Status messages travel in HTTP/2 trailers; longer ones are cut (a message that echoes a
+    /// client's input must never break the response).
+    static let maxMessageLength = 4_096
+
     static func rpcError(for error: any Error) -> RPCError {
+        var mapped = unclipped(error)
+        if mapped.message.utf8.count > maxMessageLength {
+            mapped.message = String(decoding: mapped.message.utf8.prefix(maxMessageLength), as: UTF8.self) + "…"
+        }
+        return mapped
+    }
+
+    private static func unclipped(_ error: any Error) -> RPCError {
         switch error {
         case let error as RPCError:
             return error

@@ -73,6 +73,21 @@ import Testing
         #expect(error?.message.contains("dyn/common.proto") == true)
     }
 
+    @Test func importCyclesAreRefusedAndNamed() {
+        // A file importing itself, as protoc never writes it.
+        let common = fileIndex("dyn/common.proto")
+        let selfImport = error { $0.file[common].dependency.append("dyn/common.proto") }
+        #expect(selfImport?.code == .invalidDescriptor)
+        #expect(selfImport?.message.contains("dyn/common.proto → dyn/common.proto") == true)
+        // Two files importing each other.
+        let mutual = error { set in
+            let importer = set.file.firstIndex { $0.dependency.contains("dyn/common.proto") } ?? -1
+            set.file[common].dependency.append(set.file[importer].name)
+        }
+        #expect(mutual?.code == .invalidDescriptor)
+        #expect(mutual?.message.contains("import cycle") == true)
+    }
+
     @Test func anUnknownTypeIsNamed() {
         let error = error { set in
             let file = fileIndex("dyn/test3.proto")
