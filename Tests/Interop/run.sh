@@ -4,7 +4,7 @@
 # and at least MIN_TESTS ran (so a collection problem cannot pass silently).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-MIN_TESTS=19
+MIN_TESTS=20
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools pytest tlog-scales
