@@ -98,6 +98,10 @@ public final class ModuleRuntime: Sendable {
                     .invalidDescriptor,
                     "no descriptor: send a FileDescriptorSet with the module or embed one in a custom section named \"\(ModuleInterface.customSectionName)\"")
             }
+            guard set.count <= configuration.maxDescriptorBytes else {
+                throw ModuleRuntimeError(
+                    .overloaded, "a descriptor set of \(set.count) bytes exceeds the limit of \(configuration.maxDescriptorBytes) bytes")
+            }
             let interface = try ModuleInterface(descriptorSet: set)
             guard ModuleLogEntry.isValidName(name) else {
                 throw ModuleRuntimeError(.invalidArgument, "a module name cannot contain control characters: \(ModuleRuntimeError.quote(name))")

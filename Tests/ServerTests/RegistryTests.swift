@@ -111,6 +111,9 @@ import WasmRPCProto
             #expect(await statusCode { try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor) } == .resourceExhausted)
             // The echo guest is small enough, its descriptor is not.
             #expect(await statusCode { try await client.add(wasm: echoWasm, descriptorSet: complexDescriptor) } == .resourceExhausted)
+            // An embedded descriptor obeys the same limit.
+            let embedded = appendingCustomSection(echoWasm, name: "wasmrpc.descriptor", payload: try complexDescriptor.serializedBytes())
+            #expect(await statusCode { try await client.add(wasm: embedded, descriptorSet: nil) } == .resourceExhausted)
             let listed = try await client.list()
             #expect(listed.isEmpty)
         }
