@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "ModuleRuntime",
             dependencies: [
-                "WapcHost", "DynamicProto", "ContentStore", "TransparencyLog",
+                "WapcHost", "DynamicProto", "ContentStore",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),

@@ -12,38 +12,11 @@ extension ContentStore {
         do {
             try database.read { db in
                 // 1. The tree, from the leaves up.
-                let size = try LogStorage.size(db)
-                var edge: [(level: Int, hash: [UInt8])] = []  // completed subtrees on the right edge
-                var index: Int64 = 0
-                let leaves = try Row.fetchCursor(db, sql: "SELECT idx, data FROM log_leaf ORDER BY idx")
-                while let row = try leaves.next() {
-                    guard row["idx"] as Int64 == index else {
-                        problems.append("log leaf \(index) is missing")
-                        break
-                    }
-                    let leaf: Data = row["data"]
-                    var hash = MerkleTree.leafHash(leaf)
-                    var level = 0
-                    var position = index
-                    while true {
-                        if try Data.fetchOne(db, sql: "SELECT hash FROM log_node WHERE level = ? AND idx = ?", arguments: [level, position])
-                            != Data(hash)
-                        {
-                            problems.append("stored hash of subtree (level \(level), index \(position)) does not match the leaves")
-                        }
-                        guard position & 1 == 1, let left = edge.popLast() else { break }
-                        hash = MerkleTree.nodeHash(left.hash, hash)
-                        level += 1
-                        position >>= 1
-                    }
-                    edge.append((level, hash))
-                    index += 1
-                }
-                let root = edge.reversed().reduce(nil as [UInt8]?) { right, node in right.map { MerkleTree.nodeHash(node.hash, $0) } ?? node.hash }
-                    ?? MerkleTree.emptyRoot
+                let (size, root, treeProblems) = try LogStorage.recompute(db)
+                problems += treeProblems
 
                 // 2. The newest checkpoint.
-                if let note = try LogStorage.latestCheckpoint(db) {
+                if let note = try LogStorage.latestCheckpoint(db)?.note {
                     do {
                         let checkpoint = try Checkpoint(body: log.signer.verifier.verify(note))
                         if checkpoint.origin != log.origin { problems.append("the newest checkpoint names origin \(checkpoint.origin), not \(log.origin)") }

@@ -177,19 +177,18 @@ public final class ContentStore: Sendable {
 
     // MARK: - Transparency log
 
-    /// The newest signed checkpoint (it covers every leaf).
-    public func checkpoint() throws(ContentStoreError) -> String {
+    /// The newest signed checkpoint (it covers every leaf) and its tree size.
+    public func checkpoint() throws(ContentStoreError) -> (size: Int64, note: String) {
         try reading("read the checkpoint") { db in
-            guard let note = try LogStorage.latestCheckpoint(db) else { throw LogError(.corrupt, "the log has no checkpoint") }
-            return note
+            guard let latest = try LogStorage.latestCheckpoint(db) else { throw LogError(.corrupt, "the log has no checkpoint") }
+            return latest
         }
     }
 
     /// The receipt of a module's leaf against the newest checkpoint, in one consistent read.
     public func receipt(for record: ModuleRecord) throws(ContentStoreError) -> LogReceipt {
         try reading("prove module \(record.id)") { db in
-            guard let note = try LogStorage.latestCheckpoint(db), let size = try Int64.fetchOne(db, sql: "SELECT MAX(size) FROM log_checkpoint")
-            else { throw LogError(.corrupt, "the log has no checkpoint") }
+            guard let (size, note) = try LogStorage.latestCheckpoint(db) else { throw LogError(.corrupt, "the log has no checkpoint") }
             guard record.leafIndex >= 0, let leaf = try LogStorage.leaf(record.leafIndex, db) else {
                 throw LogError(.corrupt, "module \(record.id) has no log leaf")
             }

@@ -4,7 +4,6 @@ import Logging
 import NIOPosix
 import SwiftProtobuf
 import Synchronization
-import TransparencyLog
 import WapcHost
 
 /// A module as Add stored it, with its interface; `created` is false when the same bytes were
@@ -82,10 +81,6 @@ public final class ModuleRuntime: Sendable {
         guard wasm.count <= configuration.maxModuleBytes else {
             throw ModuleRuntimeError(.overloaded, "a module of \(wasm.count) bytes exceeds the limit of \(configuration.maxModuleBytes) bytes")
         }
-        if let descriptorSet, descriptorSet.count > configuration.maxDescriptorBytes {
-            throw ModuleRuntimeError(
-                .overloaded, "a descriptor set of \(descriptorSet.count) bytes exceeds the limit of \(configuration.maxDescriptorBytes) bytes")
-        }
         return try await onWorker { [self] in
             let module: WapcModule
             do throws(WapcError) {
@@ -98,14 +93,12 @@ public final class ModuleRuntime: Sendable {
                     .invalidDescriptor,
                     "no descriptor: send a FileDescriptorSet with the module or embed one in a custom section named \"\(ModuleInterface.customSectionName)\"")
             }
+            // Sent or embedded, one limit.
             guard set.count <= configuration.maxDescriptorBytes else {
                 throw ModuleRuntimeError(
                     .overloaded, "a descriptor set of \(set.count) bytes exceeds the limit of \(configuration.maxDescriptorBytes) bytes")
             }
             let interface = try ModuleInterface(descriptorSet: set)
-            guard ModuleLogEntry.isValidName(name) else {
-                throw ModuleRuntimeError(.invalidArgument, "a module name cannot contain control characters: \(ModuleRuntimeError.quote(name))")
-            }
             let name = name.isEmpty ? interface.pool.services[0].fullName : name
             let (record, created) = try store.add(
                 wasm: wasm, descriptor: set, name: name, functions: interface.functions.map(\.path))

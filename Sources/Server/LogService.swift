@@ -2,7 +2,6 @@ import ContentStore
 import Foundation
 import GRPCCore
 import ModuleRuntime
-import TransparencyLog
 import WasmRPCProto
 
 /// `wasmrpc.v1.Log`: checkpoints, proofs and entries of the transparency log.
@@ -16,7 +15,7 @@ struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
         -> Wasmrpc_V1_GetCheckpointResponse
     {
         try await mappingErrors {
-            let note = try await runtime.withStore { try $0.checkpoint() }
+            let note = try await runtime.withStore { try $0.checkpoint().note }
             return .with {
                 $0.checkpoint = note
                 $0.verifierKey = runtime.store.log.signer.verifier.encoded
@@ -40,7 +39,7 @@ struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
                     index = record.leafIndex
                 case nil: throw ModuleRuntimeError(.invalidArgument, "name a leaf_index or a module_id")
                 }
-                let size = requestedSize == 0 ? try Checkpoint(body: Self.body(of: store.checkpoint())).size : requestedSize
+                let size = requestedSize == 0 ? try store.checkpoint().size : requestedSize
                 let proof = try store.inclusionProof(index: index, size: size)
                 guard let leaf = try store.logEntries(start: index, count: 1).first else {
                     throw ContentStoreError(.dataLoss, "the log has no leaf \(index)")
@@ -62,7 +61,7 @@ struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
             let first = try Self.int64(request.first, "first")
             let requestedSecond = try Self.int64(request.second, "second")
             return try await runtime.withStore { store in
-                let second = requestedSecond == 0 ? try Checkpoint(body: Self.body(of: store.checkpoint())).size : requestedSecond
+                let second = requestedSecond == 0 ? try store.checkpoint().size : requestedSecond
                 let proof = try store.consistencyProof(first: first, second: second)
                 let roots = try store.roots(first, second)
                 return .with {
@@ -88,11 +87,5 @@ struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
     static func int64(_ value: UInt64, _ field: String) throws(ModuleRuntimeError) -> Int64 {
         guard let result = Int64(exactly: value) else { throw ModuleRuntimeError(.invalidArgument, "\(field) is out of range") }
         return result
-    }
-
-    /// The body of the server's own checkpoint (its signature was made here; the client checks it).
-    static func body(of note: String) throws(LogError) -> String {
-        guard let end = note.range(of: "\n\n") else { throw LogError(.malformed, "the stored checkpoint is not a signed note") }
-        return String(note[..<end.lowerBound]) + "\n"
     }
 }

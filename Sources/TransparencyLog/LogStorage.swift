@@ -61,11 +61,16 @@ public enum LogStorage {
         return first
     }
 
-    /// The stored hash of a complete subtree.
-    static func node(_ level: Int, _ index: Int64, _ db: Database) throws -> [UInt8] {
+    /// The stored hash of a complete subtree, if any.
+    static func storedNode(_ level: Int, _ index: Int64, _ db: Database) throws -> Data? {
         // A cached statement: a proof reads ~20–40 nodes, and preparing SQL each time dominated.
         let statement = try db.cachedStatement(sql: "SELECT hash FROM log_node WHERE level = ? AND idx = ?")
-        guard let data = try Data.fetchOne(statement, arguments: [level, index]), data.count == 32 else {
+        return try Data.fetchOne(statement, arguments: [level, index])
+    }
+
+    /// The stored hash of a complete subtree.
+    static func node(_ level: Int, _ index: Int64, _ db: Database) throws -> [UInt8] {
+        guard let data = try storedNode(level, index, db), data.count == 32 else {
             throw LogError(.corrupt, "the log has no hash for the subtree at level \(level), index \(index)")
         }
         return Array(data)
@@ -95,6 +100,37 @@ public enum LogStorage {
         return try MerkleTree.consistencyRanges(first: first, second: second).map { try rangeHash($0.0, $0.1, db) }
     }
 
+    /// Recomputes every complete subtree hash from the leaves and compares it with the stored one
+    /// (an audit: O(n)). Returns the number of leaves read, the root they give, and one line per
+    /// problem.
+    public static func recompute(_ db: Database) throws -> (size: Int64, root: [UInt8], problems: [String]) {
+        var problems: [String] = []
+        var edge: [(level: Int, hash: [UInt8])] = []  // completed subtrees on the right edge
+        var index: Int64 = 0
+        let leaves = try Row.fetchCursor(db, sql: "SELECT idx, data FROM log_leaf ORDER BY idx")
+        while let row = try leaves.next() {
+            guard row["idx"] as Int64 == index else {
+                problems.append("log leaf \(index) is missing")
+                break
+            }
+            let leaf: Data = row["data"]
+            var hash = MerkleTree.leafHash(leaf)
+            var (level, position) = (0, index)
+            while true {
+                if try storedNode(level, position, db) != Data(hash) {
+                    problems.append("stored hash of subtree (level \(level), index \(position)) does not match the leaves")
+                }
+                guard position & 1 == 1, let left = edge.popLast() else { break }
+                hash = MerkleTree.nodeHash(left.hash, hash)
+                level += 1
+                position >>= 1
+            }
+            edge.append((level, hash))
+            index += 1
+        }
+        return (index, MerkleTree.foldRight(edge.map(\.hash)), problems)
+    }
+
     /// Leaves `start..<start+count` (fewer at the end of the log).
     public static func leaves(start: Int64, count: Int, _ db: Database) throws -> [[UInt8]] {
         try Data.fetchAll(
@@ -112,9 +148,9 @@ public enum LogStorage {
         try db.execute(sql: "INSERT OR REPLACE INTO log_checkpoint (size, note) VALUES (?, ?)", arguments: [size, note])
     }
 
-    /// The signed checkpoint with the largest tree size.
-    public static func latestCheckpoint(_ db: Database) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT note FROM log_checkpoint ORDER BY size DESC LIMIT 1")
+    /// The signed checkpoint with the largest tree size, and that size.
+    public static func latestCheckpoint(_ db: Database) throws -> (size: Int64, note: String)? {
+        try Row.fetchOne(db, sql: "SELECT size, note FROM log_checkpoint ORDER BY size DESC LIMIT 1").map { ($0["size"], $0["note"]) }
     }
 
     /// The smallest signed checkpoint whose tree has at least `size` leaves.
