@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         .target(
@@ -70,9 +72,13 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TLSFiles",
+            dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")]
+        ),
+        .target(
             name: "Server",
             dependencies: [
-                "ModuleRuntime", "WasmRPCProto", "TransparencyLog",
+                "ModuleRuntime", "WasmRPCProto", "TransparencyLog", "TLSFiles",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -82,7 +88,7 @@ let package = Package(
         .target(
             name: "Client",
             dependencies: [
-                "WasmRPCProto", "DynamicProto", "ContentStore", "TransparencyLog",
+                "WasmRPCProto", "DynamicProto", "ContentStore", "TransparencyLog", "TLSFiles",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -141,6 +147,9 @@ let package = Package(
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),
+                // Test certificates are made at run time (nothing committed that could expire).
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

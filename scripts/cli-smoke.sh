@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke-tests the wasmrpc CLI as a user would run it: `call` on local modules, then `serve` on a
 # free loopback port with a temporary data directory and the README tour against it (add, list,
-# describe, invoke, get, log), a clean stop on SIGTERM, and the offline `log verify`. Usage: scripts/cli-smoke.sh [WASMRPC_BINARY]
+# describe, invoke, get, log), a clean stop on SIGTERM, a bearer token, mutual TLS (certificates made
+# with openssl), and the offline `log verify`. Usage: scripts/cli-smoke.sh [WASMRPC_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wasmrpc=${1:-.build/debug/wasmrpc}
@@ -30,17 +31,29 @@ out=$(printf 'b\nns\nop\nhi' | "$wasmrpc" call Guests/echo/echo.wasm forward --e
 [ "$out" = "hi" ] || fail "expected 'hi' from forward --echo-host-calls, got '$out'"
 "$wasmrpc" --help >/dev/null
 
+# start_server NAME ARGS...: runs `wasmrpc serve --listen 127.0.0.1:0 --data $work/data ARGS` in the
+# background (output in $work/NAME.out/.err), waits until it listens, and exports WASMRPC_SERVER.
+start_server() {
+  local name=$1; shift
+  "$wasmrpc" serve --listen 127.0.0.1:0 --data "$work/data" "$@" >"$work/$name.out" 2>"$work/$name.err" </dev/null &
+  server_pid=$!
+  for _ in $(seq 100); do
+    grep -q "^listening on " "$work/$name.out" && break
+    kill -0 "$server_pid" 2>/dev/null || fail "wasmrpc serve exited: $(cat "$work/$name.err")"
+    sleep 0.1
+  done
+  grep -q "^listening on " "$work/$name.out" || fail "wasmrpc serve did not start listening within 10 s"
+  export WASMRPC_SERVER=$(awk '/^listening on /{print $3; exit}' "$work/$name.out")
+  echo "server at $WASMRPC_SERVER"
+}
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || fail "wasmrpc serve exited with status $? on SIGTERM"
+  server_pid=""
+}
+
 echo "--- serve"
-"$wasmrpc" serve --listen 127.0.0.1:0 --data "$work/data" >"$work/serve.out" 2>"$work/serve.err" </dev/null &
-server_pid=$!
-for _ in $(seq 100); do
-  grep -q "^listening on " "$work/serve.out" && break
-  kill -0 "$server_pid" 2>/dev/null || fail "wasmrpc serve exited: $(cat "$work/serve.err")"
-  sleep 0.1
-done
-grep -q "^listening on " "$work/serve.out" || fail "wasmrpc serve did not start listening within 10 s"
-export WASMRPC_SERVER=$(awk '/^listening on /{print $3; exit}' "$work/serve.out")
-echo "server at $WASMRPC_SERVER"
+start_server serve
 
 echo "--- add, list, describe, invoke, get"
 id=$("$wasmrpc" add Guests/complex/complex.wasm --proto Guests/complex/complex.proto)
@@ -79,24 +92,47 @@ if "$wasmrpc" get "$(sha256sum /dev/null | cut -d' ' -f1)" 2>"$work/missing.err"
 grep -q "NOT_FOUND" "$work/missing.err" || fail "unknown module error: $(cat "$work/missing.err")"
 
 echo "--- SIGTERM stops the server cleanly"
-kill -TERM "$server_pid"
-wait "$server_pid" || fail "wasmrpc serve exited with status $? on SIGTERM"
-server_pid=""
+stop_server
 
 echo "--- a token protects writes"
 printf 's3cret\n' >"$work/token"
-"$wasmrpc" serve --listen 127.0.0.1:0 --data "$work/data" --auth-token-file "$work/token" >"$work/serve2.out" 2>"$work/serve2.err" </dev/null &
-server_pid=$!
-for _ in $(seq 100); do grep -q "^listening on " "$work/serve2.out" && break; sleep 0.1; done
-export WASMRPC_SERVER=$(awk '/^listening on /{print $3; exit}' "$work/serve2.out")
+start_server serve2 --auth-token-file "$work/token"
 if "$wasmrpc" add Tests/Fixtures/loop.wat --descriptor-set Guests/complex/complex.pb 2>"$work/auth.err"; then fail "an Add without the token was accepted"; fi
 grep -q "UNAUTHENTICATED" "$work/auth.err" || fail "Add without a token: $(cat "$work/auth.err")"
 "$wasmrpc" list >/dev/null || fail "reads should stay open"
 WASMRPC_AUTH_TOKEN=s3cret "$wasmrpc" add Guests/echo/echo.wasm --descriptor-set Guests/complex/complex.pb >/dev/null 2>&1 \
   || fail "an Add with the token was refused"
 if grep -q "s3cret" "$work/serve2.err" "$work/serve2.out"; then fail "the server logged the token"; fi
-kill -TERM "$server_pid"; wait "$server_pid" || fail "wasmrpc serve exited with status $? on SIGTERM"
-server_pid=""
+stop_server
+
+echo "--- mutual TLS: only clients with a certificate from the client CA get in"
+tls="$work/tls"; mkdir -p "$tls"
+cert() {  # cert NAME CN SAN: a P-256 key and a certificate signed by $tls/ca
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$tls/$1.key" -subj "/CN=$2" \
+    -out "$tls/$1.csr" 2>/dev/null
+  printf 'subjectAltName=%s\n' "$3" >"$tls/$1.ext"
+  openssl x509 -req -in "$tls/$1.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 1 -out "$tls/$1.pem" \
+    -extfile "$tls/$1.ext" 2>/dev/null
+}
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$tls/ca.key" -out "$tls/ca.pem" \
+  -subj "/CN=wasmrpc smoke CA" -days 1 2>/dev/null
+cert server localhost "DNS:localhost,IP:127.0.0.1"
+cert client smoke-client "DNS:smoke-client"
+start_server serve3 --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" --tls-client-ca "$tls/ca.pem"
+grep -q "tls=mutual" "$work/serve3.err" || fail "serve did not report mutual TLS: $(cat "$work/serve3.err")"
+"$wasmrpc" list --tls-ca "$tls/ca.pem" --tls-cert "$tls/client.pem" --tls-key "$tls/client.key" | grep -q "^$id " \
+  || fail "list over mutual TLS did not show the module"
+if "$wasmrpc" list --tls-ca "$tls/ca.pem" >/dev/null 2>"$work/notls.err"; then fail "a client without a certificate got in"; fi
+if "$wasmrpc" list >/dev/null 2>&1; then fail "a plaintext client got in"; fi
+if "$wasmrpc" list --tls-ca "$tls/ca.pem" --tls-cert "$tls/client.pem" --tls-key "$tls/server.key" 2>"$work/mismatch.err"; then
+  fail "a client key that does not match its certificate was used"
+fi
+grep -q "does not match" "$work/mismatch.err" || fail "mismatched client key: $(cat "$work/mismatch.err")"
+stop_server
+if "$wasmrpc" serve --listen 127.0.0.1:0 --data "$work/data" --tls-cert "$tls/server.pem" --tls-key "$tls/client.key" 2>"$work/badtls.err"; then
+  fail "serve started with a key that does not match its certificate"
+fi
+grep -q "does not match" "$work/badtls.err" || fail "serve with a mismatched key: $(cat "$work/badtls.err")"
 
 echo "--- log verify audits the data directory offline"
 "$wasmrpc" log verify --data "$work/data" || fail "log verify found problems in an untouched data directory"

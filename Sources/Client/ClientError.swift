@@ -13,6 +13,8 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let verificationFailed = Code("verificationFailed")
         /// The server's descriptor or answer cannot be used.
         public static let invalidResponse = Code("invalidResponse")
+        /// A TLS file is missing, not PEM, or a key does not match its certificate.
+        public static let invalidTLS = Code("invalidTLS")
     }
 
     public var code: Code

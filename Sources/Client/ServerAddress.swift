@@ -1,3 +1,6 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
 /// Where a client finds the server: `HOST:PORT` (`[V6]:PORT` for IPv6 literals).
 public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
     public var host: String
@@ -40,6 +43,15 @@ public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
             throw ClientError(.invalidAddress, "\(source) \"\(text)\" is not HOST:PORT")
         }
         return address
+    }
+
+    /// IP literals as IP targets, names through DNS. (A DNS target would also offer an IP literal
+    /// as the TLS server name, which TLS forbids; an IP target checks the certificate's IP names.)
+    var resolvableTarget: any ResolvableTarget {
+        if host.contains(":") { return .ipv6(host: host, port: port) }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        if octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) { return .ipv4(host: host, port: port) }
+        return .dns(host: host, port: port)
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }

@@ -40,14 +40,22 @@ public struct WasmRPCClient: Sendable {
     public static let maxMessageBytes = 64 << 20
 
     /// Connects to `address`, runs `body` with a client, and closes the connection. With a
-    /// `token`, every call carries `authorization: Bearer <token>`.
+    /// `token`, every call carries `authorization: Bearer <token>`; with `tls`, the connection is
+    /// TLS (verified against `tls`'s CA or the system's roots), else plaintext.
     public static func withClient<Result: Sendable>(
-        to address: ServerAddress, token: String? = nil, _ body: (WasmRPCClient) async throws -> Result
+        to address: ServerAddress, token: String? = nil, tls: ClientTLS? = nil, _ body: (WasmRPCClient) async throws -> Result
     ) async throws -> Result {
         let limits = MethodConfig(
             names: [MethodConfig.Name(service: "")], maxRequestMessageBytes: maxMessageBytes, maxResponseMessageBytes: maxMessageBytes)
+        let security: HTTP2ClientTransport.Posix.TransportSecurity
+        do {
+            security = try tls?.transportSecurity() ?? .plaintext
+        } catch {
+            throw ClientError(.invalidTLS, error.message)
+        }
         let transport = try HTTP2ClientTransport.Posix(
-            target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext,
+            target: address.resolvableTarget, transportSecurity: security,
+            config: .defaults { $0.http2.authority = tls?.serverName },
             serviceConfig: ServiceConfig(methodConfig: [limits]))
         let interceptors: [any ClientInterceptor] = token.map { [BearerToken(token: $0)] } ?? []
         return try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in

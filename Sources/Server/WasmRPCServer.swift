@@ -4,8 +4,8 @@ import GRPCNIOTransportHTTP2
 import Logging
 import ModuleRuntime
 
-/// The wasmrpc gRPC server: Registry and Invoker over HTTP/2 on one port, backed by one data
-/// directory.
+/// The wasmrpc gRPC server: Registry, Invoker and Log over HTTP/2 (plaintext or TLS) on one port,
+/// backed by one data directory.
 ///
 /// `run()` serves until `shutdown()` is called (or the task is cancelled), then finishes the calls
 /// in flight and stops the runtime's workers.
@@ -26,6 +26,8 @@ public final class WasmRPCServer: Sendable {
         public var logKey: String?
         /// Who may write (and, optionally, read); open by default.
         public var access = AccessPolicy.open
+        /// TLS (and optionally mutual TLS) for the port; nil serves plaintext HTTP/2.
+        public var tls: ServerTLS?
 
         public init(dataDirectory: String) {
             self.dataDirectory = dataDirectory
@@ -41,6 +43,8 @@ public final class WasmRPCServer: Sendable {
     public init(configuration: Configuration, logger: Logger = Logger(label: "wasmrpc.server")) throws {
         self.configuration = configuration
         self.logger = logger
+        // TLS files first: a wrong path should not leave a data directory behind.
+        let security = try configuration.tls?.transportSecurity() ?? .plaintext
         let store = try ContentStore(
             directory: configuration.dataDirectory, logOrigin: configuration.logOrigin, logKey: configuration.logKey)
         runtime = ModuleRuntime(store: store, configuration: configuration.runtime, logger: logger)
@@ -48,7 +52,7 @@ public final class WasmRPCServer: Sendable {
         let address: GRPCNIOTransportCore.SocketAddress =
             host.contains(":") ? .ipv6(host: host, port: configuration.port) : .ipv4(host: host, port: configuration.port)
         transport = HTTP2ServerTransport.Posix(
-            address: address, transportSecurity: .plaintext,
+            address: address, transportSecurity: security,
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize =
                     configuration.maxRequestBytes ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20)

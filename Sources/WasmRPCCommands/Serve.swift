@@ -31,6 +31,15 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Require the token for reads too (Get, List, Invoke, Log).")
     var protectReads = false
 
+    @Option(help: "Serve TLS with this certificate chain (PEM); needs --tls-key.")
+    var tlsCert: String?
+
+    @Option(help: "The private key (PEM) of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "Require mutual TLS: clients must present a certificate signed by a CA in this PEM file.")
+    var tlsClientCa: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -52,9 +61,16 @@ struct Serve: AsyncParsableCommand {
             let port = try await server.listeningPort()
             let access = server.configuration.access
             let auth = !access.requiresToken ? "open" : access.protectReads ? "token for reads and writes" : "token for writes"
+            let tls = server.configuration.tls.map { $0.clientCAFile == nil ? "on" : "mutual" } ?? "off"
             logger.info(
                 "serving",
-                metadata: ["address": "\(server.configuration.host):\(port)", "data": "\(server.configuration.dataDirectory)", "auth": "\(auth)"])
+                metadata: [
+                    "address": "\(server.configuration.host):\(port)", "data": "\(server.configuration.dataDirectory)", "auth": "\(auth)",
+                    "tls": "\(tls)",
+                ])
+            if access.requiresToken, server.configuration.tls == nil, !Self.isLoopback(server.configuration.host) {
+                logger.warning("the bearer token travels in cleartext: serve TLS (--tls-cert, --tls-key) on addresses other than loopback")
+            }
             // A line on stdout for scripts that wait for the server (and learn the port).
             FileHandle.standardOutput.write(Data("listening on \(server.configuration.host):\(port)\n".utf8))
             try await group.waitForAll()
@@ -73,6 +89,14 @@ struct Serve: AsyncParsableCommand {
         let token = try AuthToken.read(file: authTokenFile)
         if token == nil, protectReads { throw ValidationError("--protect-reads needs a token (--auth-token-file or WASMRPC_AUTH_TOKEN)") }
         configuration.access = AccessPolicy(token: token, protectReads: protectReads)
+        switch (tlsCert, tlsKey) {
+        case (nil, nil):
+            if tlsClientCa != nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
+        case (let cert?, let key?):
+            configuration.tls = ServerTLS(certificateChainFile: cert, privateKeyFile: key, clientCAFile: tlsClientCa)
+        default:
+            throw ValidationError("TLS needs both --tls-cert and --tls-key")
+        }
         if let logKeyFile {
             guard let key = FileManager.default.contents(atPath: logKeyFile) else {
                 throw ValidationError("cannot read --log-key-file \(logKeyFile)")
@@ -84,6 +108,10 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CommandFailure("cannot start the server: \(error)")
         }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// Calls `action` once on SIGINT or SIGTERM (instead of the default: dying mid-write).

@@ -4,13 +4,34 @@ import ContentStore
 import Foundation
 import GRPCCore
 
-/// `--server HOST:PORT` for the commands that talk to a server.
+/// `--server HOST:PORT`, the bearer token and TLS for the commands that talk to a server.
 struct ServerConnection: ParsableArguments {
     @Option(help: "The server, HOST:PORT (default: $WASMRPC_SERVER, else 127.0.0.1:50051).")
     var server: String?
 
     @Option(help: "A file holding the bearer token for servers that require one (default: $WASMRPC_AUTH_TOKEN).")
     var authTokenFile: String?
+
+    @Flag(help: "Connect with TLS, trusting the system's CA certificates (implied by the other --tls options).")
+    var tls = false
+
+    @Option(help: "Connect with TLS, trusting the CA certificates in this PEM file.")
+    var tlsCa: String?
+
+    @Option(help: "The client certificate chain (PEM) for servers that require mutual TLS; needs --tls-key.")
+    var tlsCert: String?
+
+    @Option(help: "The client certificate's private key (PEM).")
+    var tlsKey: String?
+
+    @Option(help: "The name the server's certificate must carry (default: the host of --server).")
+    var tlsServerName: String?
+
+    /// The TLS settings the options ask for; nil means plaintext.
+    var clientTLS: ClientTLS? {
+        guard tls || tlsCa != nil || tlsCert != nil || tlsKey != nil || tlsServerName != nil else { return nil }
+        return ClientTLS(trustedCAFile: tlsCa, certificateChainFile: tlsCert, privateKeyFile: tlsKey, serverName: tlsServerName)
+    }
 
     func address() throws -> ServerAddress {
         do {
@@ -24,15 +45,26 @@ struct ServerConnection: ParsableArguments {
     func withClient<T: Sendable>(_ body: (WasmRPCClient) async throws -> T) async throws -> T {
         let address = try address()
         do {
-            return try await WasmRPCClient.withClient(to: address, token: try AuthToken.read(file: authTokenFile), body)
+            return try await WasmRPCClient.withClient(to: address, token: try AuthToken.read(file: authTokenFile), tls: clientTLS, body)
         } catch let error as RPCError {
             if error.code == .unavailable {
-                throw CommandFailure("cannot reach the server at \(address) (is `wasmrpc serve` running?): \(error.message)")
+                // The cause says why (refused, TLS handshake, certificate); the message alone does not.
+                let cause = error.cause.map { " (\(Self.innermost($0)))" } ?? ""
+                throw CommandFailure("cannot reach the server at \(address) (is `wasmrpc serve` running?): \(error.message)\(cause)")
             }
             throw CommandFailure(error)
         } catch let error as ClientError {
             throw CommandFailure("\(error.code): \(error.message)")
         }
+    }
+}
+
+extension ServerConnection {
+    /// The deepest cause of a transport error: gRPC wraps the socket or TLS error in layers.
+    static func innermost(_ error: any Error) -> String {
+        var error = error
+        while let wrapped = (error as? RPCError)?.cause ?? (error as? RuntimeError)?.cause { error = wrapped }
+        return "\(error)"
     }
 }
 

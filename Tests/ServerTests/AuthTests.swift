@@ -8,20 +8,7 @@ import Testing
 @Suite struct AuthTests {
     /// Runs `body` with a client carrying `token` against a server started with `policy`.
     func withClient(policy: AccessPolicy, token: String?, _ body: (WasmRPCClient) async throws -> Void) async throws {
-        let data = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: data) }
-        var configuration = WasmRPCServer.Configuration(dataDirectory: data)
-        configuration.port = 0
-        configuration.access = policy
-        let server = try WasmRPCServer(configuration: configuration)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            defer { server.shutdown() }
-            let port = try await server.listeningPort()
-            try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port), token: token, body)
-            server.shutdown()
-            try await group.waitForAll()
-        }
+        try await withServer(configure: { $0.access = policy }, token: token, body)
     }
 
     @Test func writesNeedTheTokenReadsStayOpen() async throws {

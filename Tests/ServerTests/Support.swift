@@ -26,11 +26,11 @@ func temporaryDirectory() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-server-test-\(UUID().uuidString)").path
 }
 
-/// Starts a server on a free loopback port with data in `directory`, runs `body` with a client,
-/// and stops the server (also when `body` throws).
+/// Starts a server on a free loopback port with data in `directory`, runs `body` with a client
+/// (carrying `token`, speaking `tls` if given), and stops the server (also when `body` throws).
 func withServer<T: Sendable>(
     directory: String? = nil, configure: (inout WasmRPCServer.Configuration) -> Void = { _ in },
-    _ body: (WasmRPCClient) async throws -> T
+    token: String? = nil, tls: ClientTLS? = nil, _ body: (WasmRPCClient) async throws -> T
 ) async throws -> T {
     let data = directory ?? temporaryDirectory()
     defer { if directory == nil { try? FileManager.default.removeItem(atPath: data) } }
@@ -42,7 +42,7 @@ func withServer<T: Sendable>(
         group.addTask { try await server.run() }
         defer { server.shutdown() }
         let port = try await server.listeningPort()
-        let result = try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port), body)
+        let result = try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port), token: token, tls: tls, body)
         server.shutdown()
         try await group.waitForAll()
         return result
