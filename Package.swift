@@ -10,6 +10,10 @@ let package = Package(
         .library(name: "WapcHost", targets: ["WapcHost"]),
         .library(name: "DynamicProto", targets: ["DynamicProto"]),
         .library(name: "TransparencyLog", targets: ["TransparencyLog"]),
+        // The server and client, for Benchmarks/ (the CLI is their user here).
+        .library(name: "Server", targets: ["Server"]),
+        .library(name: "Client", targets: ["Client"]),
+        .library(name: "ContentStore", targets: ["ContentStore"]),
         // swift-protobuf code generated from the test .proto files, for tests and Benchmarks/.
         .library(name: "GeneratedTestProtos", targets: ["GeneratedTestProtos"]),
     ],
@@ -71,6 +75,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // One C call (mallopt) for the executable: large freed blocks go back to the system.
+        .target(name: "CMemoryTuning"),
         .target(
             name: "TLSFiles",
             dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")]
@@ -105,7 +111,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "WasmRPCCLI",
-            dependencies: ["WasmRPCCommands"]
+            dependencies: ["WasmRPCCommands", "CMemoryTuning"]
         ),
         .testTarget(
             name: "WapcHostTests",

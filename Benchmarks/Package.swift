@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swiftwasm/WasmKit", from: "0.4.2"),
     ],
     targets: [
         .executableTarget(
@@ -37,6 +38,17 @@ let package = Package(
         .executableTarget(
             name: "WapcProfile",
             dependencies: [.product(name: "WapcHost", package: "main")]
+        ),
+        .executableTarget(
+            name: "NeighbourBenchmark",
+            dependencies: [
+                .product(name: "Server", package: "main"),
+                .product(name: "Client", package: "main"),
+                .product(name: "ContentStore", package: "main"),
+                .product(name: "GeneratedTestProtos", package: "main"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "WAT", package: "WasmKit"),
+            ]
         ),
         .executableTarget(
             name: "LogBenchmark",

@@ -28,6 +28,11 @@ final class ModuleCache<Value: Sendable>: Sendable {
         }
     }
 
+    /// The entry for `id`, without counting it as a use.
+    func peek(_ id: ModuleID) -> Value? {
+        state.withLock { $0.entries[id]?.value }
+    }
+
     /// Stores `value` unless an entry exists, and returns the stored one.
     func insert(_ value: Value, for id: ModuleID) -> Value {
         state.withLock { state in

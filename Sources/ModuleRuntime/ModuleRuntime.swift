@@ -22,16 +22,19 @@ public struct Invocation: Sendable {
     public let output: [UInt8]
 }
 
-/// A module ready to run: its verified bytes parsed, its interface, and its warm instances.
+/// A module ready to run: its verified bytes parsed, its interface, its warm instances, and the
+/// gate that bounds how many of its calls run at once (one instance each).
 final class LoadedModule: Sendable {
     let record: ModuleRecord
     let interface: ModuleInterface
     let instances: InstancePool
+    let gate: CallGate
 
     init(record: ModuleRecord, interface: ModuleInterface, instances: InstancePool) {
         self.record = record
         self.interface = interface
         self.instances = instances
+        gate = CallGate(limit: instances.maxInstances)
     }
 }
 
@@ -46,6 +49,8 @@ public final class ModuleRuntime: Sendable {
     /// Jobs handed to the workers and not finished yet.
     private let pending = Atomic<Int>(0)
     private let loaded: ModuleCache<LoadedModule>
+    /// Bounds the idle instances of all loaded modules together.
+    private let idleInstances: IdleInstanceBudget
     private let interfaces: ModuleCache<ModuleInterface>
     private let logger: Logger
 
@@ -58,6 +63,7 @@ public final class ModuleRuntime: Sendable {
         self.router = router
         self.logger = logger
         loaded = ModuleCache(capacity: configuration.loadedModules)
+        idleInstances = IdleInstanceBudget(limit: configuration.maxIdleInstances)
         interfaces = ModuleCache(capacity: configuration.parsedDescriptors)
         workers = NIOThreadPool(numberOfThreads: max(1, configuration.workerThreads))
         workers.start()
@@ -70,6 +76,17 @@ public final class ModuleRuntime: Sendable {
 
     /// How many modules are loaded right now (for tests and metrics).
     public var loadedModuleCount: Int { loaded.count }
+
+    /// Calls of module `id` running and waiting for one of its instances; nil if it is not loaded.
+    public func callCounts(of id: ModuleID) -> (running: Int, waiting: Int)? {
+        loaded.peek(id)?.gate.counts
+    }
+
+    /// Instances kept warm across all loaded modules (for tests and metrics).
+    public var idleInstanceCount: Int { idleInstances.count }
+
+    /// Jobs on the worker threads or waiting for one (for tests and metrics).
+    public var pendingWork: Int { pending.load(ordering: .relaxed) }
 
     // MARK: - Registry
 
@@ -173,6 +190,18 @@ public final class ModuleRuntime: Sendable {
                 .invalidArgument,
                 "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \(ModuleRuntimeError.quote(typeURL))")
         }
+        // Wait for one of the module's instances here, off the workers, so that the calls of a module
+        // that has all its instances busy (a guest stuck in a loop until its deadline, say) leave the
+        // workers to other modules.
+        let maxWait = configuration.maxWait
+        let waitUntil = min(deadline ?? .now + maxWait, .now + maxWait)
+        try await module.gate.enter(until: waitUntil) { [limit = module.gate.limit] in
+            if let deadline, deadline <= waitUntil {
+                return ModuleRuntimeError(.deadlineExceeded, "the deadline passed while the call waited for one of the module's \(limit) instances")
+            }
+            return ModuleRuntimeError(.overloaded, "all \(limit) instances of module \(id) stayed busy for \(maxWait)")
+        }
+        defer { module.gate.leave() }
         return try await onWorker { () throws -> Invocation in
             var timeout: Duration?
             if let deadline {
@@ -206,9 +235,10 @@ public final class ModuleRuntime: Sendable {
             let (record, wasm) = try store.module(id)
             let interface = try interface(of: record)
             let module = try WapcModule.load(bytes: wasm, configuration: configuration.wapc, router: router)
+            // The module's gate lets no more calls in than there are instances, so the pool never waits.
             let instances = InstancePool(
-                module: module, configuration: configuration.wapc, router: router, maxInstances: max(1, configuration.maxInstancesPerModule ?? configuration.workerThreads),
-                acquireTimeout: configuration.wapc.timeout ?? .seconds(1))
+                module: module, configuration: configuration.wapc, router: router, maxInstances: configuration.instancesPerModule,
+                acquireTimeout: configuration.wapc.timeout ?? .seconds(1), idleBudget: idleInstances)
             logger.debug("loaded module", metadata: ["id": "\(id)"])
             return loaded.insert(LoadedModule(record: record, interface: interface, instances: instances), for: id)
         }

@@ -7,10 +7,18 @@ public struct RuntimeConfiguration: Sendable {
     public var wapc = WapcConfiguration()
     /// Threads that run guests (and blocking store work): the most calls running at once.
     public var workerThreads = max(2, ProcessInfo.processInfo.activeProcessorCount)
-    /// Instances of one module alive at once; nil means `workerThreads`, so a call never waits
-    /// for an instance, only for a thread. With fewer, callers beyond it wait up to the call
-    /// timeout (holding their worker), then fail as RESOURCE_EXHAUSTED.
+    /// Instances of one module alive at once, which is also how many of its calls run at once;
+    /// nil means half the workers (at least one), so that one module — looping until its
+    /// deadline, or just popular — never takes every worker. Callers beyond it wait without holding
+    /// a worker, up to their deadline (or `maxWait` without one), then fail as DEADLINE_EXCEEDED
+    /// or RESOURCE_EXHAUSTED.
     public var maxInstancesPerModule: Int?
+    /// How long a call whose client set no deadline may wait for one of its module's instances.
+    public var maxWait: Duration = .seconds(10)
+    /// Instances kept warm across all loaded modules; beyond it an instance is dropped after its
+    /// call. With at most `workerThreads` calls running, at most `workerThreads + maxIdleInstances`
+    /// instances are alive, each within the memory limit.
+    public var maxIdleInstances = 64
     /// Calls that may wait for a worker thread before new ones are refused as overloaded.
     public var maxQueuedCalls = 1_024
     /// Modules kept loaded with their instance pools (least recently used ones are dropped).
@@ -23,4 +31,9 @@ public struct RuntimeConfiguration: Sendable {
     public var maxDescriptorBytes = 8 << 20
 
     public init() {}
+
+    /// `maxInstancesPerModule`, or its default.
+    public var instancesPerModule: Int {
+        max(1, maxInstancesPerModule ?? workerThreads / 2)
+    }
 }

@@ -1,6 +1,37 @@
 import Dispatch
 import Synchronization
 
+/// A bound on idle instances shared by several pools: an instance is kept warm after a call only
+/// while fewer than `limit` instances idle across all of them; otherwise it is dropped (and made
+/// again when needed). Together with a bound on calls running at once, this bounds the instances
+/// alive in a process, and so their memory.
+public final class IdleInstanceBudget: Sendable {
+    public let limit: Int
+    private let idle = Atomic<Int>(0)
+
+    public init(limit: Int) {
+        self.limit = max(0, limit)
+    }
+
+    /// Instances idle in the pools that share this budget.
+    public var count: Int { idle.load(ordering: .relaxed) }
+
+    /// Takes a place for one idle instance; false if the budget is spent.
+    func reserve() -> Bool {
+        var current = idle.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = idle.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func release(_ count: Int = 1) {
+        idle.subtract(count, ordering: .relaxed)
+    }
+}
+
 /// Warm instances of one module, shared by any number of threads.
 ///
 /// A call checks an instance out, runs on it alone, and checks it back in; an instance that failed
@@ -12,6 +43,8 @@ public final class InstancePool: Sendable {
     public let router: HostCallRouter
     public let maxInstances: Int
     public let acquireTimeout: Duration
+    /// Shared with other pools; nil keeps up to `maxInstances` idle.
+    public let idleBudget: IdleInstanceBudget?
 
     private struct State {
         var idle: [WapcInstance] = []
@@ -24,13 +57,14 @@ public final class InstancePool: Sendable {
 
     public init(
         module: WapcModule, configuration: WapcConfiguration = WapcConfiguration(), router: HostCallRouter = .standard,
-        maxInstances: Int = 8, acquireTimeout: Duration = .seconds(1)
+        maxInstances: Int = 8, acquireTimeout: Duration = .seconds(1), idleBudget: IdleInstanceBudget? = nil
     ) {
         self.module = module
         self.configuration = configuration
         self.router = router
         self.maxInstances = max(1, maxInstances)
         self.acquireTimeout = acquireTimeout
+        self.idleBudget = idleBudget
         self.slots = DispatchSemaphore(value: max(1, maxInstances))
     }
 
@@ -70,7 +104,10 @@ public final class InstancePool: Sendable {
             state.live += 1
             return nil
         }
-        if let reused { return reused }
+        if let reused {
+            idleBudget?.release()
+            return reused
+        }
         do {
             return try module.instantiate(configuration: configuration, router: router)
         } catch {
@@ -80,12 +117,18 @@ public final class InstancePool: Sendable {
     }
 
     private func checkIn(_ instance: WapcInstance) {
+        let keep = instance.failure == nil && (idleBudget?.reserve() ?? true)
         state.withLock { state in
-            if instance.failure == nil {
+            if keep {
                 state.idle.append(instance)
             } else {
                 state.live -= 1
             }
         }
+    }
+
+    deinit {
+        // The pool's idle instances go with it (a module dropped from the runtime's cache).
+        idleBudget?.release(state.withLock { $0.idle.count })
     }
 }

@@ -11,7 +11,7 @@ import Dispatch
 /// at a time, and the pool's lock orders each hand-over.
 public final class WapcInstance: @unchecked Sendable {
     private let store: Store
-    private let state: CallState
+    let state: CallState  // internal: tests watch it to see the instance freed
     private let cap: MemoryCap
     private let deadlineSlot: DeadlineWatchdog.Slot
     private let guestCall: Function
@@ -82,6 +82,10 @@ public final class WapcInstance: @unchecked Sendable {
 
     deinit {
         DeadlineWatchdog.shared.unregister(deadlineSlot)
+        // Break the cycle store → host functions → `state` → guest memory → store (WasmKit's
+        // `Memory` holds its store's allocator): without this no instance whose module imports a
+        // host function was ever freed, linear memory included.
+        state.memory = nil
     }
 
     /// Runs the waPC operation `operation` with `payload` and returns the guest's response.

@@ -35,8 +35,14 @@ struct ServeLimits: ParsableArguments {
     @Option(help: "Threads running guests: the most calls running at once, in total [WASMRPC_WORKERS, cores, at least 2].")
     var workers: Int?
 
-    @Option(help: "Instances of one module alive at once; more callers wait up to the timeout, then RESOURCE_EXHAUSTED [WASMRPC_MAX_INSTANCES_PER_MODULE, = workers].")
+    @Option(help: "Instances of one module, i.e. its calls running at once; more callers wait (without a worker) up to their deadline or --max-wait, then DEADLINE_EXCEEDED/RESOURCE_EXHAUSTED [WASMRPC_MAX_INSTANCES_PER_MODULE, half the workers].")
     var maxInstancesPerModule: Int?
+
+    @Option(help: "How long a call without a deadline may wait for one of its module's instances [WASMRPC_MAX_WAIT, 10s].")
+    var maxWait: DurationArgument?
+
+    @Option(help: "Instances kept warm across all modules; at most workers + this many are alive [WASMRPC_MAX_IDLE_INSTANCES, 64].")
+    var maxIdleInstances: Int?
 
     @Option(help: "Calls that may wait for a worker before more are refused with RESOURCE_EXHAUSTED [WASMRPC_MAX_QUEUED_CALLS, 1024].")
     var maxQueuedCalls: Int?
@@ -60,6 +66,7 @@ struct ServeLimits: ParsableArguments {
             return value
         }
         if let value = try Self.value(timeout, "WASMRPC_TIMEOUT", environment) { runtime.wapc.timeout = value.duration }
+        if let value = try Self.value(maxWait, "WASMRPC_MAX_WAIT", environment) { runtime.maxWait = value.duration }
         if let value = try Self.value(fuel, "WASMRPC_FUEL", environment) { runtime.wapc.fuel = value == 0 ? nil : value }
         if let value = try Self.value(memoryLimit, "WASMRPC_MEMORY_LIMIT", environment) { runtime.wapc.memoryLimit = value.bytes }
         if let value = try Self.value(maxRequestBytes, "WASMRPC_MAX_REQUEST_BYTES", environment) { runtime.wapc.maxRequestBytes = value.bytes }
@@ -73,6 +80,9 @@ struct ServeLimits: ParsableArguments {
         if let value = try count(workers, "--workers", "WASMRPC_WORKERS") { runtime.workerThreads = value }
         if let value = try count(maxInstancesPerModule, "--max-instances-per-module", "WASMRPC_MAX_INSTANCES_PER_MODULE") {
             runtime.maxInstancesPerModule = value
+        }
+        if let value = try count(maxIdleInstances, "--max-idle-instances", "WASMRPC_MAX_IDLE_INSTANCES", minimum: 0) {
+            runtime.maxIdleInstances = value
         }
         if let value = try count(maxQueuedCalls, "--max-queued-calls", "WASMRPC_MAX_QUEUED_CALLS", minimum: 0) { runtime.maxQueuedCalls = value }
         if let value = try count(loadedModules, "--loaded-modules", "WASMRPC_LOADED_MODULES") { runtime.loadedModules = value }

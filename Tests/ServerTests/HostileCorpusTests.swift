@@ -5,6 +5,7 @@ import GRPCCore
 import SwiftProtobuf
 import Synchronization
 import Testing
+import WAT
 
 /// The server-level hostile corpus (`Tests/Fixtures/hostile/`): each module gets its status and a
 /// well-behaved module invoked meanwhile keeps answering. (The server's memory before and after
@@ -57,6 +58,51 @@ import Testing
             #expect(statuses["huge-memory"] == .invalidArgument)
             #expect(statuses["huge-response"] == .resourceExhausted)
             #expect(answered > 0)
+        }
+    }
+}
+
+extension HostileCorpusTests {
+    /// `Tests/Fixtures/hostile.wat` picks its case by the length of the operation name; through the
+    /// server each case is a method named by that many x's. The statuses follow docs/ARCHITECTURE.md.
+    static let callCases: [Int: RPCError.Code] = [
+        1: .failedPrecondition, 2: .failedPrecondition, 3: .failedPrecondition, 4: .failedPrecondition,  // bad pointers
+        5: .failedPrecondition, 6: .failedPrecondition,  // waPC protocol broken
+        7: .failedPrecondition, 8: .deadlineExceeded, 9: .resourceExhausted, 10: .failedPrecondition,  // trap, loop, memory.grow, recursion
+        11: .failedPrecondition,  // 64 KiB of memory as the answer: not a valid Nothing
+        12: .resourceExhausted, 13: .failedPrecondition, 14: .failedPrecondition,  // host-call flood, division by zero, wrapping pointer
+        15: .failedPrecondition,  // "fine" is not a valid Nothing either
+    ]
+
+    @Test func callLevelCasesGetTheirStatusesThroughTheServer() async throws {
+        let methods = Self.callCases.keys.sorted().map { (String(repeating: "x", count: $0), "Nothing", "Nothing") }
+        let set = descriptorSet(package: "hostile", messages: ["Nothing": []], services: [("Calls", methods)])
+        // 1 MiB of memory, so that the memory.grow bomb reaches the cap long before the deadline.
+        try await withServer(configure: { $0.runtime.wapc.timeout = .milliseconds(300); $0.runtime.wapc.memoryLimit = 1 << 20 }) { client in
+            let id = try #require(ModuleID(hex: try await client.add(wasm: try fixture("Tests/Fixtures/hostile.wat"), descriptorSet: set).metadata.id))
+            for (n, expected) in Self.callCases.sorted(by: { $0.key < $1.key }) {
+                let code = await statusCode { try await client.invoke(id, function: String(repeating: "x", count: n), parameters: Google_Protobuf_Any()) }
+                #expect(code == expected, "case \(n)")
+            }
+        }
+    }
+
+    /// `huge-data.wat` with its DATA placeholder replaced by `count` bytes.
+    static func hugeData(_ count: Int) throws -> [UInt8] {
+        let text = String(decoding: try Data(contentsOf: repository.appendingPathComponent("Tests/Fixtures/hostile/huge-data.wat")), as: UTF8.self)
+        return try wat2wasm(text.replacingOccurrences(of: "\"DATA\"", with: "\"" + String(repeating: "a", count: count) + "\""))
+    }
+
+    @Test func dataSegmentsPastMemoryOrOverTheSizeLimitAreRefused() async throws {
+        try await withServer(configure: { $0.runtime.maxModuleBytes = 1 << 20 }) { client in
+            let outOfBounds = try fixture("Tests/Fixtures/hostile/data-out-of-bounds.wat")
+            #expect(await statusCode { try await client.add(wasm: outOfBounds, descriptorSet: Self.nothing) } == .invalidArgument)
+            #expect(await statusCode { try await client.add(wasm: try Self.hugeData(1 << 20), descriptorSet: Self.nothing) } == .resourceExhausted)
+            // Under the limit the same shape is an ordinary module.
+            let fits = try #require(ModuleID(hex: try await client.add(wasm: try Self.hugeData(512 << 10), descriptorSet: Self.nothing).metadata.id))
+            _ = try await client.invoke(fits, function: "run", parameters: Google_Protobuf_Any())
+            let listed = try await client.list()
+            #expect(listed.map(\.id) == [fits.hex])
         }
     }
 }

@@ -66,3 +66,25 @@ import Testing
         #expect(try pool.invoke(operation: "echo", payload: [1]) == [1])
     }
 }
+
+@Suite struct IdleInstanceBudgetTests {
+    @Test func poolsSharingABudgetKeepNoMoreIdleInstancesThanIt() throws {
+        let module = try Fixtures.load(Fixtures.wat("wapc-abi.wat"))
+        let budget = IdleInstanceBudget(limit: 1)
+        var first: InstancePool? = InstancePool(module: module, configuration: .quiet, idleBudget: budget)
+        let second = InstancePool(module: module, configuration: .quiet, idleBudget: budget)
+        try first?.withInstance { _ throws(WapcError) in }
+        #expect(first?.counts.idle == 1 && budget.count == 1)
+        // The budget is spent: the second pool's instance is dropped after its call.
+        try second.withInstance { _ throws(WapcError) in }
+        #expect(second.counts == (0, 0) && budget.count == 1)
+        // Reusing the idle instance frees its place while it runs, and takes it back after.
+        try first?.withInstance { _ throws(WapcError) in #expect(budget.count == 0) }
+        #expect(budget.count == 1)
+        // A pool that goes away gives its idle instances' places back.
+        first = nil
+        #expect(budget.count == 0)
+        try second.withInstance { _ throws(WapcError) in }
+        #expect(second.counts == (1, 1) && budget.count == 1)
+    }
+}

@@ -40,6 +40,28 @@ import Testing
         return configuration
     }
 
+    /// A dropped instance must take its store (and linear memory) with it, whatever its last call
+    /// did. The store's host functions hold the instance's `CallState`, so the state outliving the
+    /// instance means the store leaked — as every store of a module with host imports once did,
+    /// through a reference cycle (store → host functions → call state → memory → store).
+    @Test(arguments: cases + [Case(number: 15, expected: .guestFault, what: "a well-behaved call")])
+    func aDroppedInstanceFreesItsStore(_ hostile: Case) throws {
+        let module = try Fixtures.load(Fixtures.wat("hostile.wat"), configuration: Self.configuration)
+        weak var state: CallState?
+        do {
+            let instance = try module.instantiate(configuration: Self.configuration)
+            state = instance.state
+            _ = try? instance.invoke(operation: hostile.operation, payload: [])
+        }
+        #expect(state == nil, "the store of an instance that ran case \(hostile.number) was not freed")
+        // Also one that never ran a call.
+        do {
+            let instance = try module.instantiate(configuration: Self.configuration)
+            state = instance.state
+        }
+        #expect(state == nil)
+    }
+
     @Test(arguments: cases)
     func hostileCallFailsCleanlyAndThePoolRecovers(_ hostile: Case) throws {
         let module = try Fixtures.load(Fixtures.wat("hostile.wat"), configuration: Self.configuration)

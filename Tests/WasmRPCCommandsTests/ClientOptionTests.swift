@@ -58,9 +58,16 @@ import Testing
         #expect(defaults.runtime.wapc.timeout == .seconds(1))
         #expect(defaults.runtime.maxModuleBytes == 32 << 20)
         #expect(defaults.runtime.maxInstancesPerModule == nil)
+        #expect(defaults.runtime.maxIdleInstances == 64)
+        #expect(defaults.runtime.maxWait == .seconds(10))
 
-        let environment = ["WASMRPC_TIMEOUT": "250ms", "WASMRPC_MAX_MODULE_BYTES": "1MiB", "WASMRPC_FUEL": "0", "WASMRPC_WORKERS": "3"]
+        let environment = [
+            "WASMRPC_TIMEOUT": "250ms", "WASMRPC_MAX_MODULE_BYTES": "1MiB", "WASMRPC_FUEL": "0", "WASMRPC_WORKERS": "3",
+            "WASMRPC_MAX_IDLE_INSTANCES": "0",
+        ]
         let fromEnvironment = try configured([], environment: environment)
+        #expect(fromEnvironment.runtime.maxIdleInstances == 0)
+        #expect(fromEnvironment.runtime.instancesPerModule == 1)
         #expect(fromEnvironment.runtime.wapc.timeout == .milliseconds(250))
         #expect(fromEnvironment.runtime.maxModuleBytes == 1 << 20)
         #expect(fromEnvironment.runtime.wapc.fuel == nil)
@@ -68,7 +75,7 @@ import Testing
 
         let flags = try configured(
             ["--timeout", "2s", "--max-module-bytes", "2MiB", "--max-host-calls", "0", "--max-instances-per-module", "1",
-             "--memory-limit", "8MiB", "--max-response-bytes", "1KiB"],
+             "--memory-limit", "8MiB", "--max-response-bytes", "1KiB", "--max-wait", "3s"],
             environment: environment)
         #expect(flags.runtime.wapc.timeout == .seconds(2))
         #expect(flags.runtime.maxModuleBytes == 2 << 20)
@@ -76,6 +83,7 @@ import Testing
         #expect(flags.runtime.maxInstancesPerModule == 1)
         #expect(flags.runtime.wapc.memoryLimit == 8 << 20)
         #expect(flags.runtime.wapc.maxResponseBytes == 1024)
+        #expect(flags.runtime.maxWait == .seconds(3))
     }
 
     @Test func badValuesAreClearErrors() {

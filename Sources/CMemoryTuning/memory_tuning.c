@@ -1,0 +1,1 @@
+// The target is its header; SwiftPM wants a source file.
