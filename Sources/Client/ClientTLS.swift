@@ -23,23 +23,23 @@ public struct ClientTLS: Sendable {
     /// Reads and checks the files (errors name the CLI options).
     func transportSecurity() throws(TLSFileError) -> HTTP2ClientTransport.Posix.TransportSecurity {
         let trusted = try trustedCAFile.map { path throws(TLSFileError) in try PEMFiles.certificates(at: path, option: "--tls-ca") }
-        var chain: [UInt8] = []
-        var key: [UInt8]?
+        var identity: (chain: [UInt8], key: [UInt8])?
         switch (certificateChainFile, privateKeyFile) {
         case (nil, nil):
             break
         case (let chainFile?, let keyFile?):
-            chain = try PEMFiles.certificates(at: chainFile, option: "--tls-cert")
-            key = try PEMFiles.privateKey(at: keyFile, option: "--tls-key")
-            try PEMFiles.checkPair(chain: chain, key: key ?? [], options: "--tls-cert \(chainFile) and --tls-key \(keyFile)")
+            let chain = try PEMFiles.certificates(at: chainFile, option: "--tls-cert")
+            let key = try PEMFiles.privateKey(at: keyFile, option: "--tls-key")
+            try PEMFiles.checkPair(chain: chain, key: key, options: "--tls-cert \(chainFile) and --tls-key \(keyFile)")
+            identity = (chain, key)
         default:
             throw TLSFileError("a client certificate needs both --tls-cert and --tls-key")
         }
-        return .tls { tls in
+        return .tls { [identity] tls in
             if let trusted { tls.trustRoots = .certificates([.bytes(trusted, format: .pem)]) }
-            if let key {
-                tls.certificateChain = [.bytes(chain, format: .pem)]
-                tls.privateKey = .bytes(key, format: .pem)
+            if let identity {
+                tls.certificateChain = [.bytes(identity.chain, format: .pem)]
+                tls.privateKey = .bytes(identity.key, format: .pem)
             }
         }
     }

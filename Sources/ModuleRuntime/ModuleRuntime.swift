@@ -202,6 +202,7 @@ public final class ModuleRuntime: Sendable {
             return ModuleRuntimeError(.overloaded, "all \(limit) instances of module \(id) stayed busy for \(maxWait)")
         }
         defer { module.gate.leave() }
+        let queued = ContinuousClock.now
         return try await onWorker { () throws -> Invocation in
             var timeout: Duration?
             if let deadline {
@@ -209,6 +210,8 @@ public final class ModuleRuntime: Sendable {
                 if let left = timeout, left <= .zero {
                     throw ModuleRuntimeError(.deadlineExceeded, "the deadline passed while the call waited for a worker")
                 }
+            } else if queued.duration(to: .now) > maxWait {
+                throw ModuleRuntimeError(.overloaded, "the call waited more than \(maxWait) for a worker")
             }
             do throws(DynamicProtoError) {
                 _ = try DynamicMessage(serializedBytes: parameters, type: function.input, pool: interface.pool)
@@ -245,6 +248,7 @@ public final class ModuleRuntime: Sendable {
     }
 
     /// Runs blocking `body` on a worker thread; refuses it when too much work is already waiting.
+    /// A job whose task was cancelled while it waited (the client gave up) does not run.
     private func onWorker<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         let limit = configuration.maxQueuedCalls + max(1, configuration.workerThreads)
         let before = pending.add(1, ordering: .relaxed).oldValue
@@ -252,10 +256,25 @@ public final class ModuleRuntime: Sendable {
         guard before < limit else {
             throw ModuleRuntimeError(.overloaded, "the server is busy: \(before) calls are running or waiting")
         }
+        let abandoned = AbandonFlag()
         do {
-            return try await workers.runIfActive(body)
+            return try await withTaskCancellationHandler {
+                try await workers.runIfActive {
+                    if abandoned.isSet { throw CancellationError() }
+                    return try body()
+                }
+            } onCancel: {
+                abandoned.set()
+            }
         } catch is NIOThreadPoolError.ThreadPoolInactive {
             throw ModuleRuntimeError(.unavailable, "the runtime is shutting down")
         }
     }
+}
+
+/// Set once when the task waiting for a worker job is cancelled.
+private final class AbandonFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .relaxed) }
+    func set() { value.store(true, ordering: .relaxed) }
 }

@@ -190,6 +190,29 @@ import WapcHost
 }
 
 extension SchedulingTests {
+    @Test func aCallWithoutDeadlineWaitsForAWorkerAtMostMaxWaitAndAnAbandonedOneNeverRuns() async throws {
+        try await withRuntime({ $0.workerThreads = 1; $0.maxInstancesPerModule = 4; $0.wapc.timeout = .seconds(1); $0.maxWait = .milliseconds(200) }) {
+            runtime, complex, loop in
+            try await preload(runtime, complex, loop)
+            async let holder = spin(runtime, loop)  // holds the only worker for 1 s
+            try await eventually { runtime.pendingWork == 1 }
+            async let patient: Error? = {
+                do {
+                    _ = try await mul(runtime, complex)
+                    return nil
+                } catch { return error }
+            }()
+            let abandoned = Task { try await mul(runtime, complex) }
+            try await eventually { runtime.pendingWork == 3 }
+            abandoned.cancel()
+            // Its job reaches the worker after the loop, sees the cancellation and does not run.
+            await #expect(throws: CancellationError.self) { try await abandoned.value }
+            let waited = try #require(await patient as? ModuleRuntimeError)
+            #expect(waited.code == .overloaded && waited.message.contains("waited more than"), "\(waited)")
+            #expect(await holder.0 == .deadlineExceeded)
+        }
+    }
+
     @Test func theRuntimeKeepsIdleInstancesWithinItsBudget() async throws {
         for budget in [0, 1] {
             try await withRuntime({ $0.maxIdleInstances = budget }) { runtime, complex, _ in
