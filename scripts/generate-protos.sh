@@ -5,6 +5,7 @@
 #                                            benchmarks check DynamicProto against
 #   Tests/DynamicProtoTests/Protos/test.pb   their FileDescriptorSet (--include_imports)
 #   Sources/WasmRPCProto/*.swift             messages and gRPC stubs of proto/wasmrpc/v1 (the wire API)
+#                                            and proto/grpc/health/v1 (the standard health service)
 #   Guests/complex/complex.pb                the complex example's FileDescriptorSet (the demo adds it)
 # `--check` generates into a temporary folder and fails if anything committed differs (CI runs it).
 set -euo pipefail
@@ -42,7 +43,7 @@ mkdir -p "$out/WasmRPCProto"
 protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" \
   -I proto --swift_out="$out/WasmRPCProto" --swift_opt=Visibility=Public,FileNaming=PathToUnderscores \
   --grpc-swift-2_out="$out/WasmRPCProto" --grpc-swift-2_opt=Visibility=Public,FileNaming=PathToUnderscores \
-  wasmrpc/v1/wasmrpc.proto
+  wasmrpc/v1/wasmrpc.proto grpc/health/v1/health.proto
 for file in "$out"/WasmRPCProto/*.swift; do
   compare "$file" "Sources/WasmRPCProto/$(basename "$file")"
 done

@@ -48,9 +48,9 @@ public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
     /// IP literals as IP targets, names through DNS. (A DNS target would also offer an IP literal
     /// as the TLS server name, which TLS forbids; an IP target checks the certificate's IP names.)
     var resolvableTarget: any ResolvableTarget {
-        if host.contains(":") { return .ipv6(host: host, port: port) }
+        if host.contains(":") { return .ipv6(address: host, port: port) }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        if octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) { return .ipv4(host: host, port: port) }
+        if octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) { return .ipv4(address: host, port: port) }
         return .dns(host: host, port: port)
     }
 

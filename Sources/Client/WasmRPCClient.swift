@@ -35,6 +35,8 @@ public struct WasmRPCClient: Sendable {
     public let registry: Wasmrpc_V1_Registry.Client<HTTP2ClientTransport.Posix>
     public let invoker: Wasmrpc_V1_Invoker.Client<HTTP2ClientTransport.Posix>
     public let logService: Wasmrpc_V1_Log.Client<HTTP2ClientTransport.Posix>
+    /// The standard gRPC health service.
+    public let health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix>
 
     /// Messages up to this size travel either way (modules are large).
     public static let maxMessageBytes = 64 << 20
@@ -59,7 +61,10 @@ public struct WasmRPCClient: Sendable {
             serviceConfig: ServiceConfig(methodConfig: [limits]))
         let interceptors: [any ClientInterceptor] = token.map { [BearerToken(token: $0)] } ?? []
         return try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
-            try await body(WasmRPCClient(registry: .init(wrapping: grpc), invoker: .init(wrapping: grpc), logService: .init(wrapping: grpc)))
+            try await body(
+                WasmRPCClient(
+                    registry: .init(wrapping: grpc), invoker: .init(wrapping: grpc), logService: .init(wrapping: grpc),
+                    health: .init(wrapping: grpc)))
         }
     }
 

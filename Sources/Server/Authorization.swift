@@ -2,7 +2,8 @@ import Crypto
 import GRPCCore
 
 /// Who may call what: with a token configured, writes (Registry.Add) need `authorization: Bearer
-/// <token>`; reads (Get, List, Invoke, Log) need it too when `protectReads` is set. The token is
+/// <token>`; reads (Get, List, Invoke, Log) need it too when `protectReads` is set; health checks
+/// never do. The token is
 /// compared in constant time (both sides hashed, then every byte compared) and never logged.
 public struct AccessPolicy: Sendable {
     let tokenDigest: [UInt8]?
@@ -10,6 +11,9 @@ public struct AccessPolicy: Sendable {
 
     /// Methods that change what the server stores.
     static let writes: Set<String> = ["wasmrpc.v1.Registry/Add"]
+    /// Always open: health probes (load balancers, Kubernetes) carry no token, and the answer
+    /// (serving or not) tells nothing about what is stored.
+    static let healthService = "grpc.health.v1.Health/"
 
     public init(token: String?, protectReads: Bool = false) {
         tokenDigest = token.map { Array(SHA256.hash(data: Array($0.utf8))) }
@@ -22,7 +26,7 @@ public struct AccessPolicy: Sendable {
     public var requiresToken: Bool { tokenDigest != nil }
 
     func check(method: String, authorization: String?) throws(RPCError) {
-        guard let tokenDigest else { return }
+        guard let tokenDigest, !method.hasPrefix(Self.healthService) else { return }
         guard Self.writes.contains(method) || protectReads else { return }
         guard let authorization, authorization.hasPrefix("Bearer ") else {
             throw RPCError(code: .unauthenticated, message: "\(method) needs an `authorization: Bearer <token>` header")

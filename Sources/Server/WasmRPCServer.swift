@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import ModuleRuntime
+import WasmRPCProto
 
 /// The wasmrpc gRPC server: Registry, Invoker and Log over HTTP/2 (plaintext or TLS) on one port,
 /// backed by one data directory.
@@ -38,6 +39,7 @@ public final class WasmRPCServer: Sendable {
     public let runtime: ModuleRuntime
     private let transport: HTTP2ServerTransport.Posix
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let health: HealthService
     private let logger: Logger
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "wasmrpc.server")) throws {
@@ -57,9 +59,15 @@ public final class WasmRPCServer: Sendable {
                 $0.rpc.maxRequestPayloadSize =
                     configuration.maxRequestBytes ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20)
             })
+        let services: [any RegistrableRPCService] = [
+            RegistryService(runtime: runtime), InvokerService(runtime: runtime), LogService(runtime: runtime),
+        ]
+        health = HealthService(services: [
+            Wasmrpc_V1_Registry.descriptor.fullyQualifiedService, Wasmrpc_V1_Invoker.descriptor.fullyQualifiedService,
+            Wasmrpc_V1_Log.descriptor.fullyQualifiedService,
+        ])
         server = GRPCServer(
-            transport: transport,
-            services: [RegistryService(runtime: runtime), InvokerService(runtime: runtime), LogService(runtime: runtime)],
+            transport: transport, services: services + [health],
             interceptors: [AuthorizationInterceptor(policy: configuration.access)])
     }
 
@@ -83,8 +91,10 @@ public final class WasmRPCServer: Sendable {
         throw ModuleRuntimeError(.unavailable, "the server is not listening on an IP address: \(address)")
     }
 
-    /// Stops accepting calls; `run()` returns once the calls in flight finished.
+    /// Reports NOT_SERVING to health checkers (ending their watches), stops accepting calls; `run()`
+    /// returns once the calls in flight finished.
     public func shutdown() {
+        health.beginShutdown()
         server.beginGracefulShutdown()
     }
 }

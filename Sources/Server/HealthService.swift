@@ -1,0 +1,73 @@
+import GRPCCore
+import ModuleRuntime
+import Synchronization
+import WasmRPCProto
+
+/// `grpc.health.v1.Health`, for stock health checkers (grpc_health_probe, Kubernetes probes,
+/// grpcio-health-checking): the server as a whole ("") and each built-in service are SERVING until
+/// shutdown begins, then NOT_SERVING. Watch sends the current status at once and again when it
+/// changes; at shutdown it sends NOT_SERVING and ends, so that a graceful shutdown is not held up by
+/// open watches. Uploaded modules' services are not listed yet: they are not routable at their own
+/// paths until the native routes exist (issue 8), and a checker must not be told they serve.
+final class HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
+    typealias Status = Grpc_Health_V1_HealthCheckResponse.ServingStatus
+
+    /// Fully qualified names of the services this server serves.
+    let services: Set<String>
+
+    private struct State {
+        var shuttingDown = false
+        var watchers: [Int: AsyncStream<Void>.Continuation] = [:]
+        var nextWatcher = 0
+    }
+
+    private let state = Mutex(State())
+
+    init(services: Set<String>) {
+        self.services = services.union([Grpc_Health_V1_Health.descriptor.fullyQualifiedService])
+    }
+
+    /// `service`'s status now; nil if the server does not know it.
+    func status(of service: String) -> Status? {
+        guard service.isEmpty || services.contains(service) else { return nil }
+        return state.withLock { $0.shuttingDown } ? .notServing : .serving
+    }
+
+    /// From now on everything is NOT_SERVING; open watches are told so and end.
+    func beginShutdown() {
+        let watchers = state.withLock { state in
+            state.shuttingDown = true
+            return Array(state.watchers.values)
+        }
+        for watcher in watchers { watcher.yield() }
+    }
+
+    func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Grpc_Health_V1_HealthCheckResponse {
+        guard let status = status(of: request.service) else {
+            throw RPCError(code: .notFound, message: "this server has no service \(ModuleRuntimeError.quote(request.service))")
+        }
+        return .with { $0.status = status }
+    }
+
+    func watch(
+        request: Grpc_Health_V1_HealthCheckRequest, response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>, context: ServerContext
+    ) async throws {
+        let (changes, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = state.withLock { state in
+            state.nextWatcher += 1
+            state.watchers[state.nextWatcher] = continuation
+            return state.nextWatcher
+        }
+        defer { _ = state.withLock { $0.watchers.removeValue(forKey: id) } }
+        var sent: Status?
+        var iterator = changes.makeAsyncIterator()
+        repeat {
+            let current = status(of: request.service) ?? .serviceUnknown
+            if current != sent {
+                try await response.write(.with { $0.status = current })
+                sent = current
+            }
+            if state.withLock({ $0.shuttingDown }) { return }
+        } while await iterator.next() != nil
+    }
+}

@@ -1,0 +1,79 @@
+import Client
+import Foundation
+import GRPCCore
+import Server
+import Synchronization
+import Testing
+import WasmRPCProto
+
+@Suite struct HealthTests {
+    func check(_ client: WasmRPCClient, _ service: String) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
+        try await client.health.check(.with { $0.service = service }).status
+    }
+
+    @Test func theServerAndItsServicesAreServingAndUnknownOnesAreNotFound() async throws {
+        try await withServer { client in
+            for service in ["", "wasmrpc.v1.Registry", "wasmrpc.v1.Invoker", "wasmrpc.v1.Log", "grpc.health.v1.Health"] {
+                let status = try await check(client, service)
+                #expect(status == .serving, "\(service)")
+            }
+            for service in ["wasmrpc.v1", "complex.Calculator", "wasmrpc.v1.Registry/Add", String(repeating: "x", count: 10_000)] {
+                #expect(await statusCode { try await check(client, service) } == .notFound, "\(service.prefix(20))")
+            }
+        }
+    }
+
+    @Test func healthChecksNeedNoTokenEvenWhenReadsAreProtected() async throws {
+        try await withServer(configure: { $0.access = AccessPolicy(token: "s3cret", protectReads: true) }) { client in
+            let status = try await check(client, "")
+            #expect(status == .serving)
+            #expect(await statusCode { try await client.list() } == .unauthenticated)
+        }
+    }
+
+    /// Watches ("" and an unknown service) see their first status, then NOT_SERVING when shutdown
+    /// begins, and end, so that the graceful shutdown completes with them open.
+    @Test func watchesSeeTheShutdownAndEnd() async throws {
+        let data = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var configuration = WasmRPCServer.Configuration(dataDirectory: data)
+        configuration.port = 0
+        let server = try WasmRPCServer(configuration: configuration)
+        let seen = Recorded()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            defer { server.shutdown() }
+            let address = ServerAddress(host: "127.0.0.1", port: try await server.listeningPort())
+            try await WasmRPCClient.withClient(to: address) { client in
+                try await withThrowingTaskGroup(of: Void.self) { watches in
+                    for service in ["", "complex.Calculator"] {
+                        watches.addTask {
+                            try await client.health.watch(.with { $0.service = service }) { response in
+                                for try await message in response.messages { seen.append(service, message.status) }
+                            }
+                        }
+                    }
+                    // Both watches answered at once; then the server begins to stop.
+                    for _ in 0..<2_000 where seen.count < 2 { try await Task.sleep(for: .milliseconds(5)) }
+                    #expect(seen.statuses("") == [.serving])
+                    #expect(seen.statuses("complex.Calculator") == [.serviceUnknown])
+                    server.shutdown()
+                    try await watches.waitForAll()
+                }
+            }
+            try await group.waitForAll()  // run() returned: nothing held the shutdown up
+        }
+        #expect(seen.statuses("") == [.serving, .notServing])
+        #expect(seen.statuses("complex.Calculator") == [.serviceUnknown])
+    }
+}
+
+/// Statuses received per watched service, from several tasks.
+final class Recorded: Sendable {
+    private let state = Mutex<[(String, Grpc_Health_V1_HealthCheckResponse.ServingStatus)]>([])
+    var count: Int { state.withLock { $0.count } }
+    func append(_ service: String, _ status: Grpc_Health_V1_HealthCheckResponse.ServingStatus) { state.withLock { $0.append((service, status)) } }
+    func statuses(_ service: String) -> [Grpc_Health_V1_HealthCheckResponse.ServingStatus] {
+        state.withLock { $0.filter { $0.0 == service }.map(\.1) }
+    }
+}
