@@ -123,3 +123,24 @@ def test_garbage_wasm_is_invalid_argument(api):
     wasmrpc_pb2, registry, _, complex_pb2, _ = api
     request = wasmrpc_pb2.AddRequest(wasm=b"\x00asm garbage", descriptor=complex_descriptor(complex_pb2))
     assert status_of(lambda: registry.Add(request)) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_invoke_stream_answers_a_thousand_requests_in_order(api):
+    """Bidirectional InvokeStream: 1,000 `mul` requests on one stream, answered in order. Small
+    integers keep float32 products exact, so each answer is compared bit for bit."""
+    wasmrpc_pb2, _, invoker, complex_pb2, module_id = api
+    operands = [((i % 97 - 48, i % 13), (i % 5 + 1, -(i % 3))) for i in range(1000)]
+
+    def requests():
+        for a, b in operands:
+            yield wasmrpc_pb2.InvokeRequest(
+                metadata=wasmrpc_pb2.Metadata(id=module_id),
+                request=wasmrpc_pb2.FunctionRequest(name="mul", parameters=mul_request(complex_pb2, a, b)))
+
+    answers = []
+    for response in invoker.InvokeStream(requests(), timeout=60):
+        result = complex_pb2.ComplexResponse()
+        assert response.response.result.Unpack(result)
+        answers.append((result.result.real, result.result.imag))
+    expected = [(a[0] * b[0] - a[1] * b[1], a[0] * b[1] + a[1] * b[0]) for a, b in operands]
+    assert answers == expected

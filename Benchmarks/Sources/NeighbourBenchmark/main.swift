@@ -69,17 +69,21 @@ enum NeighbourBenchmark {
                 .serializedBytes()
         }
 
-        /// Latencies in microseconds, sorted.
-        func measure(_ client: WasmRPCClient, _ id: ModuleID, for seconds: Double) async throws -> [Double] {
+        /// Latencies in microseconds, sorted, of `call` made back to back for `seconds`.
+        func measure(for seconds: Double, _ call: () async throws -> Void) async throws -> [Double] {
             var latencies: [Double] = []
             let end = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
             while ContinuousClock.now < end {
                 let start = ContinuousClock.now
-                _ = try await client.invoke(id, function: "mul", parameters: request)
+                try await call()
                 let elapsed = ContinuousClock.now - start
                 latencies.append(Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12)
             }
             return latencies.sorted()
+        }
+
+        func measure(_ client: WasmRPCClient, _ id: ModuleID, for seconds: Double) async throws -> [Double] {
+            try await measure(for: seconds) { _ = try await client.invoke(id, function: "mul", parameters: request) }
         }
 
         func row(_ name: String, _ latencies: [Double]) -> String {
@@ -106,6 +110,8 @@ enum NeighbourBenchmark {
                     wasm: try wat2wasm(String(decoding: try file("Tests/Fixtures/loop.wat"), as: UTF8.self)), descriptorSet: loopDescriptor).metadata.id)!
                 _ = try await measure(client, complex, for: 0.5)  // warm-up
                 let quiet = try await measure(client, complex, for: options.seconds)
+                // The same client and transport without a guest or a worker hop: the gRPC floor here.
+                let health = try await measure(for: options.seconds) { _ = try await client.health.check(.init()) }
 
                 let shared = Shared()
                 let noisy = try await withThrowingTaskGroup(of: Void.self) { loopers in
@@ -136,6 +142,7 @@ enum NeighbourBenchmark {
                 print("| complex mul, back to back | calls | p50 µs | p99 µs | max µs |")
                 print("|---|---:|---:|---:|---:|")
                 print(row("alone", quiet))
+                print(row("(health Check, no guest, no worker hop)", health))
                 print(row("while \(options.loopers) clients loop", noisy))
                 print("looping calls:", shared.statuses.withLock { $0 })
             }
