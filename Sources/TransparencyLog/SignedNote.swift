@@ -87,7 +87,7 @@ public struct NoteVerifier: Sendable, Hashable {
         keyHash = Array(SHA256.hash(data: Array(name.utf8) + [0x0A, 0x01] + Array(publicKey.rawRepresentation)).prefix(4))
     }
 
-    var keyHashHex: String { keyHash.map { String(format: "%02x", $0) }.joined() }
+    var keyHashHex: String { lowercaseHex(keyHash) }
 
     public var encoded: String {
         "\(name)+\(keyHashHex)+\(Data([0x01] + publicKey.rawRepresentation).base64EncodedString())"

@@ -11,16 +11,6 @@ struct LogCommand: AsyncParsableCommand {
         subcommands: [LogCheckpoint.self, LogKey.self, LogProve.self, LogConsistency.self, LogVerify.self])
 }
 
-/// Where the client pins log keys and remembers checkpoints: `$XDG_CONFIG_HOME/wasmrpc/logs`, else
-/// `~/.config/wasmrpc/logs`.
-enum ClientConfigDirectory {
-    static func logs(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") { return xdg + "/wasmrpc/logs" }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return home + "/.config/wasmrpc/logs"
-    }
-}
-
 /// `--log-key` for commands that verify the log.
 struct LogKeyOption: ParsableArguments {
     @Option(help: "Pin this log verifier key (NAME+HASH+KEY) instead of trusting the server's on first use.")

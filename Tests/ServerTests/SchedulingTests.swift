@@ -1,30 +1,73 @@
+import Dispatch
 import ContentStore
 import Foundation
 import SwiftProtobuf
 import Synchronization
 import Testing
+import WAT
 import WapcHost
 
 @testable import ModuleRuntime
 
 /// How calls wait: for one of their module's instances (`CallGate`, off the workers), then for a
-/// worker thread (bounded queue). A module stuck in a loop holds at most its own instances.
+/// worker thread (bounded queue). No test here depends on the machine's speed: a "held" call blocks
+/// in a host call until the test releases it, so it holds its worker exactly as long as the test says.
 @Suite struct SchedulingTests {
     static let nothing = descriptorSet(package: "loop", messages: ["Nothing": []], services: [("Loop", [("run", "Nothing", "Nothing")])])
 
-    /// Runs `body` with a runtime holding the complex module and `Tests/Fixtures/loop.wat`.
-    func withRuntime(
-        _ configure: (inout RuntimeConfiguration) -> Void, _ body: (ModuleRuntime, _ complex: ModuleID, _ loop: ModuleID) async throws -> Void
-    ) async throws {
+    /// A host capability that blocks the guest's host call until the test releases it (bounded, so
+    /// a failing test cannot hang).
+    final class Hold: HostCapability {
+        let released = DispatchSemaphore(value: 0)
+        func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
+            guard released.wait(timeout: .now() + 60) == .success else { throw HostCallFailure("never released") }
+            return []
+        }
+        func release(_ count: Int = 1) { for _ in 0..<count { released.signal() } }
+    }
+
+    /// A guest whose every call makes the host call `test`/`hold`, then answers an empty message.
+    static let holdWat = """
+        (module
+          (import "wapc" "__host_call" (func $host_call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+          (import "wapc" "__guest_response" (func $respond (param i32 i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "testhold")
+          (func (export "__guest_call") (param i32 i32) (result i32)
+            (drop (call $host_call (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 4) (i32.const 4) (i32.const 4) (i32.const 0) (i32.const 0)))
+            (call $respond (i32.const 0) (i32.const 0))
+            (i32.const 1)))
+        """
+
+    struct Fixture {
+        let runtime: ModuleRuntime
+        let complex: ModuleID
+        let holder: ModuleID
+        let hold: Hold
+    }
+
+    /// Runs `body` with a runtime holding the complex module and the hold module, both loaded;
+    /// calls may run 60 s.
+    func withRuntime(_ configure: (inout RuntimeConfiguration) -> Void, _ body: (Fixture) async throws -> Void) async throws {
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = RuntimeConfiguration()
+        configuration.wapc.timeout = .seconds(60)
         configure(&configuration)
-        let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration)
+        let hold = Hold()
+        var router = HostCallRouter.standard
+        router.register(hold, binding: "test", namespace: "hold")
+        let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
         let complex = try await runtime.add(wasm: complexWasm, descriptorSet: try complexDescriptor.serializedBytes(), name: "").record.id
-        let loop = try await runtime.add(wasm: try fixture("Tests/Fixtures/loop.wat"), descriptorSet: try Self.nothing.serializedBytes(), name: "")
+        let holder = try await runtime.add(wasm: try wat2wasm(Self.holdWat), descriptorSet: try Self.nothing.serializedBytes(), name: "")
             .record.id
-        try await body(runtime, complex, loop)
+        let fixture = Fixture(runtime: runtime, complex: complex, holder: holder, hold: hold)
+        // Both modules loaded, so that no loading job takes a worker later.
+        _ = try await mul(fixture)
+        hold.release()
+        #expect(await held(fixture).0 == .ok)
+        try await body(fixture)
+        hold.release(100)  // whatever a failed test left blocked
         await runtime.shutdown()
     }
 
@@ -34,108 +77,119 @@ import WapcHost
         try #require(condition())
     }
 
-    func mul(_ runtime: ModuleRuntime, _ id: ModuleID, deadline: ContinuousClock.Instant? = nil) async throws -> Invocation {
-        try await runtime.invoke(
-            module: id, function: "mul", typeURL: "", parameters: Array(try complexRequest((1, 2), (3, 4)).value), deadline: deadline)
+    func mul(_ fixture: Fixture, deadline: ContinuousClock.Instant? = nil) async throws -> Invocation {
+        try await fixture.runtime.invoke(
+            module: fixture.complex, function: "mul", typeURL: "", parameters: Array(try complexRequest((1, 2), (3, 4)).value), deadline: deadline)
     }
 
-    /// How a call ended, in the terms of the status it would get.
+    /// How a call ended, in the terms of the status it would get, with the error's message.
     enum Outcome: Equatable {
-        case ok, deadlineExceeded, overloaded
+        case ok, deadlineExceeded, overloaded, cancelled
         case other(String)
     }
 
-    /// Calls the looping module: how it ended, and the error's message.
-    func spin(_ runtime: ModuleRuntime, _ id: ModuleID, deadline: ContinuousClock.Instant? = nil) async -> (Outcome, message: String) {
+    static func outcome(_ call: () async throws -> Invocation) async -> (Outcome, message: String) {
         do {
-            _ = try await runtime.invoke(module: id, function: "run", typeURL: "", parameters: [], deadline: deadline)
+            _ = try await call()
             return (.ok, "")
-        } catch let error as WapcError where error.code == .deadlineExceeded || error.code == .outOfFuel {
-            return (.deadlineExceeded, error.message)
         } catch let error as ModuleRuntimeError where error.code == .deadlineExceeded {
             return (.deadlineExceeded, error.message)
         } catch let error as ModuleRuntimeError where error.code == .overloaded {
             return (.overloaded, error.message)
+        } catch is CancellationError {
+            return (.cancelled, "")
         } catch {
             return (.other("\(error)"), "\(error)")
         }
     }
 
-    /// Loads both modules, so that no loading job takes a worker later.
-    func preload(_ runtime: ModuleRuntime, _ complex: ModuleID, _ loop: ModuleID) async throws {
-        _ = try await mul(runtime, complex)
-        _ = await spin(runtime, loop, deadline: .now + .milliseconds(10))
+    /// A call of the hold module: it blocks until released.
+    func held(_ fixture: Fixture, deadline: ContinuousClock.Instant? = nil) async -> (Outcome, message: String) {
+        await Self.outcome { try await fixture.runtime.invoke(module: fixture.holder, function: "run", typeURL: "", parameters: [], deadline: deadline) }
     }
 
-    @Test func aLoopingModuleHoldsOnlyItsOwnInstancesWhileOthersRun() async throws {
-        // Two workers, so one instance per module by default.
-        try await withRuntime({ $0.workerThreads = 2; $0.wapc.timeout = .seconds(2) }) { runtime, complex, loop in
-            #expect(runtime.configuration.instancesPerModule == 1)
-            try await preload(runtime, complex, loop)
-            // Whichever runs first holds the instance for 1 s or 2 s; the other then either times out
-            // waiting (its 1 s deadline) or runs out its own deadline: DEADLINE_EXCEEDED both ways.
-            async let first = spin(runtime, loop, deadline: .now + .seconds(1))
-            async let second = spin(runtime, loop)
-            try await eventually { runtime.callCounts(of: loop).map { $0 == (1, 1) } ?? false }
-            // The second looping call waits for the module's only instance, not on a worker, so the
-            // other worker is free for other modules.
-            for _ in 0..<20 { _ = try await mul(runtime, complex) }
-            let counts = try #require(runtime.callCounts(of: loop))
-            #expect(counts == (1, 1), "the loops finished before the other module's calls: the test proves nothing")
+    func counts(_ fixture: Fixture) -> (running: Int, waiting: Int)? {
+        fixture.runtime.callCounts(of: fixture.holder)
+    }
+
+    @Test func aModuleHoldingItsInstanceLeavesTheOtherWorkerToOtherModules() async throws {
+        try await withRuntime({ $0.workerThreads = 2 }) { fixture in
+            #expect(fixture.runtime.configuration.instancesPerModule == 1)  // half of two workers
+            async let first = held(fixture)
+            async let second = held(fixture)
+            try await eventually { counts(fixture).map { $0 == (1, 1) } ?? false }
+            // One call holds a worker and the module's only instance; the other waits off the
+            // workers, so the second worker serves the other module.
+            for _ in 0..<20 { _ = try await mul(fixture) }
+            #expect(counts(fixture).map { $0 == (1, 1) } ?? false)
+            fixture.hold.release(2)
             let outcomes = await [first.0, second.0]
-            #expect(outcomes == [.deadlineExceeded, .deadlineExceeded])
+            #expect(outcomes == [.ok, .ok])
+            #expect(counts(fixture).map { $0 == (0, 0) } ?? false)
         }
     }
 
     @Test func callersBeyondAModulesInstancesWaitUpToTheirDeadlineOrMaxWait() async throws {
-        try await withRuntime({ $0.maxInstancesPerModule = 1; $0.wapc.timeout = .seconds(1); $0.maxWait = .seconds(1) }) { runtime, complex, loop in
-            try await preload(runtime, complex, loop)
-            // The first call holds the instance for 300 ms (its deadline).
-            async let holder = spin(runtime, loop, deadline: .now + .milliseconds(300))
-            try await eventually { runtime.callCounts(of: loop)?.running == 1 }
-            // Two callers without a deadline queue behind it: the first gets the instance after 300 ms
-            // and keeps it for the 1 s timeout; the second gives up after its 1 s --max-wait first.
-            async let queued1 = spin(runtime, loop)
-            async let queued2 = spin(runtime, loop)
-            // And one whose 100 ms deadline passes while it waits.
-            try await eventually { runtime.callCounts(of: loop)?.waiting == 2 }
-            let impatient = await spin(runtime, loop, deadline: .now + .milliseconds(100))
+        try await withRuntime({ $0.maxInstancesPerModule = 1; $0.maxWait = .milliseconds(500) }) { fixture in
+            async let holder = held(fixture)
+            try await eventually { counts(fixture)?.running == 1 }
+            // A caller whose deadline passes while it waits for the instance.
+            let impatient = await held(fixture, deadline: .now + .milliseconds(100))
             #expect(impatient.0 == .deadlineExceeded)
             #expect(impatient.message.contains("waited for one of the module's 1 instances"), "\(impatient)")
-            #expect(await holder.0 == .deadlineExceeded)
-            let results = await [queued1, queued2]
-            #expect(results.filter { $0.0 == .deadlineExceeded }.count == 1, "\(results)")
-            #expect(results.filter { $0.0 == .overloaded && $0.message.contains("stayed busy") }.count == 1, "\(results)")
-            #expect(runtime.callCounts(of: loop).map { $0 == (0, 0) } ?? false)
+            // One without a deadline gives up after --max-wait.
+            let patient = await held(fixture)
+            #expect(patient.0 == .overloaded && patient.message.contains("stayed busy"), "\(patient)")
+            fixture.hold.release()
+            #expect(await holder.0 == .ok)
+            #expect(counts(fixture).map { $0 == (0, 0) } ?? false)
         }
     }
 
     @Test func theWorkerQueueIsBoundedAndQueuedCallsKeepTheirDeadline() async throws {
-        try await withRuntime({ $0.workerThreads = 1; $0.maxQueuedCalls = 1; $0.maxInstancesPerModule = 4; $0.wapc.timeout = .seconds(1) }) {
-            runtime, complex, loop in
-            try await preload(runtime, complex, loop)
-            // The looping call holds the only worker for 1 s.
-            async let holder = spin(runtime, loop)
-            try await eventually { runtime.pendingWork == 1 }
+        try await withRuntime({ $0.workerThreads = 1; $0.maxQueuedCalls = 1; $0.maxInstancesPerModule = 4 }) { fixture in
+            async let holder = held(fixture)  // holds the only worker
+            try await eventually { fixture.runtime.pendingWork == 1 }
             // One call may wait for the worker; its 100 ms deadline passes in the queue.
-            async let queued: Error? = {
-                do {
-                    _ = try await mul(runtime, complex, deadline: .now + .milliseconds(100))
-                    return nil
-                } catch { return error }
-            }()
-            try await eventually { runtime.pendingWork == 2 }
+            async let queued = Self.outcome { try await mul(fixture, deadline: .now + .milliseconds(100)) }
+            try await eventually { fixture.runtime.pendingWork == 2 }
             // A third finds the queue full.
-            await #expect {
-                _ = try await mul(runtime, complex)
-            } throws: { error in
-                (error as? ModuleRuntimeError)?.code == .overloaded && "\(error)".contains("busy")
+            let refused = await Self.outcome { try await mul(fixture) }
+            #expect(refused.0 == .overloaded && refused.message.contains("busy"), "\(refused)")
+            try await Task.sleep(for: .milliseconds(150))  // the queued call's deadline is behind it now
+            fixture.hold.release()
+            let late = await queued
+            #expect(late.0 == .deadlineExceeded && late.message.contains("waited for a worker"), "\(late)")
+            #expect(await holder.0 == .ok)
+            _ = try await mul(fixture)  // the worker serves again
+        }
+    }
+
+    @Test func aCallWithoutDeadlineWaitsForAWorkerAtMostMaxWaitAndAnAbandonedOneNeverRuns() async throws {
+        try await withRuntime({ $0.workerThreads = 1; $0.maxInstancesPerModule = 4; $0.maxWait = .milliseconds(200) }) { fixture in
+            async let holder = held(fixture)  // holds the only worker
+            try await eventually { fixture.runtime.pendingWork == 1 }
+            async let patient = Self.outcome { try await mul(fixture) }
+            let abandoned = Task { try await mul(fixture) }
+            try await eventually { fixture.runtime.pendingWork == 3 }
+            abandoned.cancel()
+            try await Task.sleep(for: .milliseconds(300))  // the patient call has waited past --max-wait
+            fixture.hold.release()
+            // The abandoned job reaches the worker, sees the cancellation and does not run.
+            await #expect(throws: CancellationError.self) { try await abandoned.value }
+            let waited = await patient
+            #expect(waited.0 == .overloaded && waited.message.contains("waited more than"), "\(waited)")
+            #expect(await holder.0 == .ok)
+        }
+    }
+
+    @Test func theRuntimeKeepsIdleInstancesWithinItsBudget() async throws {
+        for budget in [0, 1] {
+            try await withRuntime({ $0.maxIdleInstances = budget }) { fixture in
+                _ = try await mul(fixture)
+                _ = try await mul(fixture)
+                #expect(fixture.runtime.idleInstanceCount == budget)
             }
-            let late = try #require(await queued as? ModuleRuntimeError)
-            #expect(late.code == .deadlineExceeded && late.message.contains("waited for a worker"), "\(late)")
-            #expect(await holder.0 == .deadlineExceeded)
-            // Once the worker is free, calls run again.
-            _ = try await mul(runtime, complex)
         }
     }
 }
@@ -186,40 +240,5 @@ import WapcHost
         // The slot is free again: entering does not wait.
         try await gate.enter(until: .now) { Expired() }
         #expect(gate.counts == (1, 0))
-    }
-}
-
-extension SchedulingTests {
-    @Test func aCallWithoutDeadlineWaitsForAWorkerAtMostMaxWaitAndAnAbandonedOneNeverRuns() async throws {
-        try await withRuntime({ $0.workerThreads = 1; $0.maxInstancesPerModule = 4; $0.wapc.timeout = .seconds(1); $0.maxWait = .milliseconds(200) }) {
-            runtime, complex, loop in
-            try await preload(runtime, complex, loop)
-            async let holder = spin(runtime, loop)  // holds the only worker for 1 s
-            try await eventually { runtime.pendingWork == 1 }
-            async let patient: Error? = {
-                do {
-                    _ = try await mul(runtime, complex)
-                    return nil
-                } catch { return error }
-            }()
-            let abandoned = Task { try await mul(runtime, complex) }
-            try await eventually { runtime.pendingWork == 3 }
-            abandoned.cancel()
-            // Its job reaches the worker after the loop, sees the cancellation and does not run.
-            await #expect(throws: CancellationError.self) { try await abandoned.value }
-            let waited = try #require(await patient as? ModuleRuntimeError)
-            #expect(waited.code == .overloaded && waited.message.contains("waited more than"), "\(waited)")
-            #expect(await holder.0 == .deadlineExceeded)
-        }
-    }
-
-    @Test func theRuntimeKeepsIdleInstancesWithinItsBudget() async throws {
-        for budget in [0, 1] {
-            try await withRuntime({ $0.maxIdleInstances = budget }) { runtime, complex, _ in
-                _ = try await mul(runtime, complex)
-                _ = try await mul(runtime, complex)
-                #expect(runtime.idleInstanceCount == budget)
-            }
-        }
     }
 }

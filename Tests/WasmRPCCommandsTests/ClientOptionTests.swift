@@ -29,6 +29,8 @@ import Testing
         #expect(DataDirectory.standard(environment: ["HOME": "/home/a"]) == "/home/a/.local/share/wasmrpc")
         // XDG requires an absolute path; a relative one is ignored.
         #expect(DataDirectory.standard(environment: ["XDG_DATA_HOME": "rel", "HOME": "/home/a"]) == "/home/a/.local/share/wasmrpc")
+        #expect(ClientConfigDirectory.logs(environment: ["XDG_CONFIG_HOME": "/cfg", "HOME": "/home/a"]) == "/cfg/wasmrpc/logs")
+        #expect(ClientConfigDirectory.logs(environment: ["HOME": "/home/a"]) == "/home/a/.config/wasmrpc/logs")
     }
 
     @Test func statusNamesAreTheGRPCNames() {
