@@ -28,10 +28,7 @@ public struct ClientTLS: Sendable {
         case (nil, nil):
             break
         case (let chainFile?, let keyFile?):
-            let chain = try PEMFiles.certificates(at: chainFile, option: "--tls-cert")
-            let key = try PEMFiles.privateKey(at: keyFile, option: "--tls-key")
-            try PEMFiles.checkPair(chain: chain, key: key, options: "--tls-cert \(chainFile) and --tls-key \(keyFile)")
-            identity = (chain, key)
+            identity = try PEMFiles.identity(chain: chainFile, key: keyFile)
         default:
             throw TLSFileError("a client certificate needs both --tls-cert and --tls-key")
         }

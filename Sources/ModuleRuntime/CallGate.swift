@@ -26,6 +26,12 @@ final class CallGate: Sendable {
 
     private let state = Mutex(State())
 
+    /// The gate's own bookkeeping went wrong: our bug, reported as INTERNAL for one call.
+    struct BrokenInvariant: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
     init(limit: Int) {
         self.limit = max(1, limit)
     }
@@ -68,7 +74,9 @@ final class CallGate: Sendable {
                         state.entries[id] = nil
                         return .failure(error)
                     case .waiting?, nil:
-                        preconditionFailure("call gate entry \(id) resumed twice")
+                        // Cannot happen (only this closure makes the continuation); if it did, fail
+                        // this one call (INTERNAL) rather than the process.
+                        return .failure(BrokenInvariant(message: "call gate entry \(id) was resumed twice"))
                     }
                 }
                 if let outcome { continuation.resume(with: outcome) }

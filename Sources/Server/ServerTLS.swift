@@ -17,9 +17,7 @@ public struct ServerTLS: Sendable {
 
     /// Reads and checks the files (errors name the `serve` options).
     func transportSecurity() throws(TLSFileError) -> HTTP2ServerTransport.Posix.TransportSecurity {
-        let chain = try PEMFiles.certificates(at: certificateChainFile, option: "--tls-cert")
-        let key = try PEMFiles.privateKey(at: privateKeyFile, option: "--tls-key")
-        try PEMFiles.checkPair(chain: chain, key: key, options: "--tls-cert \(certificateChainFile) and --tls-key \(privateKeyFile)")
+        let (chain, key) = try PEMFiles.identity(chain: certificateChainFile, key: privateKeyFile)
         let clientCA = try clientCAFile.map { path throws(TLSFileError) in try PEMFiles.certificates(at: path, option: "--tls-client-ca") }
         return .tls(certificateChain: [.bytes(chain, format: .pem)], privateKey: .bytes(key, format: .pem)) { tls in
             if let clientCA {

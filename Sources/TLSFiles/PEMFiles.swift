@@ -17,6 +17,34 @@ public struct TLSFileError: Error, CustomStringConvertible {
 public enum PEMFiles {
     /// The bytes of `path` (named by `option`), which hold one or more PEM certificates.
     public static func certificates(at path: String, option: String) throws(TLSFileError) -> [UInt8] {
+        try parseCertificates(at: path, option: option).bytes
+    }
+
+    /// A certificate chain (`--tls-cert`) and its private key (`--tls-key`), both PEM, each read and
+    /// parsed once, and checked to belong together: the key must match the chain's first certificate.
+    public static func identity(chain chainPath: String, key keyPath: String) throws(TLSFileError) -> (chain: [UInt8], key: [UInt8]) {
+        let chain = try parseCertificates(at: chainPath, option: "--tls-cert")
+        let keyBytes = try read(keyPath, option: "--tls-key")
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(bytes: keyBytes, format: .pem)
+        } catch {
+            // The error names only the failure, never the file's content.
+            throw TLSFileError("--tls-key \(keyPath) is not a readable PEM private key (\(error))")
+        }
+        do {
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain.parsed.map { .certificate($0) }, privateKey: .privateKey(key))
+            _ = try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw TLSFileError("--tls-cert \(chainPath) and --tls-key \(keyPath): the private key does not match the certificate (\(error))")
+        }
+        return (chain.bytes, keyBytes)
+    }
+
+    private static func parseCertificates(at path: String, option: String) throws(TLSFileError)
+        -> (bytes: [UInt8], parsed: [NIOSSLCertificate])
+    {
         let bytes = try read(path, option: option)
         let parsed: [NIOSSLCertificate]
         do {
@@ -25,33 +53,7 @@ public enum PEMFiles {
             throw TLSFileError("\(option) \(path) holds no readable PEM certificate (\(error))")
         }
         guard !parsed.isEmpty else { throw TLSFileError("\(option) \(path) holds no PEM certificate") }
-        return bytes
-    }
-
-    /// The bytes of `path` (named by `option`), which hold a PEM private key.
-    public static func privateKey(at path: String, option: String) throws(TLSFileError) -> [UInt8] {
-        let bytes = try read(path, option: option)
-        do {
-            _ = try NIOSSLPrivateKey(bytes: bytes, format: .pem)
-        } catch {
-            // The error names only the failure, never the file's content.
-            throw TLSFileError("\(option) \(path) is not a readable PEM private key (\(error))")
-        }
-        return bytes
-    }
-
-    /// Checks that `key` belongs to the first certificate of `chain` (both PEM); `options` names
-    /// the pair in the error.
-    public static func checkPair(chain: [UInt8], key: [UInt8], options: String) throws(TLSFileError) {
-        do {
-            let certificates = try NIOSSLCertificate.fromPEMBytes(chain)
-            let configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: certificates.map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: key, format: .pem)))
-            _ = try NIOSSLContext(configuration: configuration)
-        } catch {
-            throw TLSFileError("\(options): the private key does not match the certificate (\(error))")
-        }
+        return (bytes, parsed)
     }
 
     private static func read(_ path: String, option: String) throws(TLSFileError) -> [UInt8] {

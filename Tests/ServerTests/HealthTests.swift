@@ -2,7 +2,6 @@ import Client
 import Foundation
 import GRPCCore
 import Server
-import Synchronization
 import Testing
 import WasmRPCProto
 
@@ -39,7 +38,10 @@ import WasmRPCProto
         var configuration = WasmRPCServer.Configuration(dataDirectory: data)
         configuration.port = 0
         let server = try WasmRPCServer(configuration: configuration)
-        let seen = Recorded()
+        let seen = Recorder<(service: String, status: Grpc_Health_V1_HealthCheckResponse.ServingStatus)>()
+        func statuses(_ service: String) -> [Grpc_Health_V1_HealthCheckResponse.ServingStatus] {
+            seen.values.filter { $0.service == service }.map(\.status)
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             defer { server.shutdown() }
@@ -49,31 +51,21 @@ import WasmRPCProto
                     for service in ["", "complex.Calculator"] {
                         watches.addTask {
                             try await client.health.watch(.with { $0.service = service }) { response in
-                                for try await message in response.messages { seen.append(service, message.status) }
+                                for try await message in response.messages { seen.append((service, message.status)) }
                             }
                         }
                     }
                     // Both watches answered at once; then the server begins to stop.
-                    for _ in 0..<2_000 where seen.count < 2 { try await Task.sleep(for: .milliseconds(5)) }
-                    #expect(seen.statuses("") == [.serving])
-                    #expect(seen.statuses("complex.Calculator") == [.serviceUnknown])
+                    for _ in 0..<2_000 where seen.values.count < 2 { try await Task.sleep(for: .milliseconds(5)) }
+                    #expect(statuses("") == [.serving])
+                    #expect(statuses("complex.Calculator") == [.serviceUnknown])
                     server.shutdown()
                     try await watches.waitForAll()
                 }
             }
             try await group.waitForAll()  // run() returned: nothing held the shutdown up
         }
-        #expect(seen.statuses("") == [.serving, .notServing])
-        #expect(seen.statuses("complex.Calculator") == [.serviceUnknown])
-    }
-}
-
-/// Statuses received per watched service, from several tasks.
-final class Recorded: Sendable {
-    private let state = Mutex<[(String, Grpc_Health_V1_HealthCheckResponse.ServingStatus)]>([])
-    var count: Int { state.withLock { $0.count } }
-    func append(_ service: String, _ status: Grpc_Health_V1_HealthCheckResponse.ServingStatus) { state.withLock { $0.append((service, status)) } }
-    func statuses(_ service: String) -> [Grpc_Health_V1_HealthCheckResponse.ServingStatus] {
-        state.withLock { $0.filter { $0.0 == service }.map(\.1) }
+        #expect(statuses("") == [.serving, .notServing])
+        #expect(statuses("complex.Calculator") == [.serviceUnknown])
     }
 }

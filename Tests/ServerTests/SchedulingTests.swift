@@ -2,7 +2,6 @@ import Dispatch
 import ContentStore
 import Foundation
 import SwiftProtobuf
-import Synchronization
 import Testing
 import WAT
 import WapcHost
@@ -197,16 +196,10 @@ import WapcHost
 @Suite struct CallGateTests {
     struct Expired: Error {}
 
-    final class Recorder: Sendable {
-        private let state = Mutex<[Int]>([])
-        var values: [Int] { state.withLock { $0 } }
-        func append(_ value: Int) { state.withLock { $0.append(value) } }
-    }
-
     @Test func admitsInArrivalOrderUpToTheLimit() async throws {
         let gate = CallGate(limit: 1)
         try await gate.enter(until: .now + .seconds(30)) { Expired() }
-        let order = Recorder()
+        let order = Recorder<Int>()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for n in 0..<3 {
                 group.addTask {

@@ -5,6 +5,7 @@ import GRPCCore
 import GeneratedTestProtos
 import Server
 import SwiftProtobuf
+import Synchronization
 import Testing
 import WAT
 import WasmRPCProto
@@ -139,4 +140,11 @@ func appendingCustomSection(_ wasm: [UInt8], name: String, payload: [UInt8]) -> 
     }
     let content = leb(name.utf8.count) + Array(name.utf8) + payload
     return wasm + [0] + leb(content.count) + content
+}
+
+/// Values appended by several tasks, read back in the order they arrived.
+final class Recorder<Value: Sendable>: Sendable {
+    private let state = Mutex<[Value]>([])
+    var values: [Value] { state.withLock { $0 } }
+    func append(_ value: Value) { state.withLock { $0.append(value) } }
 }
