@@ -53,7 +53,9 @@ stop_server() {
 }
 
 echo "--- serve"
-start_server serve
+start_server serve --metrics-listen 127.0.0.1:0
+metrics=$(sed -n 's/^metrics on //p' "$work/serve.out")
+[ -n "$metrics" ] || fail "serve --metrics-listen printed no 'metrics on' line: $(cat "$work/serve.out")"
 
 echo "--- add, list, describe, invoke, get"
 id=$("$wasmrpc" add Guests/complex/complex.wasm --proto Guests/complex/complex.proto)
@@ -63,6 +65,7 @@ id=$("$wasmrpc" add Guests/complex/complex.wasm --proto Guests/complex/complex.p
 "$wasmrpc" list | grep -q "^$id  complex.Calculator .*/complex.Calculator/mul" || fail "list: $("$wasmrpc" list)"
 "$wasmrpc" describe "${id:0:8}" mul | grep -q "rpc mul ( .complex.ComplexRequest ) returns ( .complex.ComplexResponse );" \
   || fail "describe: $("$wasmrpc" describe "$id" mul)"
+"$wasmrpc" describe "$id" | grep -q "^  wasmrpc-module-id: $id" || fail "describe did not show how to pin the module: $("$wasmrpc" describe "$id")"
 out=$("$wasmrpc" invoke complex.Calculator Calculator/mul --json '{"a":{"real":1,"imag":2},"b":{"real":3,"imag":4}}')
 [ "$out" = '{"result":{"real":-5.0,"imag":10.0}}' ] || fail "invoke --json printed '$out'"
 echo '{"a":{"real":2},"b":{"imag":3}}' >"$work/request.json"
@@ -90,6 +93,10 @@ if "$wasmrpc" invoke "$id" mul --json '{"a":1}' 2>"$work/bad.err"; then fail "a 
 grep -q "not a valid complex.ComplexRequest" "$work/bad.err" || fail "bad request error: $(cat "$work/bad.err")"
 if "$wasmrpc" get "$(sha256sum /dev/null | cut -d' ' -f1)" 2>"$work/missing.err"; then fail "an unknown module was found"; fi
 grep -q "NOT_FOUND" "$work/missing.err" || fail "unknown module error: $(cat "$work/missing.err")"
+python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+  "http://$metrics/metrics" >"$work/metrics.txt" || fail "GET /metrics failed"
+grep -q "^wasmrpc_invocations_total{module=\"$id\",function=\"complex.Calculator/mul\",code=\"ok\"} [1-9]" "$work/metrics.txt" \
+  || fail "/metrics did not count the invocations: $(grep invocations_total "$work/metrics.txt")"
 
 echo "--- SIGTERM stops the server cleanly"
 stop_server

@@ -15,6 +15,8 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidResponse = Code("invalidResponse")
         /// A TLS file is missing, not PEM, or a key does not match its certificate.
         public static let invalidTLS = Code("invalidTLS")
+        /// The caller asked for something malformed (a method path without service or method).
+        public static let invalidArgument = Code("invalidArgument")
     }
 
     public var code: Code

@@ -37,6 +37,10 @@ public struct WasmRPCClient: Sendable {
     public let logService: Wasmrpc_V1_Log.Client<HTTP2ClientTransport.Posix>
     /// The standard gRPC health service.
     public let health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix>
+    /// Server reflection (v1).
+    public let reflection: Grpc_Reflection_V1_ServerReflection.Client<HTTP2ClientTransport.Posix>
+    /// The underlying client, for calls to uploaded services' own paths (see `call(_:message:module:)`).
+    public let grpc: GRPCClient<HTTP2ClientTransport.Posix>
 
     /// Messages up to this size travel either way (modules are large).
     public static let maxMessageBytes = 64 << 20
@@ -64,7 +68,7 @@ public struct WasmRPCClient: Sendable {
             try await body(
                 WasmRPCClient(
                     registry: .init(wrapping: grpc), invoker: .init(wrapping: grpc), logService: .init(wrapping: grpc),
-                    health: .init(wrapping: grpc)))
+                    health: .init(wrapping: grpc), reflection: .init(wrapping: grpc), grpc: grpc))
         }
     }
 
@@ -153,6 +157,54 @@ public struct WasmRPCClient: Sendable {
         } catch {
             throw ClientError(.invalidResponse, "the result is not a valid \(expected): \(error.message)")
         }
+    }
+}
+
+/// The answer of a native call: the response message's bytes, the module that answered, and the
+/// response headers.
+public struct NativeResponse: Sendable {
+    public let message: [UInt8]
+    public let module: ModuleID?
+    public let metadata: Metadata
+}
+
+extension WasmRPCClient {
+    /// The header that pins a native call to one module (the server names the answering module in
+    /// the same header).
+    public static let moduleHeader = "wasmrpc-module-id"
+
+    /// Calls an uploaded service's method at its own path (`complex.Calculator/mul`, a leading `/`
+    /// allowed) with the request message's bytes, as any gRPC client would; `module` pins one of
+    /// the modules that define the method (default: the most recently added).
+    public func call(
+        _ path: String, message: [UInt8], module: ModuleID? = nil, timeout: Duration? = nil
+    ) async throws -> NativeResponse {
+        let trimmed = path.hasPrefix("/") ? path.dropFirst() : path[...]
+        guard let slash = trimmed.lastIndex(of: "/"), slash != trimmed.startIndex, trimmed.index(after: slash) != trimmed.endIndex else {
+            throw ClientError(.invalidArgument, "\"\(path)\" is not a method path (package.Service/method)")
+        }
+        let descriptor = GRPCCore.MethodDescriptor(
+            fullyQualifiedService: String(trimmed[..<slash]), method: String(trimmed[trimmed.index(after: slash)...]))
+        var metadata: Metadata = [:]
+        if let module { metadata.addString(module.hex, forKey: Self.moduleHeader) }
+        var options = CallOptions.defaults
+        options.timeout = timeout
+        return try await grpc.unary(
+            request: ClientRequest(message: message, metadata: metadata), descriptor: descriptor, serializer: BytesCoder(),
+            deserializer: BytesCoder(), options: options
+        ) { response in
+            let answer = try response.message
+            let module = response.metadata[stringValues: Self.moduleHeader].first(where: { _ in true }).flatMap(ModuleID.init(hex:))
+            return NativeResponse(message: answer, module: module, metadata: response.metadata)
+        }
+    }
+}
+
+/// Messages as they are: bytes in, bytes out.
+struct BytesCoder: MessageSerializer, MessageDeserializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+    func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
+        serializedMessageBytes.withUnsafeBytes { Array($0) }
     }
 }
 

@@ -20,6 +20,8 @@ public struct Invocation: Sendable {
     public let function: MethodDescriptor
     public let typeURL: String
     public let output: [UInt8]
+    /// Fuel the guest used (about one unit per wasm operator).
+    public let fuelUsed: UInt64
 }
 
 /// A module ready to run: its verified bytes parsed, its interface, its warm instances, and the
@@ -80,6 +82,13 @@ public final class ModuleRuntime: Sendable {
     /// Calls of module `id` running and waiting for one of its instances; nil if it is not loaded.
     public func callCounts(of id: ModuleID) -> (running: Int, waiting: Int)? {
         loaded.peek(id)?.gate.counts
+    }
+
+    /// The path (`package.Service/method`) that `name` resolves to in module `id`, if the module is
+    /// loaded (for metric labels, which must not grow with what clients send).
+    public func loadedFunctionPath(module id: ModuleID, name: String) -> String? {
+        guard let module = loaded.peek(id), let function = try? module.interface.resolve(name) else { return nil }
+        return String(function.path.dropFirst())
     }
 
     /// Instances kept warm across all loaded modules (for tests and metrics).
@@ -219,7 +228,9 @@ public final class ModuleRuntime: Sendable {
                 throw ModuleRuntimeError(
                     .invalidArgument, "the parameters are not a valid \(interface.pool[function.input].fullName): \(error.message)")
             }
-            let output = try module.instances.invoke(operation: function.name, payload: parameters, timeout: timeout)
+            let (output, fuelUsed) = try module.instances.withInstance { instance throws(WapcError) in
+                (try instance.invoke(operation: function.name, payload: parameters, timeout: timeout), instance.lastFuelUsed)
+            }
             do throws(DynamicProtoError) {
                 _ = try DynamicMessage(serializedBytes: output, type: function.output, pool: interface.pool)
             } catch {
@@ -227,7 +238,7 @@ public final class ModuleRuntime: Sendable {
                     .invalidOutput,
                     "the guest's answer to \(function.name) is not a valid \(interface.pool[function.output].fullName): \(error.message)")
             }
-            return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output)
+            return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output, fuelUsed: fuelUsed)
         }
     }
 

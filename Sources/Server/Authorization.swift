@@ -2,9 +2,9 @@ import Crypto
 import GRPCCore
 
 /// Who may call what: with a token configured, writes (Registry.Add) need `authorization: Bearer
-/// <token>`; reads (Get, List, Invoke, Log) need it too when `protectReads` is set; health checks
-/// never do. The token is
-/// compared in constant time (both sides hashed, then every byte compared) and never logged.
+/// <token>`; reads (Get, List, Invoke, Log, reflection, native calls) need it too when `protectReads`
+/// is set; health checks never do. The token is compared in constant time (both sides hashed, then
+/// every byte compared) and never logged.
 public struct AccessPolicy: Sendable {
     let tokenDigest: [UInt8]?
     public let protectReads: Bool

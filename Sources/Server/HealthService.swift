@@ -7,13 +7,15 @@ import WasmRPCProto
 /// grpcio-health-checking): the server as a whole ("") and each built-in service are SERVING until
 /// shutdown begins, then NOT_SERVING. Watch sends the current status at once and again when it
 /// changes; at shutdown it sends NOT_SERVING and ends, so that a graceful shutdown is not held up by
-/// open watches. Uploaded modules' services are not listed yet: they are not routable at their own
-/// paths until the native routes exist (issue 8), and a checker must not be told they serve.
+/// open watches. The services of uploaded modules are known from the moment Add stored them (they
+/// are routable at their own paths then); a Watch on a service that is not known yet answers
+/// SERVICE_UNKNOWN and changes to SERVING when a module defining it is added.
 final class HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
     typealias Status = Grpc_Health_V1_HealthCheckResponse.ServingStatus
 
-    /// Fully qualified names of the services this server serves.
+    /// Fully qualified names of the built-in services.
     let services: Set<String>
+    let directory: ServiceDirectory
 
     private struct State {
         var shuttingDown = false
@@ -23,23 +25,26 @@ final class HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
 
     private let state = Mutex(State())
 
-    init(services: Set<String>) {
+    init(services: Set<String>, directory: ServiceDirectory) {
         self.services = services.union([Grpc_Health_V1_Health.descriptor.fullyQualifiedService])
+        self.directory = directory
     }
 
     /// `service`'s status now; nil if the server does not know it.
     func status(of service: String) -> Status? {
-        guard service.isEmpty || services.contains(service) else { return nil }
+        guard service.isEmpty || services.contains(service) || directory.definesService(service) else { return nil }
         return state.withLock { $0.shuttingDown } ? .notServing : .serving
     }
 
     /// From now on everything is NOT_SERVING; open watches are told so and end.
     func beginShutdown() {
-        let watchers = state.withLock { state in
-            state.shuttingDown = true
-            return Array(state.watchers.values)
-        }
-        for watcher in watchers { watcher.yield() }
+        state.withLock { $0.shuttingDown = true }
+        servicesChanged()
+    }
+
+    /// Wakes the open watches to look at their service's status again (after an Add).
+    func servicesChanged() {
+        for watcher in state.withLock({ Array($0.watchers.values) }) { watcher.yield() }
     }
 
     func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Grpc_Health_V1_HealthCheckResponse {

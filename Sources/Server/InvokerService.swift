@@ -8,6 +8,7 @@ import WasmRPCProto
 /// `wasmrpc.v1.Invoker`: run a module's function with an `Any` and answer with an `Any`.
 struct InvokerService: Wasmrpc_V1_Invoker.ServiceProtocol {
     let runtime: ModuleRuntime
+    let metrics: ServerMetrics
 
     func invoke(
         request: ServerRequest<Wasmrpc_V1_InvokeRequest>, context: ServerContext
@@ -33,12 +34,28 @@ struct InvokerService: Wasmrpc_V1_Invoker.ServiceProtocol {
         }
     }
 
+    /// One call, counted in the invocation metrics. A failed call is labelled with its module and
+    /// function only when they exist (the module is loaded and the name resolves), so that ids and
+    /// names clients make up cannot add series.
     private func run(_ request: Wasmrpc_V1_InvokeRequest, deadline: ContinuousClock.Instant?) async throws -> Wasmrpc_V1_InvokeResponse {
+        let started = ContinuousClock.now
         let id = try RegistryService.moduleID(request.metadata.id)
         let parameters = request.request.parameters
-        let invocation = try await runtime.invoke(
-            module: id, function: request.request.name, typeURL: parameters.typeURL, parameters: Array(parameters.value),
-            deadline: deadline)
+        let invocation: Invocation
+        do {
+            invocation = try await runtime.invoke(
+                module: id, function: request.request.name, typeURL: parameters.typeURL, parameters: Array(parameters.value),
+                deadline: deadline)
+        } catch {
+            let path = runtime.loadedFunctionPath(module: id, name: request.request.name)
+            metrics.invocation(
+                module: path == nil ? "" : "\(id)", function: path ?? "", code: StatusMapping.rpcError(for: error).code,
+                duration: started.duration(to: .now), fuel: nil)
+            throw error
+        }
+        metrics.invocation(
+            module: "\(id)", function: String(invocation.function.path.dropFirst()), code: nil, duration: started.duration(to: .now),
+            fuel: invocation.fuelUsed)
         return Wasmrpc_V1_InvokeResponse.with {
             $0.response.result.typeURL = invocation.typeURL
             $0.response.result.value = Data(invocation.output)

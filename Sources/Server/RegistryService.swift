@@ -8,6 +8,10 @@ import WasmRPCProto
 /// `wasmrpc.v1.Registry`: Add, Get and List modules.
 struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
     let runtime: ModuleRuntime
+    /// Add makes the module's methods routable, and tells health watchers, before it answers.
+    let directory: ServiceDirectory
+    let health: HealthService
+    let metrics: ServerMetrics
 
     /// List pages: `page_size` 0 means this many; larger sizes are capped at `maxPageSize`.
     static let defaultPageSize = 100
@@ -19,6 +23,9 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
                 request.hasDescriptor && !request.descriptor.file.isEmpty
                 ? try request.descriptor.serializedBytes() : nil
             let added = try await runtime.add(wasm: Array(request.wasm), descriptorSet: descriptorSet, name: request.name)
+            directory.register(added.record)
+            health.servicesChanged()
+            metrics.added(created: added.created)
             let receipt = try await runtime.withStore { [record = added.record] store in try store.receipt(for: record) }
             return try Wasmrpc_V1_AddResponse.with {
                 $0.metadata = try Wasmrpc_V1_Metadata(record: added.record, interface: added.interface, includeDescriptor: true)

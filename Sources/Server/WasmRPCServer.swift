@@ -3,14 +3,20 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import ModuleRuntime
+import ServiceLifecycle
+import WapcHost
+import Synchronization
 import WasmRPCProto
 
-/// The wasmrpc gRPC server: Registry, Invoker and Log over HTTP/2 (plaintext or TLS) on one port,
-/// backed by one data directory.
+/// The wasmrpc gRPC server, backed by one data directory, on one port over HTTP/2 (plaintext or
+/// TLS): Registry, Invoker, Log, Health, reflection (v1 and v1alpha), and every method of every
+/// stored module's services at its own path (the native routes). Optionally Prometheus metrics on
+/// a second, HTTP/1.1 port.
 ///
-/// `run()` serves until `shutdown()` is called (or the task is cancelled), then finishes the calls
-/// in flight and stops the runtime's workers.
-public final class WasmRPCServer: Sendable {
+/// `run()` serves until `shutdown()` is called, a `ServiceGroup` running it shuts down gracefully
+/// (SIGTERM, SIGINT), or the task is cancelled; then it finishes the calls in flight and stops the
+/// runtime's workers.
+public final class WasmRPCServer: Service, Sendable {
     public struct Configuration: Sendable {
         /// The address to listen on: an IPv4 or IPv6 literal, or `localhost`.
         public var host = "127.0.0.1"
@@ -29,6 +35,11 @@ public final class WasmRPCServer: Sendable {
         public var access = AccessPolicy.open
         /// TLS (and optionally mutual TLS) for the port; nil serves plaintext HTTP/2.
         public var tls: ServerTLS?
+        /// The host functions guests may call (`__host_call` bindings).
+        public var hostCalls = HostCallRouter.standard
+        /// Where to serve Prometheus metrics (`GET /metrics`, HTTP/1.1, plaintext); nil: nowhere.
+        /// Port 0 picks a free one (see `metricsPort()`).
+        public var metrics: (host: String, port: Int)?
 
         public init(dataDirectory: String) {
             self.dataDirectory = dataDirectory
@@ -37,10 +48,12 @@ public final class WasmRPCServer: Sendable {
 
     public let configuration: Configuration
     public let runtime: ModuleRuntime
+    public let metrics = ServerMetrics()
     private let transport: HTTP2ServerTransport.Posix
-    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let server: GRPCServer<NativeRoutingTransport<HTTP2ServerTransport.Posix>>
     private let health: HealthService
     private let logger: Logger
+    private let boundMetricsPort = Mutex<Int?>(nil)
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "wasmrpc.server")) throws {
         self.configuration = configuration
@@ -49,7 +62,7 @@ public final class WasmRPCServer: Sendable {
         let security = try configuration.tls?.transportSecurity() ?? .plaintext
         let store = try ContentStore(
             directory: configuration.dataDirectory, logOrigin: configuration.logOrigin, logKey: configuration.logKey)
-        runtime = ModuleRuntime(store: store, configuration: configuration.runtime, logger: logger)
+        runtime = ModuleRuntime(store: store, configuration: configuration.runtime, router: configuration.hostCalls, logger: logger)
         let host = configuration.host == "localhost" ? "127.0.0.1" : configuration.host
         let address: GRPCNIOTransportCore.SocketAddress =
             host.contains(":") ? .ipv6(host: host, port: configuration.port) : .ipv4(host: host, port: configuration.port)
@@ -59,28 +72,61 @@ public final class WasmRPCServer: Sendable {
                 $0.rpc.maxRequestPayloadSize =
                     configuration.maxRequestBytes ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20)
             })
+        // The stored modules' methods are routable from the start.
+        let directory = ServiceDirectory()
+        var page: (records: [ModuleRecord], next: Int64?) = (records: [], next: nil)
+        repeat {
+            page = try store.list(after: page.next, limit: 1000)
+            page.records.forEach(directory.register)
+        } while page.next != nil
+        let builtInServices = [
+            Wasmrpc_V1_Registry.descriptor, Wasmrpc_V1_Invoker.descriptor, Wasmrpc_V1_Log.descriptor, Grpc_Health_V1_Health.descriptor,
+            Grpc_Reflection_V1_ServerReflection.descriptor, Grpc_Reflection_V1alpha_ServerReflection.descriptor,
+        ].map(\.fullyQualifiedService)
+        health = HealthService(services: Set(builtInServices), directory: directory)
+        let reflection = try ReflectionIndex(builtInServices: builtInServices, directory: directory, runtime: runtime)
         let services: [any RegistrableRPCService] = [
-            RegistryService(runtime: runtime), InvokerService(runtime: runtime), LogService(runtime: runtime),
+            RegistryService(runtime: runtime, directory: directory, health: health, metrics: metrics),
+            InvokerService(runtime: runtime, metrics: metrics), LogService(runtime: runtime), health,
+            ReflectionService(index: reflection), ReflectionServiceV1Alpha(index: reflection),
         ]
-        health = HealthService(services: [
-            Wasmrpc_V1_Registry.descriptor.fullyQualifiedService, Wasmrpc_V1_Invoker.descriptor.fullyQualifiedService,
-            Wasmrpc_V1_Log.descriptor.fullyQualifiedService,
-        ])
+        let log = CallLog(logger: logger, metrics: metrics)
+        let routes = NativeRoutes(runtime: runtime, directory: directory, policy: configuration.access, log: log)
         server = GRPCServer(
-            transport: transport, services: services + [health],
-            interceptors: [AuthorizationInterceptor(policy: configuration.access)])
+            transport: NativeRoutingTransport(base: transport, routes: routes), services: services,
+            interceptors: [CallLogInterceptor(log: log), AuthorizationInterceptor(policy: configuration.access)])
     }
 
-    /// Serves until `shutdown()`; then stops the runtime.
+    /// Serves until `shutdown()` or a graceful shutdown of the `ServiceGroup` running it; then
+    /// stops the runtime.
     public func run() async throws {
         defer { logger.info("stopped") }
         do {
-            try await server.serve()
+            try await withGracefulShutdownHandler {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    if let (host, port) = configuration.metrics {
+                        let endpoint = try await MetricsEndpoint.bind(host: host, port: port)
+                        boundMetricsPort.withLock { $0 = endpoint.port }
+                        group.addTask { [runtime, metrics] in try await endpoint.serve { await metrics.scrape(runtime) } }
+                    }
+                    try await server.serve()
+                    // The calls are drained: the metrics endpoint goes too.
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                self.shutdown()
+            }
         } catch {
             await runtime.shutdown()
             throw error
         }
         await runtime.shutdown()
+    }
+
+    /// The port the metrics endpoint listens on (waits for `run()` to bind it); nil without one.
+    public func metricsPort() async throws -> Int? {
+        _ = try await listeningPort()
+        return boundMetricsPort.withLock { $0 }
     }
 
     /// The port the server listens on, once it is bound (waits for `run()` to bind it).

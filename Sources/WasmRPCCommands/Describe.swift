@@ -24,12 +24,37 @@ struct Describe: AsyncParsableCommand {
         print("module \(metadata.id)\n  name \(metadata.name), \(metadata.size) bytes, added \(added.ISO8601Format())\n")
         guard let function else {
             for service in pool.services { print(pool.describe(service)) }
+            print(try stockClientHowTo(metadata.id, pool: pool, methods: pool.methods), terminator: "")
             return
         }
         let method = try FunctionName.resolve(function, in: pool)
         print(pool.describe(method) + "\n")
         print(pool.describe(method.input))
-        print(pool.describe(method.output), terminator: "")
+        print(pool.describe(method.output))
+        print(try stockClientHowTo(metadata.id, pool: pool, methods: [method]), terminator: "")
+    }
+
+    /// How any gRPC client calls `methods` at their own paths, with a grpcurl example for the first
+    /// (its request is a random message of the input type, in JSON).
+    func stockClientHowTo(_ id: String, pool: DescriptorPool, methods: [DynamicProto.MethodDescriptor]) throws -> String {
+        guard let first = methods.first else { return "" }
+        let address = try connection.address()
+        var text = "Any gRPC client calls these methods at their own paths (server reflection lists them):\n"
+        for method in methods {
+            text += "  \(method.path)  (\(pool[method.input].fullName) → \(pool[method.output].fullName))\n"
+        }
+        text += "The most recently added module that defines a path answers it; this header pins this module:\n"
+        text += "  \(WasmRPCClient.moduleHeader): \(id)\n"
+        var random = SeededRandom(seed: 1)
+        var options = RandomMessageOptions()
+        options.maxDepth = 2
+        options.maxCount = 1
+        options.maxLength = 6
+        let example = try DynamicMessage.random(type: first.input, pool: pool, options: options, using: &random).jsonString()
+        let security = connection.clientTLS == nil ? "-plaintext " : ""
+        text += "For example, with grpcurl:\n"
+        text += "  grpcurl \(security)-H '\(WasmRPCClient.moduleHeader): \(id)' -d '\(example)' \(address) \(first.path.dropFirst())\n"
+        return text
     }
 }
 

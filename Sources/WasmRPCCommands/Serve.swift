@@ -1,15 +1,22 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import Client
 import Server
+import ServiceLifecycle
 
 /// `wasmrpc serve`: the registry and invoker on one gRPC port.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the Registry and Invoker over gRPC.",
-        discussion: "Stops gracefully on SIGINT or SIGTERM: calls in flight finish, new ones are refused.")
+        discussion: """
+            Besides the built-in services (Registry, Invoker, Log, grpc.health.v1.Health, server reflection v1 and \
+            v1alpha), every method of every stored module's services is served at its own path, e.g. \
+            /complex.Calculator/mul: stock gRPC clients call it with the plain request message.
+
+            Stops gracefully on SIGINT or SIGTERM: health turns NOT_SERVING, new calls are refused, calls in \
+            flight finish.
+            """)
 
     @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free port).")
     var listen = "127.0.0.1:50051"
@@ -40,7 +47,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Require mutual TLS: clients must present a certificate signed by a CA in this PEM file.")
     var tlsClientCa: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (plaintext, no token; default: off).")
+    var metricsListen: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (debug logs every call with its request id).")
     var logLevel = "info"
 
     func run() async throws {
@@ -53,11 +63,12 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let server = try makeServer()
-        let signals = Self.onTermination { server.shutdown() }
-        defer { signals.forEach { $0.cancel() } }
         let logger = Logger(label: "wasmrpc.server")
+        // SIGTERM and SIGINT shut the server down gracefully (instead of killing it mid-write).
+        let services = ServiceGroup(
+            configuration: .init(services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
+            group.addTask { try await services.run() }
             let port = try await server.listeningPort()
             let access = server.configuration.access
             let auth = !access.requiresToken ? "open" : access.protectReads ? "token for reads and writes" : "token for writes"
@@ -73,6 +84,10 @@ struct Serve: AsyncParsableCommand {
             }
             // A line on stdout for scripts that wait for the server (and learn the port).
             FileHandle.standardOutput.write(Data("listening on \(server.configuration.host):\(port)\n".utf8))
+            if let metricsPort = try await server.metricsPort(), let metrics = server.configuration.metrics {
+                logger.info("metrics", metadata: ["address": "http://\(metrics.host):\(metricsPort)/metrics"])
+                FileHandle.standardOutput.write(Data("metrics on \(metrics.host):\(metricsPort)\n".utf8))
+            }
             try await group.waitForAll()
         }
     }
@@ -97,6 +112,12 @@ struct Serve: AsyncParsableCommand {
         default:
             throw ValidationError("TLS needs both --tls-cert and --tls-key")
         }
+        if let metricsListen {
+            guard let address = ServerAddress(metricsListen) else {
+                throw ValidationError("--metrics-listen \"\(metricsListen)\" is not HOST:PORT")
+            }
+            configuration.metrics = (address.host == "localhost" ? "127.0.0.1" : address.host, address.port)
+        }
         if let logKeyFile {
             guard let key = FileManager.default.contents(atPath: logKeyFile) else {
                 throw ValidationError("cannot read --log-key-file \(logKeyFile)")
@@ -112,16 +133,5 @@ struct Serve: AsyncParsableCommand {
 
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
-    }
-
-    /// Calls `action` once on SIGINT or SIGTERM (instead of the default: dying mid-write).
-    static func onTermination(_ action: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
-        [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: action)
-            source.resume()
-            return source
-        }
     }
 }

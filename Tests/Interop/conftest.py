@@ -1,5 +1,6 @@
 """Fixtures for the interop tests: Python stubs generated from proto/ and a `wasmrpc serve` on a
 free loopback port with a temporary data directory, stopped at the end."""
+import contextlib
 import os
 import pathlib
 import subprocess
@@ -27,17 +28,23 @@ def stubs(tmp_path_factory):
     return wasmrpc_pb2, wasmrpc_pb2_grpc, complex_pb2
 
 
-@pytest.fixture(scope="session")
-def server():
+@contextlib.contextmanager
+def serve(*extra):
+    """Runs `wasmrpc serve` on a free loopback port with a temporary data directory and yields the
+    lines it prints on stdout once bound ("listening on HOST:PORT", then "metrics on HOST:PORT"
+    with --metrics-listen); stops it with SIGTERM and checks that it exits cleanly."""
     binary = os.environ.get("WASMRPC_BIN", str(REPO / ".build/debug/wasmrpc"))
     data = tempfile.mkdtemp(prefix="wasmrpc-interop-")
     process = subprocess.Popen(
-        [binary, "serve", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "warning"],
+        [binary, "serve", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "warning", *extra],
         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     try:
-        line = process.stdout.readline()  # "listening on HOST:PORT", once bound
-        assert line.startswith("listening on "), f"unexpected first line from wasmrpc serve: {line!r}"
-        yield line.split()[-1]
+        lines = [process.stdout.readline()]  # "listening on HOST:PORT", once bound
+        assert lines[0].startswith("listening on "), f"unexpected first line from wasmrpc serve: {lines[0]!r}"
+        if "--metrics-listen" in extra:
+            lines.append(process.stdout.readline())
+            assert lines[1].startswith("metrics on "), f"unexpected second line from wasmrpc serve: {lines[1]!r}"
+        yield [line.split()[-1] for line in lines]
     finally:
         process.terminate()
         try:
@@ -46,6 +53,12 @@ def server():
             if process.poll() is None:
                 process.kill()
             subprocess.run(["rm", "-rf", data], check=False)
+
+
+@pytest.fixture(scope="session")
+def server():
+    with serve() as addresses:
+        yield addresses[0]
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,40 @@ import WasmRPCProto
 
     @Test func theServerAndItsServicesAreServingAndUnknownOnesAreNotFound() async throws {
         try await withServer { client in
-            for service in ["", "wasmrpc.v1.Registry", "wasmrpc.v1.Invoker", "wasmrpc.v1.Log", "grpc.health.v1.Health"] {
+            for service in [
+                "", "wasmrpc.v1.Registry", "wasmrpc.v1.Invoker", "wasmrpc.v1.Log", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+                "grpc.reflection.v1alpha.ServerReflection",
+            ] {
                 let status = try await check(client, service)
                 #expect(status == .serving, "\(service)")
             }
             for service in ["wasmrpc.v1", "complex.Calculator", "wasmrpc.v1.Registry/Add", String(repeating: "x", count: 10_000)] {
                 #expect(await statusCode { try await check(client, service) } == .notFound, "\(service.prefix(20))")
             }
+        }
+    }
+
+    /// An uploaded service is known from the moment Add answers: Check says SERVING, and a Watch
+    /// that began before sees SERVICE_UNKNOWN, then SERVING.
+    @Test func uploadedServicesServeOnceAdded() async throws {
+        try await withServer { client in
+            let seen = Recorder<Grpc_Health_V1_HealthCheckResponse.ServingStatus>()
+            let watch = Task {
+                try await client.health.watch(.with { $0.service = "complex.Calculator" }) { response in
+                    for try await message in response.messages {
+                        seen.append(message.status)
+                        if message.status == .serving { return }
+                    }
+                }
+            }
+            defer { watch.cancel() }
+            for _ in 0..<2_000 where seen.values.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(seen.values == [.serviceUnknown])
+            _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
+            let status = try await check(client, "complex.Calculator")
+            #expect(status == .serving)
+            try await watch.value
+            #expect(seen.values == [.serviceUnknown, .serving])
         }
     }
 

@@ -148,3 +148,8 @@ final class Recorder<Value: Sendable>: Sendable {
     var values: [Value] { state.withLock { $0 } }
     func append(_ value: Value) { state.withLock { $0.append(value) } }
 }
+
+extension Wasmrpc_V1_AddResponse {
+    /// The added module's id (the server sends it as hex).
+    var id: ModuleID { ModuleID(hex: metadata.id)! }
+}

@@ -1,0 +1,100 @@
+import GRPCCore
+import Logging
+import TransparencyLog
+
+/// What every call leaves behind, for built-in services and native routes alike: a request id
+/// (the client's `x-request-id` if it sent a usable one, else a new one) returned in the response
+/// headers, one structured log line, and the `wasmrpc_grpc_calls_total` counter.
+///
+/// The line is `debug` for a successful call and `info` for a failed one, so `--log-level debug`
+/// gives an access log of every call and the default level shows the failures.
+struct CallLog: Sendable {
+    static let requestIDHeader = "x-request-id"
+
+    let logger: Logger
+    let metrics: ServerMetrics
+
+    /// The client's request id if it is 1…128 visible ASCII characters, else a new random one.
+    static func requestID(from metadata: Metadata) -> String {
+        if let given = metadata[stringValues: requestIDHeader].first(where: { _ in true }), !given.isEmpty, given.utf8.count <= 128,
+            given.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
+        {
+            return given
+        }
+        return lowercaseHex((0..<8).map { _ in UInt8.random(in: .min ... .max) })
+    }
+
+    /// Logs and counts a finished call. `error` nil means OK.
+    func finished(
+        method: String, requestID: String, peer: String, started: ContinuousClock.Instant, error: RPCError?,
+        extra: Logger.Metadata = [:]
+    ) {
+        metrics.call(method: method, code: error?.code)
+        var metadata: Logger.Metadata = [
+            "request-id": "\(requestID)", "method": "\(method)", "peer": "\(peer)",
+            "code": "\(ServerMetrics.name(of: error?.code))",
+            "ms": "\(Self.milliseconds(started.duration(to: .now)))",
+        ]
+        metadata.merge(extra) { _, new in new }
+        if let error {
+            metadata["error"] = "\(error.message)"
+            logger.info("call failed", metadata: metadata)
+        } else {
+            logger.debug("call", metadata: metadata)
+        }
+    }
+
+    /// A duration in milliseconds with three decimals.
+    static func milliseconds(_ duration: Duration) -> String {
+        let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        let whole = microseconds / 1000
+        let fraction = String(microseconds % 1000)
+        return "\(whole).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
+    }
+}
+
+/// Gives every built-in call a request id and a `CallLog` line (native routes do the same in
+/// `NativeRoutes`).
+struct CallLogInterceptor: ServerInterceptor {
+    let log: CallLog
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>, context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        let started = ContinuousClock.now
+        let requestID = CallLog.requestID(from: request.metadata)
+        let method = context.descriptor.fullyQualifiedMethod
+        // Logs the call and returns the error to end it with: mapped, and carrying the request id.
+        let finish = { @Sendable (error: (any Error)?) -> RPCError? in
+            var mapped = error.map { $0 as? RPCError ?? StatusMapping.rpcError(for: $0) }
+            log.finished(method: method, requestID: requestID, peer: context.remotePeer, started: started, error: mapped)
+            mapped?.metadata.addString(requestID, forKey: CallLog.requestIDHeader)
+            return mapped
+        }
+        var response: StreamingServerResponse<Output>
+        do {
+            response = try await next(request, context)
+        } catch {
+            throw finish(error)!
+        }
+        switch response.accepted {
+        case .success(var contents):
+            contents.metadata.addString(requestID, forKey: CallLog.requestIDHeader)
+            let producer = contents.producer
+            contents.producer = { writer in
+                do {
+                    let trailers = try await producer(writer)
+                    _ = finish(nil)
+                    return trailers
+                } catch {
+                    throw finish(error)!
+                }
+            }
+            response.accepted = .success(contents)
+        case .failure(let error):
+            response.accepted = .failure(finish(error)!)
+        }
+        return response
+    }
+}

@@ -1,0 +1,194 @@
+import ContentStore
+import GRPCCore
+import Logging
+import ModuleRuntime
+import Synchronization
+
+/// The seam for native routes (docs/ARCHITECTURE.md, "Native routes"): grpc-swift's router is fixed
+/// when the server starts, but every stream passes through the transport first. This transport
+/// wraps the real one and answers the paths of uploaded services itself; every other stream (the
+/// built-in services, and paths nobody defines, which the router answers UNIMPLEMENTED) goes to the
+/// `GRPCServer` unchanged. Built-in methods always win: an uploaded module cannot shadow them.
+struct NativeRoutingTransport<Base: ServerTransport>: ServerTransport {
+    typealias Bytes = Base.Bytes
+
+    let base: Base
+    let routes: NativeRoutes
+    private let builtIn = BuiltInMethods()
+
+    init(base: Base, routes: NativeRoutes) {
+        self.base = base
+        self.routes = routes
+    }
+
+    func configure(context: GRPCServerContext) {
+        builtIn.set(context.methods.map(\.fullyQualifiedMethod))
+        base.configure(context: context)
+    }
+
+    func listen(
+        streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
+    ) async throws {
+        try await base.listen { [builtIn, routes] stream, context in
+            let path = stream.descriptor.fullyQualifiedMethod
+            if !builtIn.contains(path), routes.directory.defines(path) {
+                await routes.serve(stream, context: context)
+            } else {
+                await streamHandler(stream, context)
+            }
+        }
+    }
+
+    func beginGracefulShutdown() {
+        routes.draining.set()
+        base.beginGracefulShutdown()
+    }
+}
+
+/// The methods the `GRPCServer`'s router serves, learned in `configure(context:)`.
+private final class BuiltInMethods: Sendable {
+    private let paths = Mutex<Set<String>>([])
+    func set(_ new: [String]) { paths.withLock { $0 = Set(new) } }
+    func contains(_ path: String) -> Bool { paths.withLock { $0.contains(path) } }
+}
+
+/// Answers a call to an uploaded service's method (`/complex.Calculator/mul`) by running the
+/// module's waPC function: the request message's bytes go to the guest as they came, the guest's
+/// answer is the response message. The same access check, deadline, limits, status mapping,
+/// metrics and log line as `Invoker.Invoke`. The answering module's id comes back in the
+/// `wasmrpc-module-id` response header.
+struct NativeRoutes: Sendable {
+    /// Pins a call to one of the modules that define its method.
+    static let moduleHeader = "wasmrpc-module-id"
+
+    let runtime: ModuleRuntime
+    let directory: ServiceDirectory
+    let policy: AccessPolicy
+    let log: CallLog
+    /// Set when the graceful shutdown begins (calls in flight then finish).
+    let draining = Flag()
+
+    final class Flag: Sendable {
+        private let value = Atomic(false)
+        func set() { value.store(true, ordering: .relaxed) }
+        var isSet: Bool { value.load(ordering: .relaxed) }
+    }
+
+    func serve<Bytes: GRPCContiguousBytes & Sendable>(
+        _ stream: RPCStream<RPCAsyncSequence<RPCRequestPart<Bytes>, any Error>, RPCWriter<RPCResponsePart<Bytes>>.Closable>,
+        context: ServerContext
+    ) async {
+        let started = ContinuousClock.now
+        let path = stream.descriptor.fullyQualifiedMethod
+        var requestID = ""
+        var module: ModuleID?
+        var fuel: UInt64?
+        let outcome: Result<[UInt8], RPCError>
+        do {
+            var parts = stream.inbound.makeAsyncIterator()
+            guard case .metadata(let metadata)? = try await parts.next(isolation: nil) else {
+                throw RPCError(code: .internalError, message: "the request stream did not begin with metadata")
+            }
+            requestID = CallLog.requestID(from: metadata)
+            try policy.check(method: path, authorization: metadata[stringValues: "authorization"].first(where: { _ in true }))
+            let deadline = InvokerService.deadline(of: metadata)
+            let id = try provider(of: path, metadata: metadata)
+            module = id
+            let request = try await Self.onlyMessage(&parts, path: path)
+            let invocation = try await untilCancelled(context) {
+                try await runtime.invoke(module: id, function: path, typeURL: "", parameters: request, deadline: deadline)
+            }
+            fuel = invocation.fuelUsed
+            outcome = .success(invocation.output)
+        } catch {
+            outcome = .failure(StatusMapping.rpcError(for: error))
+        }
+        var headers: Metadata = [CallLog.requestIDHeader: "\(requestID)"]
+        if let module { headers.addString("\(module)", forKey: Self.moduleHeader) }
+        let error: RPCError?
+        switch outcome {
+        case .success(let output):
+            error = nil
+            try? await stream.outbound.write(.metadata(headers))
+            try? await stream.outbound.write(.message(Bytes(output)))
+            try? await stream.outbound.write(.status(Status(code: .ok, message: ""), [:]))
+        case .failure(let failure):
+            error = failure
+            // Trailers only: the status with the headers.
+            try? await stream.outbound.write(.status(Status(code: Status.Code(failure.code), message: failure.message), headers))
+        }
+        await stream.outbound.finish()
+        let duration = started.duration(to: .now)
+        if let module {
+            log.metrics.invocation(module: "\(module)", function: path, code: error?.code, duration: duration, fuel: fuel)
+        }
+        log.finished(
+            method: path, requestID: requestID, peer: context.remotePeer, started: started, error: error,
+            extra: module.map { ["module": "\($0)"] } ?? [:])
+    }
+
+    /// The module that answers `path`: the one `wasmrpc-module-id` names, else the newest.
+    private func provider(of path: String, metadata: Metadata) throws -> ModuleID {
+        var pinned: ModuleID?
+        if let text = metadata[stringValues: Self.moduleHeader].first(where: { _ in true }) {
+            guard let id = ModuleID(hex: text) else {
+                throw RPCError(
+                    code: .invalidArgument,
+                    message: "the \(Self.moduleHeader) header \(ModuleRuntimeError.quote(text)) is not a module id (64 lowercase hex digits)")
+            }
+            pinned = id
+        }
+        do {
+            return try directory.provider(of: path, pinned: pinned)
+        } catch {
+            switch error {
+            case .noProvider:
+                throw RPCError(code: .unimplemented, message: "no module defines \(path)")
+            case .pinnedModuleUnknown:
+                throw RPCError(code: .notFound, message: "module \(pinned.map { "\($0)" } ?? "") is not stored on this server")
+            case .pinnedModuleLacksMethod(let providers):
+                throw RPCError(
+                    code: .notFound,
+                    message: "module \(pinned.map { "\($0)" } ?? "") does not define \(path); these modules do: "
+                        + providers.map { "\($0)" }.joined(separator: ", "))
+            }
+        }
+    }
+
+    /// The one request message of a unary call (the rest of the stream must be empty).
+    private static func onlyMessage<Bytes: GRPCContiguousBytes>(
+        _ parts: inout RPCAsyncSequence<RPCRequestPart<Bytes>, any Error>.AsyncIterator, path: String
+    ) async throws -> [UInt8] {
+        var message: [UInt8]?
+        while let part = try await parts.next(isolation: nil) {
+            guard case .message(let bytes) = part else { continue }
+            guard message == nil else {
+                throw RPCError(code: .internalError, message: "\(path) is unary, but the client sent more than one message")
+            }
+            message = bytes.withUnsafeBytes { Array($0) }
+        }
+        guard let message else { throw RPCError(code: .internalError, message: "the client sent no request message to \(path)") }
+        return message
+    }
+
+    /// Runs `body`, cancelling it when the transport reports the call cancelled (the client reset the
+    /// stream or went away), so that a queued call does not run for nobody. The transport reports
+    /// the graceful shutdown the same way; a call in flight then finishes (that is the drain).
+    private func untilCancelled<T: Sendable>(_ context: ServerContext, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { [draining] group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await context.cancellation.cancelled
+                // Draining: wait for the body instead (this task is cancelled when it finishes).
+                if draining.isSet { try await Task.sleep(for: .seconds(1 << 40)) }
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                guard let value = next else { throw CancellationError() }
+                return value
+            }
+            throw CancellationError()
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import ContentStore
+import Foundation
+import GRPCCore
+import ModuleRuntime
+import Synchronization
+import WasmRPCProto
+
+/// gRPC server reflection (`grpc.reflection.v1` and the older `v1alpha`, which many clients still
+/// speak): lists the built-in services and those of uploaded modules, and answers file, symbol and
+/// extension queries with the built-in protos (`BuiltinDescriptorSet`) and the stored descriptors.
+///
+/// Where several sets define a file name or symbol, the built-in protos come first, then the
+/// modules from the most recently added one back, as the native routes choose. Each answer is a
+/// file and its dependencies from one set, so a client never mixes two modules' versions of a
+/// file. A module's index is built on first use and kept.
+final class ReflectionIndex: Sendable {
+    let builtIn: DescriptorFiles
+    let builtInServices: [String]
+    let directory: ServiceDirectory
+    let runtime: ModuleRuntime
+    private let modules = Mutex<[ModuleID: DescriptorFiles]>([:])
+
+    init(builtInServices: [String], directory: ServiceDirectory, runtime: ModuleRuntime) throws {
+        guard let set = Data(base64Encoded: BuiltinDescriptorSet.base64, options: .ignoreUnknownCharacters) else {
+            throw RPCError(code: .internalError, message: "the built-in descriptor set is not base64")
+        }
+        builtIn = try DescriptorFiles(serialized: Array(set))
+        self.builtInServices = builtInServices
+        self.directory = directory
+        self.runtime = runtime
+    }
+
+    /// The answer to one request (errors are answers too, as the protocol wants).
+    func answer(_ request: Grpc_Reflection_V1_ServerReflectionRequest) async -> Grpc_Reflection_V1_ServerReflectionResponse {
+        var response = Grpc_Reflection_V1_ServerReflectionResponse.with {
+            $0.validHost = request.host
+            $0.originalRequest = request
+        }
+        switch request.messageRequest {
+        case .listServices:
+            let names = builtInServices + directory.services.filter { !builtInServices.contains($0) }
+            response.listServicesResponse = .with { $0.service = names.map { name in .with { $0.name = name } } }
+        case .fileByFilename(let name):
+            response.messageResponse = await files(notFound: "no file named \(name)") { $0.file(named: name) }
+        case .fileContainingSymbol(let symbol):
+            response.messageResponse = await files(notFound: "no file defines the symbol \(symbol)") { $0.file(containingSymbol: symbol) }
+        case .fileContainingExtension(let wanted):
+            response.messageResponse = await files(notFound: "no file defines extension \(wanted.extensionNumber) of \(wanted.containingType)") {
+                $0.file(containingExtension: wanted.extensionNumber, of: wanted.containingType)
+            }
+        case .allExtensionNumbersOfType(let type):
+            let sets = await allSets()
+            guard let first = sets.first(where: { $0.definesMessage(type) }) else {
+                response.messageResponse = Self.error(.notFound, "no message type \(type)")
+                break
+            }
+            // The extensions that the set defining the type knows (extensions from other modules'
+            // sets would describe other versions of it).
+            response.allExtensionNumbersResponse = .with {
+                $0.baseTypeName = type
+                $0.extensionNumber = first.extensionNumbers(of: type).sorted()
+            }
+        case nil:
+            response.messageResponse = Self.error(.invalidArgument, "the request asks nothing (no message_request field is set)")
+        }
+        return response
+    }
+
+    /// The first set's answer to `query`, as a file descriptor response.
+    private func files(
+        notFound: String, _ query: (DescriptorFiles) -> [Data]?
+    ) async -> Grpc_Reflection_V1_ServerReflectionResponse.OneOf_MessageResponse {
+        if let files = query(builtIn) { return .fileDescriptorResponse(.with { $0.fileDescriptorProto = files }) }
+        for id in directory.modulesNewestFirst {
+            guard let set = await moduleFiles(id), let files = query(set) else { continue }
+            return .fileDescriptorResponse(.with { $0.fileDescriptorProto = files })
+        }
+        return Self.error(.notFound, notFound)
+    }
+
+    /// The built-in set and every module's, in search order.
+    private func allSets() async -> [DescriptorFiles] {
+        var sets = [builtIn]
+        for id in directory.modulesNewestFirst {
+            if let set = await moduleFiles(id) { sets.append(set) }
+        }
+        return sets
+    }
+
+    /// Module `id`'s descriptor, indexed (cached); nil if it cannot be read.
+    private func moduleFiles(_ id: ModuleID) async -> DescriptorFiles? {
+        if let cached = modules.withLock({ $0[id] }) { return cached }
+        guard let descriptor = try? await runtime.withStore({ try $0.record(id)?.descriptor }),
+            let files = try? DescriptorFiles(serialized: descriptor)
+        else { return nil }
+        modules.withLock { $0[id] = files }
+        return files
+    }
+
+    private static func error(_ code: RPCError.Code, _ message: String) -> Grpc_Reflection_V1_ServerReflectionResponse.OneOf_MessageResponse {
+        .errorResponse(.with {
+            $0.errorCode = Int32(Status.Code(code).rawValue)
+            $0.errorMessage = message
+        })
+    }
+}
+
+/// `grpc.reflection.v1.ServerReflection`.
+struct ReflectionService: Grpc_Reflection_V1_ServerReflection.SimpleServiceProtocol {
+    let index: ReflectionIndex
+
+    func serverReflectionInfo(
+        request: RPCAsyncSequence<Grpc_Reflection_V1_ServerReflectionRequest, any Error>,
+        response: RPCWriter<Grpc_Reflection_V1_ServerReflectionResponse>, context: ServerContext
+    ) async throws {
+        for try await message in request {
+            try await response.write(await index.answer(message))
+        }
+    }
+}
+
+/// `grpc.reflection.v1alpha.ServerReflection`: the same messages as v1 field for field (only the
+/// package differs), so requests and answers cross over as bytes.
+struct ReflectionServiceV1Alpha: Grpc_Reflection_V1alpha_ServerReflection.SimpleServiceProtocol {
+    let index: ReflectionIndex
+
+    func serverReflectionInfo(
+        request: RPCAsyncSequence<Grpc_Reflection_V1alpha_ServerReflectionRequest, any Error>,
+        response: RPCWriter<Grpc_Reflection_V1alpha_ServerReflectionResponse>, context: ServerContext
+    ) async throws {
+        for try await message in request {
+            let v1 = try Grpc_Reflection_V1_ServerReflectionRequest(serializedBytes: try message.serializedBytes() as [UInt8])
+            let answer = try await index.answer(v1).serializedBytes() as [UInt8]
+            try await response.write(try Grpc_Reflection_V1alpha_ServerReflectionResponse(serializedBytes: answer))
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import ContentStore
+import GRPCCore
+import ModuleRuntime
+import Prometheus
+
+/// The server's Prometheus metrics (served as text by `MetricsEndpoint` on `--metrics-listen`).
+/// Counters and histograms move as calls finish; gauges are read from the runtime at each scrape.
+///
+/// Labels: `module` is the full module id (one series per module that was called, so the number of
+/// series grows with the number of modules used, not with traffic or with what clients send);
+/// `function` the method path (`complex.Calculator/mul`); `code` the gRPC status code name (`ok`,
+/// `notFound`, …); `method` a gRPC method path the server serves.
+public final class ServerMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    /// Seconds, from 100 µs to 10 s: a warm call takes well under a millisecond, a cold load a few.
+    static let latencyBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
+        .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+    ]
+
+    // MetricNameDescriptor is a struct of `let` strings that swift-prometheus does not mark Sendable.
+    nonisolated(unsafe) private static let invocations = MetricNameDescriptor(
+        namespace: "wasmrpc", metricName: "invocations", unitName: "total",
+        helpText: "Function calls (Invoke, InvokeStream messages and native routes) by module, function and status code.")
+    nonisolated(unsafe) private static let latency = MetricNameDescriptor(
+        namespace: "wasmrpc", metricName: "invocation_duration", unitName: "seconds",
+        helpText: "Time from a call's arrival to its answer, including waits for an instance and a worker.")
+    nonisolated(unsafe) private static let fuel = MetricNameDescriptor(
+        namespace: "wasmrpc", metricName: "fuel_used", unitName: "total",
+        helpText: "Fuel (about one unit per wasm operator) used by successful calls.")
+    nonisolated(unsafe) private static let adds = MetricNameDescriptor(
+        namespace: "wasmrpc", metricName: "modules_added", unitName: "total",
+        helpText: "Successful Add calls; new=false when the module was already stored.")
+    nonisolated(unsafe) private static let rpcs = MetricNameDescriptor(
+        namespace: "wasmrpc", metricName: "grpc_calls", unitName: "total",
+        helpText: "Finished gRPC calls of every service by method and status code.")
+
+    private let loadedModules: Gauge
+    private let idleInstances: Gauge
+    private let pendingWork: Gauge
+    private let logSize: Gauge
+
+    public init() {
+        loadedModules = registry.makeGauge(
+            descriptor: .init(
+                namespace: "wasmrpc", metricName: "loaded_modules", unitName: "",
+                helpText: "Modules parsed, linked and kept with an instance pool."))
+        idleInstances = registry.makeGauge(
+            descriptor: .init(
+                namespace: "wasmrpc", metricName: "idle_instances", unitName: "",
+                helpText: "Warm instances across all loaded modules."))
+        pendingWork = registry.makeGauge(
+            descriptor: .init(
+                namespace: "wasmrpc", metricName: "pending_work", unitName: "",
+                helpText: "Jobs running on the worker threads or queued for one."))
+        logSize = registry.makeGauge(
+            descriptor: .init(
+                namespace: "wasmrpc", metricName: "log_size", unitName: "entries",
+                helpText: "Entries in the transparency log (one per stored module)."))
+    }
+
+    /// A finished function call: `code` nil means OK; `fuel` is known for successful calls. Module
+    /// and function are "" when the call named no stored module or function.
+    func invocation(module: String, function: String, code: RPCError.Code?, duration: Duration, fuel: UInt64?) {
+        let labels = [("module", module), ("function", function)]
+        registry.makeCounter(descriptor: Self.invocations, labels: labels + [("code", Self.name(of: code))]).increment()
+        registry.makeDurationHistogram(descriptor: Self.latency, labels: labels, buckets: Self.latencyBuckets).record(duration)
+        if let fuel { registry.makeCounter(descriptor: Self.fuel, labels: labels).increment(by: Int64(clamping: fuel)) }
+    }
+
+    /// A successful Add.
+    func added(created: Bool) {
+        registry.makeCounter(descriptor: Self.adds, labels: [("new", "\(created)")]).increment()
+    }
+
+    /// A finished gRPC call of any method.
+    func call(method: String, code: RPCError.Code?) {
+        registry.makeCounter(descriptor: Self.rpcs, labels: [("method", method), ("code", Self.name(of: code))]).increment()
+    }
+
+    /// Reads the gauges from `runtime` (the log size from the store), then renders everything in the
+    /// Prometheus text format.
+    func scrape(_ runtime: ModuleRuntime) async -> [UInt8] {
+        loadedModules.set(Int64(runtime.loadedModuleCount))
+        idleInstances.set(Int64(runtime.idleInstanceCount))
+        pendingWork.set(Int64(runtime.pendingWork))
+        if let size = try? await runtime.withStore({ try $0.logSize() }) { logSize.set(size) }
+        return registry.emitToBuffer()
+    }
+
+    static func name(of code: RPCError.Code?) -> String {
+        code.map { "\($0)" } ?? "ok"
+    }
+}

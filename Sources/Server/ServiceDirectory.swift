@@ -1,0 +1,76 @@
+import ContentStore
+import Synchronization
+
+/// Which stored modules define which gRPC methods: the table behind the native routes, and the
+/// list of uploaded services that health and reflection report. Filled from the store at start and
+/// by every Add, so a module's methods are routable as soon as Add answered.
+///
+/// A method path (`complex.Calculator/mul`) may be defined by several modules; the most recently
+/// added one serves it unless a call pins another with `wasmrpc-module-id`. Adding bytes that are
+/// already stored does not make that module newer.
+final class ServiceDirectory: Sendable {
+    private struct State {
+        /// `package.Service/method` → the modules that define it, oldest first.
+        var providers: [String: [ModuleID]] = [:]
+        /// The methods of each module (for pinning: does this module define the path?).
+        var methods: [ModuleID: Set<String>] = [:]
+        /// Modules in the order they were added, oldest first.
+        var modules: [ModuleID] = []
+        /// Fully qualified names of the services the modules define.
+        var services: Set<String> = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Records `record`'s methods; a module already recorded keeps its place.
+    func register(_ record: ModuleRecord) {
+        let paths = record.functions.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+        state.withLock { state in
+            guard state.methods[record.id] == nil else { return }
+            state.methods[record.id] = Set(paths)
+            state.modules.append(record.id)
+            for path in paths {
+                state.providers[path, default: []].append(record.id)
+                state.services.insert(String(path.prefix { $0 != "/" }))
+            }
+        }
+    }
+
+    /// Whether some module defines `path` (`package.Service/method`).
+    func defines(_ path: String) -> Bool {
+        state.withLock { $0.providers[path] != nil }
+    }
+
+    /// The module that answers `path`: `pinned` if given (and it defines the path), else the most
+    /// recently added module that defines it.
+    func provider(of path: String, pinned: ModuleID?) throws(RoutingError) -> ModuleID {
+        try state.withLock { state throws(RoutingError) in
+            guard let providers = state.providers[path], let newest = providers.last else { throw .noProvider }
+            guard let pinned else { return newest }
+            guard state.methods[pinned] != nil else { throw .pinnedModuleUnknown }
+            guard providers.contains(pinned) else { throw .pinnedModuleLacksMethod(providers) }
+            return pinned
+        }
+    }
+
+    enum RoutingError: Error {
+        case noProvider
+        case pinnedModuleUnknown
+        case pinnedModuleLacksMethod([ModuleID])
+    }
+
+    /// Fully qualified names of the services that uploaded modules define, sorted.
+    var services: [String] {
+        state.withLock { $0.services }.sorted()
+    }
+
+    /// Whether an uploaded module defines the service `name`.
+    func definesService(_ name: String) -> Bool {
+        state.withLock { $0.services.contains(name) }
+    }
+
+    /// The recorded modules, newest first (the order in which reflection searches their files).
+    var modulesNewestFirst: [ModuleID] {
+        state.withLock { $0.modules.reversed() }
+    }
+}

@@ -1,0 +1,79 @@
+import Client
+import Foundation
+import GRPCCore
+import Server
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The Prometheus endpoint: counters move with calls, gauges are read at each scrape.
+@Suite struct MetricsTests {
+    /// `GET http://127.0.0.1:port/path` → (status, body).
+    func get(_ port: Int, _ path: String) async throws -> (Int, String) {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    /// The value of the sample `name` with exactly `labels` (in any order).
+    func value(_ text: String, _ name: String, _ labels: [String: String] = [:]) -> Double? {
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " ") else { continue }
+            let series = line[..<space]
+            let seriesName = series.prefix { $0 != "{" }
+            guard seriesName == name else { continue }
+            var found: [String: String] = [:]
+            if let open = series.firstIndex(of: "{") {
+                for pair in series[series.index(after: open)...].dropLast().split(separator: ",") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2 else { continue }
+                    found[String(parts[0])] = String(parts[1].dropFirst().dropLast())
+                }
+            }
+            if found == labels { return Double(line[line.index(after: space)...]) }
+        }
+        return nil
+    }
+
+    @Test func countersMoveWithCalls() async throws {
+        let data = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var configuration = WasmRPCServer.Configuration(dataDirectory: data)
+        configuration.port = 0
+        configuration.metrics = ("127.0.0.1", 0)
+        let server = try WasmRPCServer(configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            defer { server.shutdown() }
+            let port = try await server.listeningPort()
+            let metricsPort = try #require(try await server.metricsPort())
+            try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port)) { client in
+                let id = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).id
+                _ = try await client.invoke(id, function: "mul", parameters: try complexRequest((1, 2), (3, 4)))
+                _ = try await client.call("complex.Calculator/mul", message: try NativeRouteTests.request())
+                _ = await statusCode { try await client.invoke(id, function: "nope", parameters: try complexRequest((1, 2), (3, 4))) }
+
+                let (status, text) = try await get(metricsPort, "/metrics")
+                #expect(status == 200)
+                let labels = ["function": "complex.Calculator/mul", "module": "\(id)"]
+                #expect(value(text, "wasmrpc_invocations_total", labels.merging(["code": "ok"]) { $1 }) == 2)
+                #expect(value(text, "wasmrpc_invocation_duration_seconds_count", labels) == 2)
+                #expect((value(text, "wasmrpc_fuel_used_total", labels) ?? 0) > 0)
+                // The unknown function is counted without a made-up label.
+                #expect(value(text, "wasmrpc_invocations_total", ["code": "notFound", "function": "", "module": ""]) == 1)
+                #expect(value(text, "wasmrpc_modules_added_total", ["new": "true"]) == 1)
+                #expect(value(text, "wasmrpc_log_size_entries") == 1)
+                #expect(value(text, "wasmrpc_loaded_modules") == 1)
+                #expect((value(text, "wasmrpc_idle_instances") ?? 0) >= 1)
+                #expect(value(text, "wasmrpc_grpc_calls_total", ["code": "ok", "method": "wasmrpc.v1.Registry/Add"]) == 1)
+                #expect(value(text, "wasmrpc_grpc_calls_total", ["code": "ok", "method": "complex.Calculator/mul"]) == 1)
+
+                let (missing, _) = try await get(metricsPort, "/other")
+                #expect(missing == 404)
+            }
+            server.shutdown()
+            try await group.waitForAll()
+        }
+    }
+}

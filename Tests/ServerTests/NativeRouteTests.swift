@@ -1,0 +1,190 @@
+import Client
+import ContentStore
+import Foundation
+import GRPCCore
+import GRPCProtobuf
+import GeneratedTestProtos
+import Server
+import SwiftProtobuf
+import Testing
+import WAT
+import WapcHost
+import WasmRPCProto
+
+/// Uploaded services at their own paths (`/complex.Calculator/mul`), called the way a stock gRPC
+/// client calls them: the plain request message, no `Any`, no wasmrpc types.
+@Suite struct NativeRouteTests {
+    /// A guest that answers every operation with its payload.
+    static let mirrorWat = """
+        (module
+          (import "wapc" "__guest_request" (func $request (param i32 i32)))
+          (import "wapc" "__guest_response" (func $respond (param i32 i32)))
+          (memory (export "memory") 1)
+          (func (export "__guest_call") (param $operation i32) (param $payload i32) (result i32)
+            (call $request (i32.const 0) (i32.const 1024))
+            (call $respond (i32.const 1024) (local.get $payload))
+            (i32.const 1)))
+        """
+    static let mirrorWasm = try! wat2wasm(mirrorWat)
+
+    static let a: (Float, Float) = (1, 2)
+    static let b: (Float, Float) = (3, 4)
+
+    static func request() throws -> [UInt8] {
+        try Complex_ComplexRequest.with {
+            $0.a = .with { $0.real = a.0; $0.imag = a.1 }
+            $0.b = .with { $0.real = b.0; $0.imag = b.1 }
+        }.serializedBytes()
+    }
+
+    /// The answer as (real, imag): the product (-5, 10) from the complex module, `a` (1, 2) from the mirror.
+    static func result(_ response: NativeResponse) throws -> (Float, Float) {
+        let message = try Complex_ComplexResponse(serializedBytes: response.message)
+        return (message.result.real, message.result.imag)
+    }
+
+    @Test func aMethodIsRoutableAtItsPathRightAfterAdd() async throws {
+        try await withServer { client in
+            #expect(await statusCode { try await client.call("complex.Calculator/mul", message: try Self.request()) } == .unimplemented)
+            let id = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).id
+            let response = try await client.call("/complex.Calculator/mul", message: try Self.request())
+            #expect(try Self.result(response) == (-5, 10))
+            #expect(response.module == id)
+            #expect(response.metadata[stringValues: "x-request-id"].first(where: { _ in true })?.isEmpty == false)
+        }
+    }
+
+    @Test func routesSurviveARestart() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let id = try await withServer(directory: directory) { client in
+            try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).id
+        }
+        try await withServer(directory: directory) { client in
+            let response = try await client.call("complex.Calculator/mul", message: try Self.request())
+            #expect(try Self.result(response) == (-5, 10))
+            #expect(response.module == id)
+        }
+    }
+
+    @Test func theNewestModuleServesAPathAndTheHeaderPinsAnother() async throws {
+        try await withServer { client in
+            let complex = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).id
+            let mirror = try await client.add(wasm: Self.mirrorWasm, descriptorSet: complexDescriptor).id
+            let newest = try await client.call("complex.Calculator/mul", message: try Self.request())
+            #expect(newest.module == mirror)
+            #expect(try Self.result(newest) == Self.a)
+            let pinned = try await client.call("complex.Calculator/mul", message: try Self.request(), module: complex)
+            #expect(pinned.module == complex)
+            #expect(try Self.result(pinned) == (-5, 10))
+            // Adding the older module's bytes again does not make it newer.
+            _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
+            #expect(try await client.call("complex.Calculator/mul", message: try Self.request()).module == mirror)
+        }
+    }
+
+    @Test func badPinsAreRefusedClearly() async throws {
+        try await withServer { client in
+            _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
+            let other = descriptorSet(package: "other", messages: ["M": ["s"]], services: [("Other", [("run", "M", "M")])])
+            let unrelated = try await client.add(wasm: Self.mirrorWasm, descriptorSet: other).id
+            let request = try Self.request()
+            // A module that does not define the method.
+            #expect(await statusCode { try await client.call("complex.Calculator/mul", message: request, module: unrelated) } == .notFound)
+            // A module that is not stored.
+            let unknown = ModuleID(of: [1, 2, 3])
+            #expect(await statusCode { try await client.call("complex.Calculator/mul", message: request, module: unknown) } == .notFound)
+            // Not a module id.
+            let badHeader = await statusCode {
+                try await client.grpc.unary(
+                    request: ClientRequest(message: request, metadata: ["wasmrpc-module-id": "xyz"]),
+                    descriptor: GRPCCore.MethodDescriptor(fullyQualifiedService: "complex.Calculator", method: "mul"),
+                    serializer: RawBytes(bytes: request), deserializer: ProtobufDeserializer<Complex_ComplexResponse>(),
+                    options: .defaults) { try $0.message }
+            }
+            #expect(badHeader == .invalidArgument)
+        }
+    }
+
+    @Test func unknownPathsAreUnimplemented() async throws {
+        try await withServer { client in
+            _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
+            for path in ["complex.Calculator/pow", "complex.Nothing/mul", "nobody.Service/call"] {
+                let code = await statusCode { try await client.call(path, message: try Self.request()) }
+                #expect(code == .unimplemented, "\(path)")
+            }
+        }
+    }
+
+    @Test func builtInServicesCannotBeShadowed() async throws {
+        try await withServer { client in
+            // A module claiming wasmrpc.v1.Registry/List: the real List still answers.
+            let fake = descriptorSet(
+                package: "wasmrpc.v1", messages: ["ListRequest": ["s"], "ListResponse": ["s"]],
+                services: [("Registry", [("List", "ListRequest", "ListResponse")])])
+            let id = try await client.add(wasm: Self.mirrorWasm, descriptorSet: fake).id
+            let listed = try await client.list()
+            #expect(listed.map(\.id) == [id.hex])
+        }
+    }
+
+    @Test func statusesAreThoseOfInvoke() async throws {
+        try await withServer { client in
+            _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
+            // Bytes that are not a ComplexRequest.
+            let garbage: [UInt8] = [0x0A, 0xFF, 0xFF]
+            #expect(await statusCode { try await client.call("complex.Calculator/mul", message: garbage) } == .invalidArgument)
+            // An empty message is a valid (all-default) request.
+            let empty = try await client.call("complex.Calculator/mul", message: [])
+            #expect(try Self.result(empty) == (0, 0))
+        }
+    }
+
+    @Test func theTokenGuardsNativeCallsLikeInvoke() async throws {
+        let token = "native-route-token"
+        try await withServer(configure: { $0.access = AccessPolicy(token: token, protectReads: true) }, token: token) { client in
+            _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
+            _ = try await client.call("complex.Calculator/mul", message: try Self.request())
+        }
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withServer(directory: directory, token: token) { client in
+            _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
+        }
+        try await withServer(directory: directory, configure: { $0.access = AccessPolicy(token: token, protectReads: true) }) { client in
+            #expect(await statusCode { try await client.call("complex.Calculator/mul", message: try Self.request()) } == .unauthenticated)
+        }
+    }
+
+    /// A native call in flight when shutdown begins finishes; `run()` returns once it is done.
+    /// (Health's NOT_SERVING during shutdown is in HealthTests.)
+    @Test func shutdownDrainsACallInFlight() async throws {
+        let data = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let hold = SchedulingTests.Hold()
+        var configuration = WasmRPCServer.Configuration(dataDirectory: data)
+        configuration.port = 0
+        configuration.hostCalls.register(hold, binding: "test", namespace: "hold")
+        configuration.runtime.wapc.timeout = .seconds(60)
+        let server = try WasmRPCServer(configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            defer { hold.release(100) }
+            let port = try await server.listeningPort()
+            try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port)) { client in
+                _ = try await client.add(wasm: try wat2wasm(SchedulingTests.holdWat), descriptorSet: SchedulingTests.nothing)
+                let call = Task { try await client.call("loop.Loop/run", message: []) }
+                // Wait (bounded) until the call holds its instance.
+                for _ in 0..<2_000 where server.runtime.loadedModuleCount == 0 || server.runtime.pendingWork == 0 {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                try #require(server.runtime.pendingWork == 1)
+                server.shutdown()
+                hold.release()
+                let answer = try await call.value
+                #expect(answer.message.isEmpty)
+            }
+            try await group.waitForAll()
+        }
+    }
+}
