@@ -1,9 +1,12 @@
 import DynamicProto
 
-/// What a module offers callers, read from its descriptor: the services' unary methods, each a
-/// function that runs the waPC operation of the same name. Only `init(descriptorSet:)` makes one, so
-/// holding a `ModuleInterface` means the descriptor was parsed, is self-contained, and defines at
-/// least one service with at least one method, none of them streaming.
+/// What a module offers callers, read from its descriptor: the services' methods, each a function
+/// that runs the waPC operation of the same name. A waPC call takes one message and answers one,
+/// so unary methods map directly, server-streaming ones answer a stream of one message, and
+/// bidirectional ones (natively) make one call per request message; client-streaming methods have
+/// no such form: they are kept (a proto that has them can be uploaded) but refuse calls. Only
+/// `init(descriptorSet:)` makes one, so holding a `ModuleInterface` means the descriptor was
+/// parsed, is self-contained, and defines at least one service with at least one method.
 public struct ModuleInterface: Sendable {
     public let pool: DescriptorPool
     /// Every method of every service, in descriptor order.
@@ -29,12 +32,6 @@ public struct ModuleInterface: Sendable {
         for service in pool.services where service.methods.isEmpty {
             throw ModuleRuntimeError(.invalidDescriptor, "service \(service.fullName) defines no method")
         }
-        let streaming = pool.methods.filter { $0.clientStreaming || $0.serverStreaming }
-        guard streaming.isEmpty else {
-            throw ModuleRuntimeError(
-                .invalidDescriptor,
-                "waPC functions are unary; these methods stream: \(streaming.map(\.path).joined(separator: ", "))")
-        }
         self.pool = pool
         self.functions = pool.methods
         self.descriptorSet = descriptorSet
@@ -55,6 +52,14 @@ public struct ModuleInterface: Sendable {
             let paths = candidates.map(\.path).joined(separator: ", ")
             throw ModuleRuntimeError(.invalidArgument, "the function name \(ModuleRuntimeError.quote(name)) is ambiguous: it matches \(paths)")
         }
+    }
+
+    /// Refuses client-streaming methods (UNIMPLEMENTED), the one shape without a waPC form.
+    public static func checkCallable(_ function: MethodDescriptor) throws(ModuleRuntimeError) {
+        guard function.clientStreaming, !function.serverStreaming else { return }
+        throw ModuleRuntimeError(
+            .unimplemented,
+            "\(function.path) is client-streaming: a waPC call answers one request message with one message, so only unary, server-streaming (a stream of one) and bidirectional (a call per message) methods can be called")
     }
 
     /// The type URL of a message type, e.g. `type.googleapis.com/complex.ComplexResponse`.

@@ -194,6 +194,7 @@ public final class ModuleRuntime: Sendable {
         let module = try await load(id)
         let interface = module.interface
         let function = try interface.resolve(name)
+        try ModuleInterface.checkCallable(function)
         guard interface.typeURL(typeURL, names: function.input) else {
             throw ModuleRuntimeError(
                 .invalidArgument,
@@ -240,6 +241,11 @@ public final class ModuleRuntime: Sendable {
             }
             return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output, fuelUsed: fuelUsed)
         }
+    }
+
+    /// The method `name` names in module `id` (loading the module if needed).
+    public func function(_ name: String, of id: ModuleID) async throws -> MethodDescriptor {
+        try await load(id).interface.resolve(name)
     }
 
     /// The loaded module `id`, from the cache or from the store (verified, parsed, linked).

@@ -26,6 +26,8 @@ public struct ModuleRuntimeError: Error, Sendable, Hashable, CustomStringConvert
         public static let deadlineExceeded = Code("deadlineExceeded")
         /// The runtime was shut down.
         public static let unavailable = Code("unavailable")
+        /// The function exists but cannot be called (a client-streaming method).
+        public static let unimplemented = Code("unimplemented")
     }
 
     public var code: Code

@@ -56,7 +56,8 @@ private final class BuiltInMethods: Sendable {
 /// module's waPC function: the request message's bytes go to the guest as they came, the guest's
 /// answer is the response message. The same access check, deadline, limits, status mapping,
 /// metrics and log line as `Invoker.Invoke`. The answering module's id comes back in the
-/// `wasmrpc-module-id` response header.
+/// `wasmrpc-module-id` response header. Client-streaming methods have no waPC form and are
+/// UNIMPLEMENTED (`ModuleRuntime.invoke` says why).
 struct NativeRoutes: Sendable {
     /// Pins a call to one of the modules that define its method.
     static let moduleHeader = "wasmrpc-module-id"
@@ -79,52 +80,92 @@ struct NativeRoutes: Sendable {
         context: ServerContext
     ) async {
         let started = ContinuousClock.now
-        let path = stream.descriptor.fullyQualifiedMethod
+        var call = Call(path: stream.descriptor.fullyQualifiedMethod)
+        let error: RPCError?
+        do {
+            try await answer(stream, context: context, call: &call)
+            error = nil
+        } catch let failure {
+            error = StatusMapping.rpcError(for: failure)
+        }
+        if let error {
+            // Trailers only (the status with the headers) unless the headers went out already.
+            let trailers = call.headersSent ? [:] : call.headers
+            try? await stream.outbound.write(.status(Status(code: Status.Code(error.code), message: error.message), trailers))
+        } else {
+            try? await stream.outbound.write(.status(Status(code: .ok, message: ""), [:]))
+        }
+        await stream.outbound.finish()
+        log.finished(
+            method: call.path, requestID: call.requestID, peer: context.remotePeer, started: started, error: error,
+            extra: call.module.map { ["module": "\($0)"] } ?? [:])
+    }
+
+    /// What a call has learned so far, for its status and log line.
+    private struct Call {
+        let path: String
         var requestID = ""
         var module: ModuleID?
-        var fuel: UInt64?
-        let outcome: Result<[UInt8], RPCError>
+        var headersSent = false
+
+        var headers: Metadata {
+            var headers: Metadata = [CallLog.requestIDHeader: "\(requestID)"]
+            if let module { headers.addString("\(module)", forKey: NativeRoutes.moduleHeader) }
+            return headers
+        }
+    }
+
+    /// Checks the call, then answers it by its shape: unary and server-streaming methods with one
+    /// waPC call (a server stream of one message), bidirectional ones with one call per request
+    /// message, in order, until the client half-closes or a call fails.
+    private func answer<Bytes: GRPCContiguousBytes & Sendable>(
+        _ stream: RPCStream<RPCAsyncSequence<RPCRequestPart<Bytes>, any Error>, RPCWriter<RPCResponsePart<Bytes>>.Closable>,
+        context: ServerContext, call: inout Call
+    ) async throws {
+        var parts = stream.inbound.makeAsyncIterator()
+        guard case .metadata(let metadata)? = try await parts.next(isolation: nil) else {
+            throw RPCError(code: .internalError, message: "the request stream did not begin with metadata")
+        }
+        call.requestID = CallLog.requestID(from: metadata)
+        try policy.check(method: call.path, authorization: metadata[stringValues: "authorization"].first(where: { _ in true }))
+        let deadline = InvokerService.deadline(of: metadata)
+        let id = try provider(of: call.path, metadata: metadata)
+        call.module = id
+        let function = try await runtime.function(call.path, of: id)
+        try ModuleInterface.checkCallable(function)
+        guard function.clientStreaming, function.serverStreaming else {
+            let request = try await Self.onlyMessage(&parts, path: call.path)
+            let output = try await invoke(id, call.path, request, deadline: deadline, context: context)
+            try await stream.outbound.write(.metadata(call.headers))
+            call.headersSent = true
+            try await stream.outbound.write(.message(Bytes(output)))
+            return
+        }
+        try await stream.outbound.write(.metadata(call.headers))
+        call.headersSent = true
+        while let part = try await parts.next(isolation: nil) {
+            guard case .message(let bytes) = part else { continue }
+            let output = try await invoke(id, call.path, bytes.withUnsafeBytes { Array($0) }, deadline: deadline, context: context)
+            try await stream.outbound.write(.message(Bytes(output)))
+        }
+    }
+
+    /// One waPC call, counted in the invocation metrics.
+    private func invoke(
+        _ id: ModuleID, _ path: String, _ request: [UInt8], deadline: ContinuousClock.Instant?, context: ServerContext
+    ) async throws -> [UInt8] {
+        let started = ContinuousClock.now
         do {
-            var parts = stream.inbound.makeAsyncIterator()
-            guard case .metadata(let metadata)? = try await parts.next(isolation: nil) else {
-                throw RPCError(code: .internalError, message: "the request stream did not begin with metadata")
-            }
-            requestID = CallLog.requestID(from: metadata)
-            try policy.check(method: path, authorization: metadata[stringValues: "authorization"].first(where: { _ in true }))
-            let deadline = InvokerService.deadline(of: metadata)
-            let id = try provider(of: path, metadata: metadata)
-            module = id
-            let request = try await Self.onlyMessage(&parts, path: path)
             let invocation = try await untilCancelled(context) {
                 try await runtime.invoke(module: id, function: path, typeURL: "", parameters: request, deadline: deadline)
             }
-            fuel = invocation.fuelUsed
-            outcome = .success(invocation.output)
+            log.metrics.invocation(module: "\(id)", function: path, code: nil, duration: started.duration(to: .now), fuel: invocation.fuelUsed)
+            return invocation.output
         } catch {
-            outcome = .failure(StatusMapping.rpcError(for: error))
+            let code = StatusMapping.rpcError(for: error).code
+            log.metrics.invocation(module: "\(id)", function: path, code: code, duration: started.duration(to: .now), fuel: nil)
+            throw error
         }
-        var headers: Metadata = [CallLog.requestIDHeader: "\(requestID)"]
-        if let module { headers.addString("\(module)", forKey: Self.moduleHeader) }
-        let error: RPCError?
-        switch outcome {
-        case .success(let output):
-            error = nil
-            try? await stream.outbound.write(.metadata(headers))
-            try? await stream.outbound.write(.message(Bytes(output)))
-            try? await stream.outbound.write(.status(Status(code: .ok, message: ""), [:]))
-        case .failure(let failure):
-            error = failure
-            // Trailers only: the status with the headers.
-            try? await stream.outbound.write(.status(Status(code: Status.Code(failure.code), message: failure.message), headers))
-        }
-        await stream.outbound.finish()
-        let duration = started.duration(to: .now)
-        if let module {
-            log.metrics.invocation(module: "\(module)", function: path, code: error?.code, duration: duration, fuel: fuel)
-        }
-        log.finished(
-            method: path, requestID: requestID, peer: context.remotePeer, started: started, error: error,
-            extra: module.map { ["module": "\($0)"] } ?? [:])
     }
 
     /// The module that answers `path`: the one `wasmrpc-module-id` names, else the newest.
@@ -155,7 +196,7 @@ struct NativeRoutes: Sendable {
         }
     }
 
-    /// The one request message of a unary call (the rest of the stream must be empty).
+    /// The one request message of a unary or server-streaming call (the rest of the stream must be empty).
     private static func onlyMessage<Bytes: GRPCContiguousBytes>(
         _ parts: inout RPCAsyncSequence<RPCRequestPart<Bytes>, any Error>.AsyncIterator, path: String
     ) async throws -> [UInt8] {
@@ -163,7 +204,7 @@ struct NativeRoutes: Sendable {
         while let part = try await parts.next(isolation: nil) {
             guard case .message(let bytes) = part else { continue }
             guard message == nil else {
-                throw RPCError(code: .internalError, message: "\(path) is unary, but the client sent more than one message")
+                throw RPCError(code: .internalError, message: "\(path) takes one request message, but the client sent more")
             }
             message = bytes.withUnsafeBytes { Array($0) }
         }

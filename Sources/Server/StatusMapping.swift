@@ -48,6 +48,7 @@ enum StatusMapping {
         case .overloaded: .resourceExhausted
         case .deadlineExceeded: .deadlineExceeded
         case .unavailable: .unavailable
+        case .unimplemented: .unimplemented
         default: .internalError
         }
     }

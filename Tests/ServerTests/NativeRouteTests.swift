@@ -13,6 +13,12 @@ import WasmRPCProto
 
 /// Uploaded services at their own paths (`/complex.Calculator/mul`), called the way a stock gRPC
 /// client calls them: the plain request message, no `Any`, no wasmrpc types.
+/// Messages as they are, both ways.
+struct RawCoder: MessageSerializer, MessageDeserializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
+}
+
 @Suite struct NativeRouteTests {
     /// A guest that answers every operation with its payload.
     static let mirrorWat = """
@@ -103,6 +109,57 @@ import WasmRPCProto
                     options: .defaults) { try $0.message }
             }
             #expect(badHeader == .invalidArgument)
+        }
+    }
+
+    /// Streaming shapes: server-streaming answers a stream of one, bidirectional one answer per
+    /// request in order, client-streaming is UNIMPLEMENTED (natively and through Invoke).
+    @Test func streamingMethodsByShape() async throws {
+        var shapes = descriptorSet(
+            package: "shapes", messages: ["Text": ["text"]],
+            services: [("Shapes", [("unary", "Text", "Text"), ("server", "Text", "Text"), ("client", "Text", "Text"), ("both", "Text", "Text")])])
+        shapes.file[0].service[0].method[1].serverStreaming = true
+        shapes.file[0].service[0].method[2].clientStreaming = true
+        shapes.file[0].service[0].method[3].serverStreaming = true
+        shapes.file[0].service[0].method[3].clientStreaming = true
+        // A Text message with text = s.
+        func text(_ s: String) -> [UInt8] { [0x0A, UInt8(s.utf8.count)] + Array(s.utf8) }
+        func method(_ name: String) -> GRPCCore.MethodDescriptor { .init(fullyQualifiedService: "shapes.Shapes", method: name) }
+        try await withServer { client in
+            let id = try await client.add(wasm: Self.mirrorWasm, descriptorSet: shapes).id
+            #expect(try await client.call("shapes.Shapes/unary", message: text("u")).message == text("u"))
+
+            let server = try await client.grpc.serverStreaming(
+                request: ClientRequest(message: text("s")), descriptor: method("server"), serializer: RawCoder(), deserializer: RawCoder(),
+                options: .defaults
+            ) { response in
+                var messages: [[UInt8]] = []
+                for try await message in response.messages { messages.append(message) }
+                return messages
+            }
+            #expect(server == [text("s")])
+
+            let inputs = (0..<50).map { text("message \($0)") }
+            let both = try await client.grpc.bidirectionalStreaming(
+                request: StreamingClientRequest { writer in try await writer.write(contentsOf: inputs) }, descriptor: method("both"),
+                serializer: RawCoder(), deserializer: RawCoder(), options: .defaults
+            ) { response in
+                var messages: [[UInt8]] = []
+                for try await message in response.messages { messages.append(message) }
+                return messages
+            }
+            #expect(both == inputs)
+
+            let clientStreaming = await statusCode {
+                try await client.grpc.clientStreaming(
+                    request: StreamingClientRequest { writer in try await writer.write(contentsOf: inputs) }, descriptor: method("client"),
+                    serializer: RawCoder(), deserializer: RawCoder(), options: .defaults
+                ) { try $0.message }
+            }
+            #expect(clientStreaming == .unimplemented)
+            let any = Google_Protobuf_Any.with { $0.value = Data(text("x")) }
+            #expect(await statusCode { try await client.invoke(id, function: "client", parameters: any) } == .unimplemented)
+            #expect(try await client.invoke(id, function: "both", parameters: any).value == Data(text("x")))
         }
     }
 

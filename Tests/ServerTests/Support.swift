@@ -88,7 +88,7 @@ func complexResult(_ any: Google_Protobuf_Any) throws -> (Float, Float) {
 /// maps method names to (input, output) message names.
 func descriptorSet(
     package: String, messages: [String: [String]], services: [(name: String, methods: [(String, String, String)])],
-    streaming: Bool = false, dependencies: [String] = []
+    dependencies: [String] = []
 ) -> Google_Protobuf_FileDescriptorSet {
     let file = Google_Protobuf_FileDescriptorProto.with { file in
         file.name = "\(package).proto"
@@ -116,7 +116,6 @@ func descriptorSet(
                         $0.name = method.0
                         $0.inputType = ".\(package).\(method.1)"
                         $0.outputType = ".\(package).\(method.2)"
-                        $0.serverStreaming = streaming
                     }
                 }
             }
