@@ -2,7 +2,7 @@
 # Smoke-tests the wasmrpc CLI as a user would run it: `call` on local modules, then `serve` on a
 # free loopback port with a temporary data directory and the README tour against it (add, list,
 # describe, invoke, get, log), a clean stop on SIGTERM, a bearer token, mutual TLS (certificates made
-# with openssl), and the offline `log verify`. Usage: scripts/cli-smoke.sh [WASMRPC_BINARY]
+# with openssl), the offline `log verify`, and a short `bench`. Usage: scripts/cli-smoke.sh [WASMRPC_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wasmrpc=${1:-.build/debug/wasmrpc}
@@ -147,4 +147,11 @@ blob="$work/data/blobs/sha256/${id:0:2}/$id"
 chmod u+w "$blob" && printf 'x' >>"$blob"
 if "$wasmrpc" log verify --data "$work/data" 2>"$work/verify.err"; then fail "log verify missed an edited blob"; fi
 grep -q "problem: module $id" "$work/verify.err" || fail "log verify: $(cat "$work/verify.err")"
+
+echo "--- bench: its own server and the baseline, a few calls per target (the figures mean nothing here)"
+"$wasmrpc" bench --requests 20 --warmup 10ms --concurrency 1,2 >"$work/bench.out" 2>"$work/bench.err" \
+  || fail "bench failed: $(cat "$work/bench.err")"
+for target in baseline invoke native; do
+  [ "$(grep -c "^$target " "$work/bench.out")" = 2 ] || fail "bench did not measure $target twice: $(cat "$work/bench.out")"
+done
 echo "cli smoke tests passed"

@@ -190,8 +190,8 @@ extension WasmRPCClient {
         var options = CallOptions.defaults
         options.timeout = timeout
         return try await grpc.unary(
-            request: ClientRequest(message: message, metadata: metadata), descriptor: descriptor, serializer: BytesCoder(),
-            deserializer: BytesCoder(), options: options
+            request: ClientRequest(message: message, metadata: metadata), descriptor: descriptor, serializer: RawBytesCoder(),
+            deserializer: RawBytesCoder(), options: options
         ) { response in
             let answer = try response.message
             let module = response.metadata[stringValues: Self.moduleHeader].first(where: { _ in true }).flatMap(ModuleID.init(hex:))
@@ -200,10 +200,12 @@ extension WasmRPCClient {
     }
 }
 
-/// Messages as they are: bytes in, bytes out.
-struct BytesCoder: MessageSerializer, MessageDeserializer {
+/// Messages as they are: bytes in, bytes out (for calls by path, without generated types).
+public struct RawBytesCoder: MessageSerializer, MessageDeserializer {
+    public init() {}
+    public
     func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
-    func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
+    public func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
         serializedMessageBytes.withUnsafeBytes { Array($0) }
     }
 }

@@ -31,12 +31,25 @@ final class LoadedModule: Sendable {
     let interface: ModuleInterface
     let instances: InstancePool
     let gate: CallGate
+    /// Function names callers used → the method they resolved to (resolving filters every method).
+    private let resolved = Mutex<[String: MethodDescriptor]>([:])
+    /// Names that resolved; a module has few functions and callers use few spellings, but the
+    /// cache must not grow with names clients make up, so only hits are kept, up to this many.
+    static let maxResolvedNames = 256
 
     init(record: ModuleRecord, interface: ModuleInterface, instances: InstancePool) {
         self.record = record
         self.interface = interface
         self.instances = instances
         gate = CallGate(limit: instances.maxInstances)
+    }
+
+    /// `interface.resolve(name)`, cached.
+    func resolve(_ name: String) throws(ModuleRuntimeError) -> MethodDescriptor {
+        if let function = resolved.withLock({ $0[name] }) { return function }
+        let function = try interface.resolve(name)
+        resolved.withLock { if $0.count < Self.maxResolvedNames { $0[name] = function } }
+        return function
     }
 }
 
@@ -87,7 +100,7 @@ public final class ModuleRuntime: Sendable {
     /// The path (`package.Service/method`) that `name` resolves to in module `id`, if the module is
     /// loaded (for metric labels, which must not grow with what clients send).
     public func loadedFunctionPath(module id: ModuleID, name: String) -> String? {
-        guard let module = loaded.peek(id), let function = try? module.interface.resolve(name) else { return nil }
+        guard let module = loaded.peek(id), let function = try? module.resolve(name) else { return nil }
         return String(function.path.dropFirst())
     }
 
@@ -193,7 +206,7 @@ public final class ModuleRuntime: Sendable {
     ) async throws -> Invocation {
         let module = try await load(id)
         let interface = module.interface
-        let function = try interface.resolve(name)
+        let function = try module.resolve(name)
         try ModuleInterface.checkCallable(function)
         guard interface.typeURL(typeURL, names: function.input) else {
             throw ModuleRuntimeError(
@@ -245,7 +258,7 @@ public final class ModuleRuntime: Sendable {
 
     /// The method `name` names in module `id` (loading the module if needed).
     public func function(_ name: String, of id: ModuleID) async throws -> MethodDescriptor {
-        try await load(id).interface.resolve(name)
+        try await load(id).resolve(name)
     }
 
     /// The loaded module `id`, from the cache or from the store (verified, parsed, linked).

@@ -1,6 +1,6 @@
 import GRPCCore
 import Logging
-import TransparencyLog
+import Synchronization
 
 /// What every call leaves behind, for built-in services and native routes alike: a request id
 /// (the client's `x-request-id` if it sent a usable one, else a new one) returned in the response
@@ -14,15 +14,22 @@ struct CallLog: Sendable {
     let logger: Logger
     let metrics: ServerMetrics
 
-    /// The client's request id if it is 1…128 visible ASCII characters, else a new random one.
+    /// The client's request id if it is 1…128 visible ASCII characters, else a new one: 16 hex
+    /// digits, a random start for this process plus a counter (unique per process, and no
+    /// `getrandom` call per request).
     static func requestID(from metadata: Metadata) -> String {
         if let given = metadata[stringValues: requestIDHeader].first(where: { _ in true }), !given.isEmpty, given.utf8.count <= 128,
             given.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
         {
             return given
         }
-        return lowercaseHex((0..<8).map { _ in UInt8.random(in: .min ... .max) })
+        let number = requestIDBase &+ nextRequestID.add(1, ordering: .relaxed).oldValue
+        let hex = String(number, radix: 16)
+        return String(repeating: "0", count: 16 - hex.utf8.count) + hex
     }
+
+    private static let requestIDBase = UInt64.random(in: .min ... .max)
+    private static let nextRequestID = Atomic<UInt64>(0)
 
     /// Logs and counts a finished call. `error` nil means OK.
     func finished(
@@ -30,6 +37,7 @@ struct CallLog: Sendable {
         extra: Logger.Metadata = [:]
     ) {
         metrics.call(method: method, code: error?.code)
+        guard error != nil || logger.logLevel <= .debug else { return }
         var metadata: Logger.Metadata = [
             "request-id": "\(requestID)", "method": "\(method)", "peer": "\(peer)",
             "code": "\(ServerMetrics.name(of: error?.code))",

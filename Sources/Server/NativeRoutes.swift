@@ -156,7 +156,7 @@ struct NativeRoutes: Sendable {
     ) async throws -> [UInt8] {
         let started = ContinuousClock.now
         do {
-            let invocation = try await untilCancelled(context) {
+            let invocation = try await untilCancelled {
                 try await runtime.invoke(module: id, function: path, typeURL: "", parameters: request, deadline: deadline)
             }
             log.metrics.invocation(module: "\(id)", function: path, code: nil, duration: started.duration(to: .now), fuel: invocation.fuelUsed)
@@ -214,22 +214,14 @@ struct NativeRoutes: Sendable {
 
     /// Runs `body`, cancelling it when the transport reports the call cancelled (the client reset the
     /// stream or went away), so that a queued call does not run for nobody. The transport reports
-    /// the graceful shutdown the same way; a call in flight then finishes (that is the drain).
-    private func untilCancelled<T: Sendable>(_ context: ServerContext, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { [draining] group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await context.cancellation.cancelled
-                // Draining: wait for the body instead (this task is cancelled when it finishes).
-                if draining.isSet { try await Task.sleep(for: .seconds(1 << 40)) }
-                return nil
-            }
-            defer { group.cancelAll() }
-            while let next = try await group.next() {
-                guard let value = next else { throw CancellationError() }
-                return value
-            }
-            throw CancellationError()
+    /// the graceful shutdown the same way; a call in flight then finishes (that is the drain). The
+    /// report comes through the task-local handle the NIO transport sets around each stream.
+    private func untilCancelled<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await body() }
+        return try await withRPCCancellationHandler {
+            try await task.value
+        } onCancelRPC: { [draining] in
+            if !draining.isSet { task.cancel() }
         }
     }
 }

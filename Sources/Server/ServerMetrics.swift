@@ -2,6 +2,7 @@ import ContentStore
 import GRPCCore
 import ModuleRuntime
 import Prometheus
+import Synchronization
 
 /// The server's Prometheus metrics (served as text by `MetricsEndpoint` on `--metrics-listen`).
 /// Counters and histograms move as calls finish; gauges are read from the runtime at each scrape.
@@ -37,6 +38,23 @@ public final class ServerMetrics: Sendable {
         namespace: "wasmrpc", metricName: "grpc_calls", unitName: "total",
         helpText: "Finished gRPC calls of every service by method and status code.")
 
+    /// The series of each (module, function), and of each (method, code): swift-prometheus finds a
+    /// series by building its name and checking its help text on every lookup, which cost more than
+    /// the rest of a call's bookkeeping, so each is looked up once and kept.
+    private final class FunctionSeries: Sendable {
+        let latency: DurationHistogram
+        let fuel: Counter
+        let calls = Mutex<[String: Counter]>([:])
+
+        init(latency: DurationHistogram, fuel: Counter) {
+            self.latency = latency
+            self.fuel = fuel
+        }
+    }
+
+    private let functions = Mutex<[String: FunctionSeries]>([:])
+    private let calls = Mutex<[String: Counter]>([:])
+
     private let loadedModules: Gauge
     private let idleInstances: Gauge
     private let pendingWork: Gauge
@@ -65,9 +83,18 @@ public final class ServerMetrics: Sendable {
     /// and function are "" when the call named no stored module or function.
     func invocation(module: String, function: String, code: RPCError.Code?, duration: Duration, fuel: UInt64?) {
         let labels = [("module", module), ("function", function)]
-        registry.makeCounter(descriptor: Self.invocations, labels: labels + [("code", Self.name(of: code))]).increment()
-        registry.makeDurationHistogram(descriptor: Self.latency, labels: labels, buckets: Self.latencyBuckets).record(duration)
-        if let fuel { registry.makeCounter(descriptor: Self.fuel, labels: labels).increment(by: Int64(clamping: fuel)) }
+        let key = module + "\u{0}" + function
+        let series = Self.cached(key, in: functions) {
+            FunctionSeries(
+                latency: registry.makeDurationHistogram(descriptor: Self.latency, labels: labels, buckets: Self.latencyBuckets),
+                fuel: registry.makeCounter(descriptor: Self.fuel, labels: labels))
+        }
+        let codeName = Self.name(of: code)
+        Self.cached(codeName, in: series.calls) {
+            registry.makeCounter(descriptor: Self.invocations, labels: labels + [("code", codeName)])
+        }.increment()
+        series.latency.record(duration)
+        if let fuel { series.fuel.increment(by: Int64(clamping: fuel)) }
     }
 
     /// A successful Add.
@@ -77,7 +104,21 @@ public final class ServerMetrics: Sendable {
 
     /// A finished gRPC call of any method.
     func call(method: String, code: RPCError.Code?) {
-        registry.makeCounter(descriptor: Self.rpcs, labels: [("method", method), ("code", Self.name(of: code))]).increment()
+        let codeName = Self.name(of: code)
+        Self.cached(method + "\u{0}" + codeName, in: calls) {
+            registry.makeCounter(descriptor: Self.rpcs, labels: [("method", method), ("code", codeName)])
+        }.increment()
+    }
+
+    /// `map[key]`, made by `make` (outside the lock) and kept the first time.
+    private static func cached<Value: Sendable>(_ key: String, in map: borrowing Mutex<[String: Value]>, _ make: () -> Value) -> Value {
+        if let value = map.withLock({ $0[key] }) { return value }
+        let new = make()
+        return map.withLock { map in
+            if let raced = map[key] { return raced }
+            map[key] = new
+            return new
+        }
     }
 
     /// Reads the gauges from `runtime` (the log size from the store), then renders everything in the

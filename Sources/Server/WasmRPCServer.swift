@@ -63,15 +63,10 @@ public final class WasmRPCServer: Service, Sendable {
         let store = try ContentStore(
             directory: configuration.dataDirectory, logOrigin: configuration.logOrigin, logKey: configuration.logKey)
         runtime = ModuleRuntime(store: store, configuration: configuration.runtime, router: configuration.hostCalls, logger: logger)
-        let host = configuration.host == "localhost" ? "127.0.0.1" : configuration.host
-        let address: GRPCNIOTransportCore.SocketAddress =
-            host.contains(":") ? .ipv6(host: host, port: configuration.port) : .ipv4(host: host, port: configuration.port)
-        transport = HTTP2ServerTransport.Posix(
-            address: address, transportSecurity: security,
-            config: .defaults {
-                $0.rpc.maxRequestPayloadSize =
-                    configuration.maxRequestBytes ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20)
-            })
+        transport = Self.transport(
+            host: configuration.host, port: configuration.port, security: security,
+            maxRequestBytes: configuration.maxRequestBytes
+                ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20))
         // The stored modules' methods are routable from the start.
         let directory = ServiceDirectory()
         var page: (records: [ModuleRecord], next: Int64?) = (records: [], next: nil)
@@ -95,6 +90,17 @@ public final class WasmRPCServer: Service, Sendable {
         server = GRPCServer(
             transport: NativeRoutingTransport(base: transport, routes: routes), services: services,
             interceptors: [CallLogInterceptor(log: log), AuthorizationInterceptor(policy: configuration.access)])
+    }
+
+    /// The HTTP/2 transport on `host:port` (`localhost` is 127.0.0.1), as every server here uses it
+    /// (`BaselineEchoServer` too, so that benchmarks compare like with like).
+    static func transport(
+        host: String, port: Int, security: HTTP2ServerTransport.Posix.TransportSecurity, maxRequestBytes: Int
+    ) -> HTTP2ServerTransport.Posix {
+        let host = host == "localhost" ? "127.0.0.1" : host
+        let address: GRPCNIOTransportCore.SocketAddress = host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port)
+        return HTTP2ServerTransport.Posix(
+            address: address, transportSecurity: security, config: .defaults { $0.rpc.maxRequestPayloadSize = maxRequestBytes })
     }
 
     /// Serves until `shutdown()` or a graceful shutdown of the `ServiceGroup` running it; then
@@ -131,6 +137,10 @@ public final class WasmRPCServer: Service, Sendable {
 
     /// The port the server listens on, once it is bound (waits for `run()` to bind it).
     public func listeningPort() async throws -> Int {
+        try await Self.port(of: transport)
+    }
+
+    static func port(of transport: HTTP2ServerTransport.Posix) async throws -> Int {
         let address = try await transport.listeningAddress
         if let ipv4 = address.ipv4 { return ipv4.port }
         if let ipv6 = address.ipv6 { return ipv6.port }

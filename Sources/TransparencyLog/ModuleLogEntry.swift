@@ -66,6 +66,6 @@ public struct ModuleLogEntry: Sendable, Hashable {
 }
 
 /// Lowercase hex, as the leaf format and the note key hashes write bytes.
-public func lowercaseHex(_ bytes: some Sequence<UInt8>) -> String {
+func lowercaseHex(_ bytes: some Sequence<UInt8>) -> String {
     bytes.map { String(format: "%02x", $0) }.joined()
 }

@@ -43,7 +43,11 @@ struct ServerConnection: ParsableArguments {
 
     /// Connects, runs `body`, and turns gRPC and client errors into one-line failures.
     func withClient<T: Sendable>(_ body: (WasmRPCClient) async throws -> T) async throws -> T {
-        let address = try address()
+        try await withClient(to: try address(), body)
+    }
+
+    /// The same with the address given (the token and TLS options still apply).
+    func withClient<T: Sendable>(to address: ServerAddress, _ body: (WasmRPCClient) async throws -> T) async throws -> T {
         do {
             return try await WasmRPCClient.withClient(to: address, token: try AuthToken.read(file: authTokenFile), tls: clientTLS, body)
         } catch let error as RPCError {

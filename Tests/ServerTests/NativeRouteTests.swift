@@ -13,12 +13,6 @@ import WasmRPCProto
 
 /// Uploaded services at their own paths (`/complex.Calculator/mul`), called the way a stock gRPC
 /// client calls them: the plain request message, no `Any`, no wasmrpc types.
-/// Messages as they are, both ways.
-struct RawCoder: MessageSerializer, MessageDeserializer {
-    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
-    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
-}
-
 @Suite struct NativeRouteTests {
     /// A guest that answers every operation with its payload.
     static let mirrorWat = """
@@ -130,7 +124,7 @@ struct RawCoder: MessageSerializer, MessageDeserializer {
             #expect(try await client.call("shapes.Shapes/unary", message: text("u")).message == text("u"))
 
             let server = try await client.grpc.serverStreaming(
-                request: ClientRequest(message: text("s")), descriptor: method("server"), serializer: RawCoder(), deserializer: RawCoder(),
+                request: ClientRequest(message: text("s")), descriptor: method("server"), serializer: RawBytesCoder(), deserializer: RawBytesCoder(),
                 options: .defaults
             ) { response in
                 var messages: [[UInt8]] = []
@@ -142,7 +136,7 @@ struct RawCoder: MessageSerializer, MessageDeserializer {
             let inputs = (0..<50).map { text("message \($0)") }
             let both = try await client.grpc.bidirectionalStreaming(
                 request: StreamingClientRequest { writer in try await writer.write(contentsOf: inputs) }, descriptor: method("both"),
-                serializer: RawCoder(), deserializer: RawCoder(), options: .defaults
+                serializer: RawBytesCoder(), deserializer: RawBytesCoder(), options: .defaults
             ) { response in
                 var messages: [[UInt8]] = []
                 for try await message in response.messages { messages.append(message) }
@@ -153,7 +147,7 @@ struct RawCoder: MessageSerializer, MessageDeserializer {
             let clientStreaming = await statusCode {
                 try await client.grpc.clientStreaming(
                     request: StreamingClientRequest { writer in try await writer.write(contentsOf: inputs) }, descriptor: method("client"),
-                    serializer: RawCoder(), deserializer: RawCoder(), options: .defaults
+                    serializer: RawBytesCoder(), deserializer: RawBytesCoder(), options: .defaults
                 ) { try $0.message }
             }
             #expect(clientStreaming == .unimplemented)

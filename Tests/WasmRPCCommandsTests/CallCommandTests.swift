@@ -75,3 +75,44 @@ private func call(_ arguments: [String]) throws -> [UInt8] {
         try await demo.runDemo(seed: 7)
     }
 }
+
+/// `wasmrpc bench` end to end with few calls: what it measures, not how fast (no timing asserts).
+@Suite struct BenchCommandTests {
+    @Test func everyTargetAtEveryConcurrencyAnswersWithoutErrors() async throws {
+        let bench = try Bench.parse([
+            "--requests", "40", "--warmup", "10ms", "--concurrency", "1,4", "--complex-module", path("Guests/complex/complex.wasm"),
+            "--complex-descriptor-set", path("Guests/complex/complex.pb"),
+        ])
+        let report = try await bench.measureAll()
+        #expect(report.cells.map(\.target) == ["baseline", "invoke", "native", "baseline", "invoke", "native"])
+        #expect(report.cells.map(\.concurrency) == [1, 1, 1, 4, 4, 4])
+        for cell in report.cells {
+            #expect(cell.calls == 40 && cell.errors == 0, "\(cell.target) at \(cell.concurrency)")
+            #expect(cell.p50Microseconds > 0 && cell.p50Microseconds <= cell.p99Microseconds)
+            #expect((cell.callsPerSecondRatio == nil) == (cell.target == "baseline"))
+        }
+        let table = report.table()
+        #expect(table.contains("complex.Calculator/mul"))
+        #expect(table.split(separator: "\n", omittingEmptySubsequences: false).count == 4 + 6)
+        let json = try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any]
+        #expect((json?["cells"] as? [Any])?.count == 6)
+    }
+
+    @Test func aPayloadSizeEchoesThroughTheEchoGuest() async throws {
+        let bench = try Bench.parse([
+            "--requests", "10", "--warmup", "10ms", "--concurrency", "2", "--target", "native", "--payload-size", "4KiB",
+            "--echo-module", path("Guests/echo/echo.wasm"),
+        ])
+        let report = try await bench.measureAll()
+        #expect(report.cells.map(\.target) == ["baseline", "native"])
+        #expect(report.workload.contains("4096 payload bytes"))
+        #expect(report.cells.allSatisfy { $0.calls == 10 && $0.errors == 0 })
+    }
+
+    @Test func badPlansAreClearErrors() throws {
+        #expect(throws: (any Error).self) { try Bench.parse(["--target", "grpc"]).makePlan() }
+        #expect(throws: (any Error).self) { try Bench.parse(["--concurrency", "0"]).makePlan() }
+        #expect(throws: (any Error).self) { try Bench.parse(["--concurrency", "1,x"]).makePlan() }
+        #expect(try Bench.parse(["--target", "invoke"]).makePlan().targets == [.baseline, .invoke])
+    }
+}

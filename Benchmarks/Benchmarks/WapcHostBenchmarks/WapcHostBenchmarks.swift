@@ -45,6 +45,14 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(try wat.invoke(operation: "echo", payload: payload))
         }
     }
+    for size in [4 << 10, 64 << 10] {
+        let large = [UInt8](repeating: 0x62, count: size)
+        Benchmark("waPC echo \(size >> 10) KB (WAT guest)") { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(try wat.invoke(operation: "echo", payload: large))
+            }
+        }
+    }
     Benchmark("waPC host call 64 B (WAT guest)") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try wat.invoke(operation: "hostcall", payload: payload))
@@ -73,6 +81,28 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("complex mul incl. its logging host call (Swift guest)") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try complex.invoke(operation: "mul", payload: mulRequest))
+        }
+    }
+
+    // The pool around a call: check a warm instance out and back in (no guest code runs).
+    let complexBytes = Array(try! Data(contentsOf: repository.appendingPathComponent("Guests/complex/complex.wasm")))
+    var pooled = WapcConfiguration()
+    pooled.output = .discard
+    let pool = InstancePool(module: try! WapcModule.load(bytes: complexBytes, configuration: pooled, router: router), configuration: pooled, router: router)
+    _ = try! pool.invoke(operation: "mul", payload: mulRequest)  // one warm instance
+    Benchmark("instance checkout + checkin (pool)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try pool.withInstance { instance in instance.lastFuelUsed })
+        }
+    }
+
+    // A cold module: parse and validate, link, instantiate (runs its initializers), first call.
+    Benchmark("cold load: parse + instantiate + first mul (Swift guest)", configuration: .init(scalingFactor: .one, maxIterations: 2_000)) {
+        benchmark in
+        for _ in benchmark.scaledIterations {
+            let module = try WapcModule.load(bytes: complexBytes, configuration: pooled, router: router)
+            let instance = try module.instantiate(configuration: pooled, router: router)
+            blackHole(try instance.invoke(operation: "mul", payload: mulRequest))
         }
     }
 }

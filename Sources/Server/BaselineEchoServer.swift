@@ -1,0 +1,43 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
+/// The floor `wasmrpc bench` measures against: a plain grpc-swift-2 server with one unary method,
+/// `/wasmrpc.bench.Baseline/Echo`, that answers every request with its own bytes. The same
+/// transport and limits as `WasmRPCServer` (plaintext HTTP/2 from `WasmRPCServer.transport`), but
+/// no interceptors, no routing wrapper, no guest: what any gRPC service costs on this machine.
+public final class BaselineEchoServer: Sendable {
+    public static let method = GRPCCore.MethodDescriptor(fullyQualifiedService: "wasmrpc.bench.Baseline", method: "Echo")
+
+    private let transport: HTTP2ServerTransport.Posix
+    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+
+    /// Listens on `host:port` (0 picks a free port) once `run()` is called.
+    public init(host: String = "127.0.0.1", port: Int = 0, maxRequestBytes: Int = 64 << 20) {
+        transport = WasmRPCServer.transport(host: host, port: port, security: .plaintext, maxRequestBytes: maxRequestBytes)
+        var router = RPCRouter<HTTP2ServerTransport.Posix>()
+        router.registerHandler(forMethod: Self.method, deserializer: EchoBytes(), serializer: EchoBytes()) { request, _ in
+            let single = try await ServerRequest(stream: request)
+            return StreamingServerResponse(single: ServerResponse(message: single.message))
+        }
+        server = GRPCServer(transport: transport, router: router)
+    }
+
+    /// Serves until `shutdown()`.
+    public func run() async throws {
+        try await server.serve()
+    }
+
+    public func listeningPort() async throws -> Int {
+        try await WasmRPCServer.port(of: transport)
+    }
+
+    public func shutdown() {
+        server.beginGracefulShutdown()
+    }
+}
+
+/// Message bytes as they are.
+private struct EchoBytes: MessageSerializer, MessageDeserializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+    func deserialize<Bytes: GRPCContiguousBytes>(_ bytes: Bytes) throws -> [UInt8] { bytes.withUnsafeBytes { Array($0) } }
+}

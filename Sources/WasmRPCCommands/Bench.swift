@@ -1,0 +1,420 @@
+import ArgumentParser
+import Client
+import ContentStore
+import DynamicProto
+import Foundation
+import GRPCCore
+import Histogram
+import Logging
+import Server
+import SwiftProtobuf
+import Synchronization
+
+/// `wasmrpc bench`: a load generator that measures wasmrpc next to the bare gRPC floor in one run,
+/// so that machine noise cancels in the ratios.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure throughput and latency of calls, next to a bare gRPC echo service.",
+        discussion: """
+            Each target runs at each concurrency (calls in flight, on one HTTP/2 connection per target) for \
+            --duration or --requests, after an unmeasured --warmup. `baseline` is a plain grpc-swift-2 service in \
+            this process that echoes its request, served with the same transport settings as wasmrpc; every other \
+            target is also reported as a ratio to it (calls/s, p50, p99). `invoke` calls Invoker.Invoke with an \
+            Any; `native` calls the module's own path with the plain message (pinned with wasmrpc-module-id). The \
+            workload is the complex example's mul, or with --payload-size the echo guest echoing that many bytes \
+            (the baseline then echoes the same message).
+
+            Without --server, bench starts its own server on a free loopback port with a temporary data directory \
+            and adds the example module ($WASMRPC_SERVER is not used). With --server it measures that server; \
+            --module names the module to call (else the example is added there, which may need a token).
+
+            Client and server share the machine: for steadier figures pin them, e.g. `taskset -c 0,1 wasmrpc \
+            bench`, or `taskset -c 0 wasmrpc serve` and `taskset -c 1 wasmrpc bench --server …`.
+            """)
+
+    enum Target: String, CaseIterable, Sendable {
+        case baseline, invoke, native
+    }
+
+    @Option(name: .customLong("target"), help: "invoke, native, baseline; repeat or separate with commas (default: all three).")
+    var targets: [String] = []
+
+    @Option(help: "Calls in flight, separated by commas.")
+    var concurrency = "1,16,64"
+
+    @Option(help: "How long each measurement runs (ignored with --requests).")
+    var duration = DurationArgument(argument: "5s")!
+
+    @Option(help: "Calls per measurement, instead of --duration.")
+    var requests: Int?
+
+    @Option(help: "Unmeasured calls before each measurement, for this long.")
+    var warmup = DurationArgument(argument: "1s")!
+
+    @Option(help: "Echo a message with this many payload bytes through the echo guest instead of calling complex mul.")
+    var payloadSize: ByteCountArgument?
+
+    @Option(help: "With --server: the module to call (id, unique id prefix or name).")
+    var module: String?
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    @Option(help: "The complex example module.")
+    var complexModule = "Guests/complex/complex.wasm"
+
+    @Option(help: "Its descriptor set.")
+    var complexDescriptorSet = "Guests/complex/complex.pb"
+
+    @Option(help: "The echo guest (for --payload-size).")
+    var echoModule = "Guests/echo/echo.wasm"
+
+    @OptionGroup var connection: ServerConnection
+
+    @OptionGroup(title: "Limits of the in-process server (without --server)") var limits: ServeLimits
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let report = try await measureAll { progress in if !json { printError(progress) } }
+        print(json ? try report.json() : report.table())
+    }
+
+    /// Starts the baseline (and, without --server, a wasmrpc server), checks every target answers,
+    /// and measures each target at each concurrency, the baseline first at each level.
+    func measureAll(progress: (String) -> Void = { _ in }) async throws -> Report {
+        let plan = try makePlan()
+        let workload = try makeWorkload()
+        let baseline = BaselineEchoServer()
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await baseline.run() }
+            defer { baseline.shutdown() }
+            let baselineAddress = ServerAddress(host: "127.0.0.1", port: try await baseline.listeningPort())
+            let report = try await withServer { address, inProcess in
+                try await WasmRPCClient.withClient(to: baselineAddress) { baselineClient in
+                    try await connection.withClient(to: address) { client in
+                        let module = try await resolveModule(workload, with: client)
+                        let calls = try await Calls(workload: workload, module: module, client: client, baseline: baselineClient)
+                        var cells: [Cell] = []
+                        for inFlight in plan.concurrency {
+                            for target in plan.targets {
+                                _ = await Self.measure(concurrency: inFlight, duration: warmup.duration, requests: nil, call: calls[target])
+                                var cell = await Self.measure(
+                                    concurrency: inFlight, duration: duration.duration, requests: requests, call: calls[target])
+                                cell.target = target.rawValue
+                                cells.append(cell)
+                                progress("measured \(target.rawValue) at \(inFlight) in flight")
+                            }
+                        }
+                        return Report(
+                            workload: workload.description, server: inProcess ? "in-process at \(address)" : "\(address)",
+                            module: "\(module)", cells: cells)
+                    }
+                }
+            }
+            baseline.shutdown()
+            try await group.waitForAll()
+            return report
+        }
+    }
+
+    struct Plan {
+        let targets: [Target]
+        let concurrency: [Int]
+    }
+
+    func makePlan() throws -> Plan {
+        let names = targets.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        var chosen: [Target] = []
+        for name in names {
+            guard let target = Target(rawValue: name) else {
+                throw ValidationError("--target \"\(name)\" is not one of invoke, native, baseline")
+            }
+            if !chosen.contains(target) { chosen.append(target) }
+        }
+        // The baseline runs whatever else is asked: the ratios are the point.
+        let targets = chosen.isEmpty ? Target.allCases : Target.allCases.filter { chosen.contains($0) || $0 == .baseline }
+        let levels = concurrency.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !levels.isEmpty, levels.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 10_000 }) else {
+            throw ValidationError("--concurrency \"\(concurrency)\" is not a comma-separated list of numbers from 1 to 10000")
+        }
+        if let requests, requests < 1 { throw ValidationError("--requests must be at least 1") }
+        return Plan(targets: targets, concurrency: levels.compactMap { $0 })
+    }
+
+    // MARK: - Workload
+
+    /// What every call sends: a function path, the request message, and the module that has it.
+    struct Workload: Sendable {
+        let function: String
+        let typeURL: String
+        let message: [UInt8]
+        let wasm: [UInt8]
+        let descriptorSet: Google_Protobuf_FileDescriptorSet
+        let description: String
+    }
+
+    func makeWorkload() throws -> Workload {
+        if let size = payloadSize?.bytes {
+            // bench.Blob { bytes data = 1; }: the tag, the length as a varint, the bytes.
+            var message: [UInt8] = [0x0A]
+            var length = size
+            while length >= 0x80 {
+                message.append(UInt8(length & 0x7F) | 0x80)
+                length >>= 7
+            }
+            message.append(UInt8(length))
+            message += (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            return Workload(
+                function: "bench.Echo/echo", typeURL: "type.googleapis.com/bench.Blob", message: message,
+                wasm: try ModuleFile.read(echoModule), descriptorSet: Self.echoDescriptor,
+                description: "bench.Echo/echo of \(size) payload bytes (\(message.count)-byte message), echo guest")
+        }
+        guard let data = FileManager.default.contents(atPath: complexDescriptorSet) else {
+            throw CommandFailure("cannot read \(complexDescriptorSet)")
+        }
+        let set = try Google_Protobuf_FileDescriptorSet(serializedBytes: data)
+        let pool = try DescriptorPool(set)
+        guard let mul = pool.methods(matching: "complex.Calculator/mul").first else {
+            throw CommandFailure("\(complexDescriptorSet) does not define complex.Calculator/mul")
+        }
+        let request = try DynamicMessage(
+            jsonString: #"{"a":{"real":1,"imag":2},"b":{"real":3,"imag":4}}"#, type: mul.input, pool: pool)
+        let message = request.serializedBytes()
+        return Workload(
+            function: "complex.Calculator/mul", typeURL: "type.googleapis.com/complex.ComplexRequest", message: message,
+            wasm: try ModuleFile.read(complexModule), descriptorSet: set,
+            description: "complex.Calculator/mul (\(message.count)-byte request), complex example")
+    }
+
+    /// `bench/echo.proto`: `service Echo { rpc echo(Blob) returns (Blob); }`, `message Blob { bytes data = 1; }`.
+    static let echoDescriptor = Google_Protobuf_FileDescriptorSet.with {
+        $0.file = [
+            .with { file in
+                file.name = "bench/echo.proto"
+                file.package = "bench"
+                file.syntax = "proto3"
+                file.messageType = [
+                    .with {
+                        $0.name = "Blob"
+                        $0.field = [.with { $0.name = "data"; $0.number = 1; $0.type = .bytes; $0.label = .optional; $0.jsonName = "data" }]
+                    }
+                ]
+                file.service = [
+                    .with {
+                        $0.name = "Echo"
+                        $0.method = [.with { $0.name = "echo"; $0.inputType = ".bench.Blob"; $0.outputType = ".bench.Blob" }]
+                    }
+                ]
+            }
+        ]
+    }
+
+    // MARK: - Servers
+
+    /// Runs `body` with the address of the server to measure (and whether it runs in this process):
+    /// `--server`'s, or one started here.
+    func withServer<T: Sendable>(_ body: (ServerAddress, Bool) async throws -> T) async throws -> T {
+        if connection.server != nil {
+            return try await body(try connection.address(), false)
+        }
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-bench-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var configuration = WasmRPCServer.Configuration(dataDirectory: data)
+        configuration.port = 0
+        try limits.apply(to: &configuration, environment: ProcessInfo.processInfo.environment)
+        let server = try WasmRPCServer(configuration: configuration)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            defer { server.shutdown() }
+            let result = try await body(ServerAddress(host: "127.0.0.1", port: try await server.listeningPort()), true)
+            server.shutdown()
+            try await group.waitForAll()
+            return result
+        }
+    }
+
+    /// `--module` on the server, else the workload's module (added; adding it again is harmless).
+    func resolveModule(_ workload: Workload, with client: WasmRPCClient) async throws -> ModuleID {
+        if let module {
+            guard connection.server != nil else { throw ValidationError("--module needs --server") }
+            return try await ModuleReference.resolve(module, with: client)
+        }
+        let added = try await client.add(wasm: workload.wasm, descriptorSet: workload.descriptorSet)
+        guard let id = ModuleID(hex: added.metadata.id) else { throw CommandFailure("the server answered Add with a malformed id") }
+        return id
+    }
+
+    // MARK: - Calls
+
+    /// One call per target, checked once against the expected answer before anything is measured.
+    struct Calls {
+        let baseline: @Sendable () async throws -> Void
+        let invoke: @Sendable () async throws -> Void
+        let native: @Sendable () async throws -> Void
+
+        subscript(target: Target) -> @Sendable () async throws -> Void {
+            switch target {
+            case .baseline: baseline
+            case .invoke: invoke
+            case .native: native
+            }
+        }
+
+        init(workload: Workload, module: ModuleID, client: WasmRPCClient, baseline baselineClient: WasmRPCClient) async throws {
+            let message = workload.message
+            let parameters = Google_Protobuf_Any.with {
+                $0.typeURL = workload.typeURL
+                $0.value = Data(message)
+            }
+            baseline = {
+                _ = try await baselineClient.grpc.unary(
+                    request: ClientRequest(message: message), descriptor: BaselineEchoServer.method, serializer: RawBytesCoder(),
+                    deserializer: RawBytesCoder(), options: .defaults
+                ) { try $0.message }
+            }
+            invoke = { _ = try await client.invoke(module, function: workload.function, parameters: parameters) }
+            native = { _ = try await client.call(workload.function, message: message, module: module) }
+            // Every target answers, and the two wasmrpc targets answer alike.
+            let echoed = try await baselineClient.grpc.unary(
+                request: ClientRequest(message: message), descriptor: BaselineEchoServer.method, serializer: RawBytesCoder(),
+                deserializer: RawBytesCoder(), options: .defaults
+            ) { try $0.message }
+            guard echoed == message else { throw CommandFailure("the baseline did not echo its request") }
+            let invoked = try await client.invoke(module, function: workload.function, parameters: parameters)
+            let called = try await client.call(workload.function, message: message, module: module)
+            guard Array(invoked.value) == called.message else {
+                throw CommandFailure("Invoke and the native path answered differently")
+            }
+        }
+    }
+
+    // MARK: - Measuring
+
+    /// One measurement: a target at one concurrency.
+    struct Cell: Codable, Sendable {
+        var target = ""
+        var concurrency = 0
+        var calls = 0
+        var errors = 0
+        var seconds = 0.0
+        var callsPerSecond = 0.0
+        var p50Microseconds = 0.0
+        var p90Microseconds = 0.0
+        var p99Microseconds = 0.0
+        var p999Microseconds = 0.0
+        var maxMicroseconds = 0.0
+        /// This cell's figure divided by the baseline's at the same concurrency (nil for the baseline).
+        var callsPerSecondRatio: Double?
+        var p50Ratio: Double?
+        var p99Ratio: Double?
+    }
+
+    /// Calls left to make when measuring by count.
+    final class Budget: Sendable {
+        private let left: Atomic<Int>
+        init(_ count: Int) { left = Atomic(count) }
+        func take() -> Bool { left.subtract(1, ordering: .relaxed).oldValue > 0 }
+    }
+
+    /// Runs `concurrency` callers until `duration` passed or `requests` calls were made; latency
+    /// per call in an HDR histogram (nanoseconds, three significant digits).
+    static func measure(
+        concurrency: Int, duration: Duration, requests: Int?, call: @escaping @Sendable () async throws -> Void
+    ) async -> Cell {
+        let budget = Budget(requests ?? .max)
+        let start = ContinuousClock.now
+        let end = requests == nil ? start + duration : nil
+        var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
+        var errors = 0
+        await withTaskGroup(of: (Histogram<UInt64>, Int).self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var mine = Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
+                    var failed = 0
+                    while budget.take() {
+                        let began = ContinuousClock.now
+                        if let end, began >= end { break }
+                        do {
+                            try await call()
+                            let (seconds, attoseconds) = began.duration(to: .now).components
+                            _ = mine.record(UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000))
+                        } catch {
+                            failed += 1
+                        }
+                    }
+                    return (mine, failed)
+                }
+            }
+            for await (partial, failed) in group {
+                histogram.add(partial)
+                errors += failed
+            }
+        }
+        let (wholeSeconds, attoseconds) = start.duration(to: .now).components
+        let seconds = Double(wholeSeconds) + Double(attoseconds) / 1e18
+        let micro = { (ns: UInt64) in Double(ns) / 1_000 }
+        return Cell(
+            concurrency: concurrency, calls: Int(histogram.totalCount), errors: errors, seconds: seconds,
+            callsPerSecond: Double(histogram.totalCount) / seconds, p50Microseconds: micro(histogram.valueAtPercentile(50)),
+            p90Microseconds: micro(histogram.valueAtPercentile(90)), p99Microseconds: micro(histogram.valueAtPercentile(99)),
+            p999Microseconds: micro(histogram.valueAtPercentile(99.9)), maxMicroseconds: micro(histogram.max))
+    }
+
+    // MARK: - Report
+
+    struct Report: Codable, Sendable {
+        let workload: String
+        let server: String
+        let module: String
+        var cells: [Cell]
+
+        init(workload: String, server: String, module: String, cells: [Cell]) {
+            self.workload = workload
+            self.server = server
+            self.module = module
+            self.cells = cells.map { cell in
+                var cell = cell
+                if cell.target != Target.baseline.rawValue,
+                    let base = cells.first(where: { $0.target == Target.baseline.rawValue && $0.concurrency == cell.concurrency })
+                {
+                    cell.callsPerSecondRatio = base.callsPerSecond > 0 ? cell.callsPerSecond / base.callsPerSecond : nil
+                    cell.p50Ratio = base.p50Microseconds > 0 ? cell.p50Microseconds / base.p50Microseconds : nil
+                    cell.p99Ratio = base.p99Microseconds > 0 ? cell.p99Microseconds / base.p99Microseconds : nil
+                }
+                return cell
+            }
+        }
+
+        func json() throws -> String {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            return String(decoding: try encoder.encode(self), as: UTF8.self)
+        }
+
+        func table() -> String {
+            let header = ["target", "in flight", "calls", "errors", "calls/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "÷ baseline: calls/s", "p50", "p99"]
+            let ratio = { (value: Double?) in value.map { String(format: "%.2f×", $0) } ?? "" }
+            let rows = cells.map { cell in
+                [
+                    cell.target, "\(cell.concurrency)", "\(cell.calls)", "\(cell.errors)", String(format: "%.0f", cell.callsPerSecond),
+                    String(format: "%.0f", cell.p50Microseconds), String(format: "%.0f", cell.p90Microseconds),
+                    String(format: "%.0f", cell.p99Microseconds), String(format: "%.0f", cell.p999Microseconds),
+                    String(format: "%.0f", cell.maxMicroseconds), ratio(cell.callsPerSecondRatio), ratio(cell.p50Ratio), ratio(cell.p99Ratio),
+                ]
+            }
+            let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+            let line = { (row: [String]) in
+                row.indices.map { column in
+                    let padding = String(repeating: " ", count: widths[column] - row[column].count)
+                    return column == 0 ? row[column] + padding : padding + row[column]
+                }.joined(separator: "  ")
+            }
+            return (["workload: \(workload)", "server: \(server), module \(module)", "", line(header)] + rows.map(line)).joined(separator: "\n")
+        }
+    }
+}
