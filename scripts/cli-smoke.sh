@@ -149,9 +149,10 @@ if "$wasmrpc" log verify --data "$work/data" 2>"$work/verify.err"; then fail "lo
 grep -q "problem: module $id" "$work/verify.err" || fail "log verify: $(cat "$work/verify.err")"
 
 echo "--- bench: its own server and the baseline, a few calls per target (the figures mean nothing here)"
-"$wasmrpc" bench --requests 20 --warmup 10ms --concurrency 1,2 >"$work/bench.out" 2>"$work/bench.err" \
+"$wasmrpc" bench --requests 20 --warmup 10ms --concurrency 1,2 --cold-starts 2 >"$work/bench.out" 2>"$work/bench.err" \
   || fail "bench failed: $(cat "$work/bench.err")"
 for target in baseline invoke native; do
   [ "$(grep -c "^$target " "$work/bench.out")" = 2 ] || fail "bench did not measure $target twice: $(cat "$work/bench.out")"
 done
+grep -q "^cold start .* 2 modules: p50 " "$work/bench.out" || fail "bench did not time its cold starts: $(cat "$work/bench.out")"
 echo "cli smoke tests passed"

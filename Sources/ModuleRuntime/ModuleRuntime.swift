@@ -143,7 +143,11 @@ public final class ModuleRuntime: Sendable {
                 wasm: wasm, descriptor: set, name: name, functions: interface.functions.map(\.path))
             if created {
                 logger.info("added module", metadata: ["id": "\(record.id)", "name": "\(name)", "size": "\(wasm.count)"])
-                return AddedModule(record: record, interface: self.interfaces.insert(interface, for: record.id), created: true)
+                let interface = self.interfaces.insert(interface, for: record.id)
+                // Loaded at once with the module just parsed: the first call does not read, verify
+                // and parse the bytes again (half of a cold start).
+                _ = loaded.insert(makeLoaded(record: record, interface: interface, module: module), for: record.id)
+                return AddedModule(record: record, interface: interface, created: true)
             }
             return AddedModule(record: record, interface: try self.interface(of: record), created: false)
         }
@@ -268,13 +272,18 @@ public final class ModuleRuntime: Sendable {
             let (record, wasm) = try store.module(id)
             let interface = try interface(of: record)
             let module = try WapcModule.load(bytes: wasm, configuration: configuration.wapc, router: router)
-            // The module's gate lets no more calls in than there are instances, so the pool never waits.
-            let instances = InstancePool(
-                module: module, configuration: configuration.wapc, router: router, maxInstances: configuration.instancesPerModule,
-                acquireTimeout: configuration.wapc.timeout ?? .seconds(1), idleBudget: idleInstances)
             logger.debug("loaded module", metadata: ["id": "\(id)"])
-            return loaded.insert(LoadedModule(record: record, interface: interface, instances: instances), for: id)
+            return loaded.insert(makeLoaded(record: record, interface: interface, module: module), for: id)
         }
+    }
+
+    /// A loaded module with an empty instance pool. The module's gate lets no more calls in than
+    /// there are instances, so the pool never waits.
+    private func makeLoaded(record: ModuleRecord, interface: ModuleInterface, module: WapcModule) -> LoadedModule {
+        let instances = InstancePool(
+            module: module, configuration: configuration.wapc, router: router, maxInstances: configuration.instancesPerModule,
+            acquireTimeout: configuration.wapc.timeout ?? .seconds(1), idleBudget: idleInstances)
+        return LoadedModule(record: record, interface: interface, instances: instances)
     }
 
     /// Runs blocking `body` on a worker thread; refuses it when too much work is already waiting.

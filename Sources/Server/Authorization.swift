@@ -37,16 +37,3 @@ public struct AccessPolicy: Sendable {
         guard difference == 0 else { throw RPCError(code: .unauthenticated, message: "the bearer token is not valid") }
     }
 }
-
-struct AuthorizationInterceptor: ServerInterceptor {
-    let policy: AccessPolicy
-
-    func intercept<Input: Sendable, Output: Sendable>(
-        request: StreamingServerRequest<Input>, context: ServerContext,
-        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
-    ) async throws -> StreamingServerResponse<Output> {
-        try policy.check(
-            method: context.descriptor.fullyQualifiedMethod, authorization: request.metadata[stringValues: "authorization"].first(where: { _ in true }))
-        return try await next(request, context)
-    }
-}

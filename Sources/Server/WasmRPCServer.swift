@@ -89,7 +89,7 @@ public final class WasmRPCServer: Service, Sendable {
         let routes = NativeRoutes(runtime: runtime, directory: directory, policy: configuration.access, log: log)
         server = GRPCServer(
             transport: NativeRoutingTransport(base: transport, routes: routes), services: services,
-            interceptors: [CallLogInterceptor(log: log), AuthorizationInterceptor(policy: configuration.access)])
+            interceptors: [CallInterceptor(log: log, policy: configuration.access)])
     }
 
     /// The HTTP/2 transport on `host:port` (`localhost` is 127.0.0.1), as every server here uses it

@@ -57,6 +57,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "With --server: the module to call (id, unique id prefix or name).")
     var module: String?
 
+    @Option(help: "Cold starts to time: Add a module never seen (the example with a fresh custom section), then its first Invoke (default: 10, or 0 with --server).")
+    var coldStarts: Int?
+
     @Flag(help: "Print the results as JSON.")
     var json = false
 
@@ -109,9 +112,15 @@ struct Bench: AsyncParsableCommand {
                                 progress("measured \(target.rawValue) at \(inFlight) in flight")
                             }
                         }
-                        return Report(
+                        var report = Report(
                             workload: workload.description, server: inProcess ? "in-process at \(address)" : "\(address)",
                             module: "\(module)", cells: cells)
+                        let starts = coldStarts ?? (inProcess ? 10 : 0)
+                        if starts > 0 {
+                            report.coldStarts = try await Self.measureColdStarts(starts, workload: workload, client: client)
+                            progress("measured \(starts) cold starts")
+                        }
+                        return report
                     }
                 }
             }
@@ -364,6 +373,59 @@ struct Bench: AsyncParsableCommand {
             p999Microseconds: micro(histogram.valueAtPercentile(99.9)), maxMicroseconds: micro(histogram.max))
     }
 
+    /// Add → first Invoke of modules the server has never seen.
+    struct ColdStarts: Codable, Sendable {
+        var count = 0
+        var p50Milliseconds = 0.0
+        var maxMilliseconds = 0.0
+        /// The two parts: Add (validate, store, log), then the first Invoke (load, instantiate, run).
+        var addP50Milliseconds = 0.0
+        var firstInvokeP50Milliseconds = 0.0
+    }
+
+    /// Times `count` cold starts: each adds the workload's module with a custom section of fresh
+    /// random bytes (a new id, so nothing is cached), then invokes it once.
+    static func measureColdStarts(_ count: Int, workload: Workload, client: WasmRPCClient) async throws -> ColdStarts {
+        let parameters = Google_Protobuf_Any.with {
+            $0.typeURL = workload.typeURL
+            $0.value = Data(workload.message)
+        }
+        func milliseconds(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) / 1e15
+        }
+        var times: [(total: Double, add: Double, invoke: Double)] = []
+        for _ in 0..<count {
+            let wasm = workload.wasm + customSection(name: "wasmrpc.bench.nonce", content: (0..<16).map { _ in .random(in: 0 ... .max) })
+            let began = ContinuousClock.now
+            let added = try await client.add(wasm: wasm, descriptorSet: workload.descriptorSet)
+            guard added.created, let id = ModuleID(hex: added.metadata.id) else { throw CommandFailure("a cold-start module was not new") }
+            let addedAt = ContinuousClock.now
+            _ = try await client.invoke(id, function: workload.function, parameters: parameters)
+            let end = ContinuousClock.now
+            times.append((milliseconds(began.duration(to: end)), milliseconds(began.duration(to: addedAt)), milliseconds(addedAt.duration(to: end))))
+        }
+        let median = { (values: [Double]) in values.sorted()[values.count / 2] }
+        return ColdStarts(
+            count: count, p50Milliseconds: median(times.map(\.total)), maxMilliseconds: times.map(\.total).max() ?? 0,
+            addP50Milliseconds: median(times.map(\.add)), firstInvokeP50Milliseconds: median(times.map(\.invoke)))
+    }
+
+    /// A wasm custom section (id 0): its size, the name's length and bytes, then the content.
+    static func customSection(name: String, content: [UInt8]) -> [UInt8] {
+        func leb128(_ value: Int) -> [UInt8] {
+            var value = value
+            var bytes: [UInt8] = []
+            repeat {
+                let low = UInt8(value & 0x7F)
+                value >>= 7
+                bytes.append(value == 0 ? low : low | 0x80)
+            } while value != 0
+            return bytes
+        }
+        let body = leb128(name.utf8.count) + Array(name.utf8) + content
+        return [0] + leb128(body.count) + body
+    }
+
     // MARK: - Report
 
     struct Report: Codable, Sendable {
@@ -371,6 +433,7 @@ struct Bench: AsyncParsableCommand {
         let server: String
         let module: String
         var cells: [Cell]
+        var coldStarts: ColdStarts?
 
         init(workload: String, server: String, module: String, cells: [Cell]) {
             self.workload = workload
@@ -414,7 +477,15 @@ struct Bench: AsyncParsableCommand {
                     return column == 0 ? row[column] + padding : padding + row[column]
                 }.joined(separator: "  ")
             }
-            return (["workload: \(workload)", "server: \(server), module \(module)", "", line(header)] + rows.map(line)).joined(separator: "\n")
+            var lines = ["workload: \(workload)", "server: \(server), module \(module)", "", line(header)] + rows.map(line)
+            if let coldStarts {
+                lines.append(
+                    String(
+                        format: "\ncold start (Add of a new module → its first Invoke), %d modules: p50 %.2f ms (Add %.2f, first Invoke %.2f), max %.2f ms",
+                        coldStarts.count, coldStarts.p50Milliseconds, coldStarts.addP50Milliseconds, coldStarts.firstInvokeP50Milliseconds,
+                        coldStarts.maxMilliseconds))
+            }
+            return lines.joined(separator: "\n")
         }
     }
 }

@@ -80,7 +80,8 @@ private func call(_ arguments: [String]) throws -> [UInt8] {
 @Suite struct BenchCommandTests {
     @Test func everyTargetAtEveryConcurrencyAnswersWithoutErrors() async throws {
         let bench = try Bench.parse([
-            "--requests", "40", "--warmup", "10ms", "--concurrency", "1,4", "--complex-module", path("Guests/complex/complex.wasm"),
+            "--requests", "40", "--warmup", "10ms", "--concurrency", "1,4", "--cold-starts", "3",
+            "--complex-module", path("Guests/complex/complex.wasm"),
             "--complex-descriptor-set", path("Guests/complex/complex.pb"),
         ])
         let report = try await bench.measureAll()
@@ -93,20 +94,24 @@ private func call(_ arguments: [String]) throws -> [UInt8] {
         }
         let table = report.table()
         #expect(table.contains("complex.Calculator/mul"))
-        #expect(table.split(separator: "\n", omittingEmptySubsequences: false).count == 4 + 6)
+        #expect(report.coldStarts?.count == 3)
+        #expect((report.coldStarts?.p50Milliseconds ?? 0) > 0)
+        // Two heading lines, a blank, the header, six rows, a blank, the cold starts.
+        #expect(table.split(separator: "\n", omittingEmptySubsequences: false).count == 4 + 6 + 2)
         let json = try JSONSerialization.jsonObject(with: Data(try report.json().utf8)) as? [String: Any]
         #expect((json?["cells"] as? [Any])?.count == 6)
     }
 
     @Test func aPayloadSizeEchoesThroughTheEchoGuest() async throws {
         let bench = try Bench.parse([
-            "--requests", "10", "--warmup", "10ms", "--concurrency", "2", "--target", "native", "--payload-size", "4KiB",
+            "--requests", "10", "--warmup", "10ms", "--concurrency", "2", "--target", "native", "--payload-size", "4KiB", "--cold-starts", "0",
             "--echo-module", path("Guests/echo/echo.wasm"),
         ])
         let report = try await bench.measureAll()
         #expect(report.cells.map(\.target) == ["baseline", "native"])
         #expect(report.workload.contains("4096 payload bytes"))
         #expect(report.cells.allSatisfy { $0.calls == 10 && $0.errors == 0 })
+        #expect(report.coldStarts == nil)
     }
 
     @Test func badPlansAreClearErrors() throws {

@@ -3,6 +3,8 @@ import WapcHost
 
 // A plain loop over one waPC call, for profilers (perf, valgrind --tool=callgrind) that want a
 // process doing one thing. Usage: WapcProfile echo|hostcall|swift-echo|swift-hostcall|mul [iterations]
+// `WapcProfile idle [instances]` instead keeps that many warm complex instances (each has run one
+// mul) and prints the resident memory they added, per instance.
 
 struct Reply: HostCapability {
     func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] { call.payload }
@@ -24,7 +26,7 @@ let (path, operation, request): (String, String, [UInt8]) =
     case "hostcall": ("Benchmarks/.build/fixtures/wapc-abi.wasm", "hostcall", payload)
     case "swift-echo": ("Guests/echo/echo.wasm", "echo", payload)
     case "swift-hostcall": ("Guests/echo/echo.wasm", "forward", Array("bind\ntest\nop\n".utf8) + payload)
-    case "mul": ("Guests/complex/complex.wasm", "mul", mulRequest)
+    case "mul", "idle": ("Guests/complex/complex.wasm", "mul", mulRequest)
     default: fatalError("unknown scenario \(scenario)")
     }
 
@@ -34,8 +36,31 @@ router.register(Reply(), namespace: "complex::any")
 var configuration = WapcConfiguration()
 configuration.output = .discard
 let bytes = Array(try Data(contentsOf: repository.appendingPathComponent(path)))
-let instance = try WapcModule.load(bytes: bytes, configuration: configuration, router: router)
-    .instantiate(configuration: configuration, router: router)
+let module = try WapcModule.load(bytes: bytes, configuration: configuration, router: router)
+
+/// Resident set size in bytes (Linux: /proc/self/statm, second field, in pages).
+func residentBytes() -> Int {
+    let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
+    let pages = statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+if scenario == "idle" {
+    let count = arguments.count > 2 ? Int(arguments[2]) ?? 1_000 : 1_000
+    // One instance first, so that what every instance shares (the module, WasmKit's code) is counted before.
+    var kept = [try module.instantiate(configuration: configuration, router: router)]
+    _ = try kept[0].invoke(operation: operation, payload: request)
+    let before = residentBytes()
+    for _ in 0..<count {
+        let instance = try module.instantiate(configuration: configuration, router: router)
+        _ = try instance.invoke(operation: operation, payload: request)
+        kept.append(instance)
+    }
+    let added = residentBytes() - before
+    print("idle: \(count) warm complex instances added \(added / 1024) KiB resident, \(added / count / 1024) KiB each")
+    exit(0)
+}
+let instance = try module.instantiate(configuration: configuration, router: router)
 let start = ContinuousClock.now
 for _ in 0..<iterations {
     _ = try instance.invoke(operation: operation, payload: request)
