@@ -4,7 +4,8 @@ import WapcHost
 // A plain loop over one waPC call, for profilers (perf, valgrind --tool=callgrind) that want a
 // process doing one thing. Usage: WapcProfile echo|hostcall|swift-echo|swift-hostcall|mul [iterations]
 // `WapcProfile idle [instances]` instead keeps that many warm complex instances (each has run one
-// mul) and prints the resident memory they added, per instance.
+// mul) and prints the resident memory they added, per instance; `idle-fresh` the same for
+// instances that never ran.
 
 struct Reply: HostCapability {
     func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] { call.payload }
@@ -26,7 +27,7 @@ let (path, operation, request): (String, String, [UInt8]) =
     case "hostcall": ("Benchmarks/.build/fixtures/wapc-abi.wasm", "hostcall", payload)
     case "swift-echo": ("Guests/echo/echo.wasm", "echo", payload)
     case "swift-hostcall": ("Guests/echo/echo.wasm", "forward", Array("bind\ntest\nop\n".utf8) + payload)
-    case "mul", "idle": ("Guests/complex/complex.wasm", "mul", mulRequest)
+    case "mul", "idle", "idle-fresh": ("Guests/complex/complex.wasm", "mul", mulRequest)
     default: fatalError("unknown scenario \(scenario)")
     }
 
@@ -45,7 +46,8 @@ func residentBytes() -> Int {
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
-if scenario == "idle" {
+if scenario.hasPrefix("idle") {
+    let warm = scenario == "idle"
     let count = arguments.count > 2 ? Int(arguments[2]) ?? 1_000 : 1_000
     // One instance first, so that what every instance shares (the module, WasmKit's code) is counted before.
     var kept = [try module.instantiate(configuration: configuration, router: router)]
@@ -53,11 +55,11 @@ if scenario == "idle" {
     let before = residentBytes()
     for _ in 0..<count {
         let instance = try module.instantiate(configuration: configuration, router: router)
-        _ = try instance.invoke(operation: operation, payload: request)
+        if warm { _ = try instance.invoke(operation: operation, payload: request) }
         kept.append(instance)
     }
     let added = residentBytes() - before
-    print("idle: \(count) warm complex instances added \(added / 1024) KiB resident, \(added / count / 1024) KiB each")
+    print("\(scenario): \(count) \(warm ? "warm" : "fresh") complex instances added \(added / 1024) KiB resident, \(added / count / 1024) KiB each")
     exit(0)
 }
 let instance = try module.instantiate(configuration: configuration, router: router)
