@@ -53,7 +53,7 @@ public final class WasmRPCServer: Service, Sendable {
     private let server: GRPCServer<NativeRoutingTransport<HTTP2ServerTransport.Posix>>
     private let health: HealthService
     private let logger: Logger
-    private let boundMetricsPort = Mutex<Int?>(nil)
+    private let boundMetricsPort = OnceValue<Int>()
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "wasmrpc.server")) throws {
         self.configuration = configuration
@@ -110,13 +110,24 @@ public final class WasmRPCServer: Service, Sendable {
         do {
             try await withGracefulShutdownHandler {
                 try await withThrowingTaskGroup(of: Void.self) { group in
+                    // gRPC first: `listeningPort()` must not wait forever if the metrics port fails.
+                    group.addTask { [server] in try await server.serve() }
                     if let (host, port) = configuration.metrics {
-                        let endpoint = try await MetricsEndpoint.bind(host: host, port: port)
-                        boundMetricsPort.withLock { $0 = endpoint.port }
+                        let endpoint: MetricsEndpoint
+                        do {
+                            endpoint = try await MetricsEndpoint.bind(host: host, port: port)
+                        } catch {
+                            boundMetricsPort.set(nil)
+                            server.beginGracefulShutdown()
+                            throw ModuleRuntimeError(.unavailable, "cannot serve metrics on \(host):\(port): \(error)")
+                        }
+                        boundMetricsPort.set(endpoint.port)
                         group.addTask { [runtime, metrics] in try await endpoint.serve { await metrics.scrape(runtime) } }
+                    } else {
+                        boundMetricsPort.set(nil)
                     }
-                    try await server.serve()
-                    // The calls are drained: the metrics endpoint goes too.
+                    // The server returns once its calls are drained; the metrics endpoint goes then.
+                    try await group.next()
                     group.cancelAll()
                 }
             } onGracefulShutdown: {
@@ -131,8 +142,7 @@ public final class WasmRPCServer: Service, Sendable {
 
     /// The port the metrics endpoint listens on (waits for `run()` to bind it); nil without one.
     public func metricsPort() async throws -> Int? {
-        _ = try await listeningPort()
-        return boundMetricsPort.withLock { $0 }
+        await boundMetricsPort.value
     }
 
     /// The port the server listens on, once it is bound (waits for `run()` to bind it).
@@ -152,5 +162,40 @@ public final class WasmRPCServer: Service, Sendable {
     public func shutdown() {
         health.beginShutdown()
         server.beginGracefulShutdown()
+    }
+}
+
+/// A value set once (possibly to nil) and awaited by any number of callers.
+final class OnceValue<Value: Sendable>: Sendable {
+    private struct State {
+        var result: Value??
+        var waiters: [CheckedContinuation<Value?, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Sets the value; later calls are ignored.
+    func set(_ value: Value?) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Value?, Never>] in
+            guard state.result == nil else { return [] }
+            state.result = .some(value)
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: value) }
+    }
+
+    /// The value, once set.
+    var value: Value? {
+        get async {
+            await withCheckedContinuation { continuation in
+                let result = state.withLock { state -> Value?? in
+                    if let result = state.result { return result }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let result { continuation.resume(returning: result) }
+            }
+        }
     }
 }

@@ -76,4 +76,29 @@ import FoundationNetworking
             try await group.waitForAll()
         }
     }
+
+    /// A metrics port that is taken stops `run()` with the error (and `listeningPort()` does not
+    /// wait forever).
+    @Test func aTakenMetricsPortFailsTheServer() async throws {
+        let data = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var first = WasmRPCServer.Configuration(dataDirectory: data + "/a")
+        first.port = 0
+        first.metrics = ("127.0.0.1", 0)
+        let holder = try WasmRPCServer(configuration: first)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await holder.run() }
+            defer { holder.shutdown() }
+            let taken = try #require(try await holder.metricsPort())
+            var second = WasmRPCServer.Configuration(dataDirectory: data + "/b")
+            second.port = 0
+            second.metrics = ("127.0.0.1", taken)
+            let server = try WasmRPCServer(configuration: second)
+            await #expect(throws: (any Error).self) { try await server.run() }
+            _ = try? await server.listeningPort()
+            #expect(try await server.metricsPort() == nil)
+            holder.shutdown()
+            try await group.waitForAll()
+        }
+    }
 }
