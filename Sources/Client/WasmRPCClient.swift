@@ -203,8 +203,7 @@ extension WasmRPCClient {
 /// Messages as they are: bytes in, bytes out (for calls by path, without generated types).
 public struct RawBytesCoder: MessageSerializer, MessageDeserializer {
     public init() {}
-    public
-    func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+    public func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
     public func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
         serializedMessageBytes.withUnsafeBytes { Array($0) }
     }

@@ -57,7 +57,7 @@ private final class BuiltInMethods: Sendable {
 /// answer is the response message. The same access check, deadline, limits, status mapping,
 /// metrics and log line as `Invoker.Invoke`. The answering module's id comes back in the
 /// `wasmrpc-module-id` response header. Client-streaming methods have no waPC form and are
-/// UNIMPLEMENTED (`ModuleRuntime.invoke` says why).
+/// UNIMPLEMENTED (`ModuleInterface.checkCallable` says why).
 struct NativeRoutes: Sendable {
     /// Pins a call to one of the modules that define its method.
     static let moduleHeader = "wasmrpc-module-id"
@@ -83,7 +83,7 @@ struct NativeRoutes: Sendable {
         var call = Call(path: stream.descriptor.fullyQualifiedMethod)
         let error: RPCError?
         do {
-            try await answer(stream, context: context, call: &call)
+            try await answer(stream, call: &call)
             error = nil
         } catch let failure {
             error = StatusMapping.rpcError(for: failure)
@@ -120,7 +120,7 @@ struct NativeRoutes: Sendable {
     /// message, in order, until the client half-closes or a call fails.
     private func answer<Bytes: GRPCContiguousBytes & Sendable>(
         _ stream: RPCStream<RPCAsyncSequence<RPCRequestPart<Bytes>, any Error>, RPCWriter<RPCResponsePart<Bytes>>.Closable>,
-        context: ServerContext, call: inout Call
+        call: inout Call
     ) async throws {
         var parts = stream.inbound.makeAsyncIterator()
         guard case .metadata(let metadata)? = try await parts.next(isolation: nil) else {
@@ -135,7 +135,7 @@ struct NativeRoutes: Sendable {
         try ModuleInterface.checkCallable(function)
         guard function.clientStreaming, function.serverStreaming else {
             let request = try await Self.onlyMessage(&parts, path: call.path)
-            let output = try await invoke(id, call.path, request, deadline: deadline, context: context)
+            let output = try await invoke(id, call.path, request, deadline: deadline)
             try await stream.outbound.write(.metadata(call.headers))
             call.headersSent = true
             try await stream.outbound.write(.message(Bytes(output)))
@@ -145,14 +145,14 @@ struct NativeRoutes: Sendable {
         call.headersSent = true
         while let part = try await parts.next(isolation: nil) {
             guard case .message(let bytes) = part else { continue }
-            let output = try await invoke(id, call.path, bytes.withUnsafeBytes { Array($0) }, deadline: deadline, context: context)
+            let output = try await invoke(id, call.path, bytes.withUnsafeBytes { Array($0) }, deadline: deadline)
             try await stream.outbound.write(.message(Bytes(output)))
         }
     }
 
     /// One waPC call, counted in the invocation metrics.
     private func invoke(
-        _ id: ModuleID, _ path: String, _ request: [UInt8], deadline: ContinuousClock.Instant?, context: ServerContext
+        _ id: ModuleID, _ path: String, _ request: [UInt8], deadline: ContinuousClock.Instant?
     ) async throws -> [UInt8] {
         let started = ContinuousClock.now
         do {

@@ -49,16 +49,15 @@ final class ReflectionIndex: Sendable {
                 $0.file(containingExtension: wanted.extensionNumber, of: wanted.containingType)
             }
         case .allExtensionNumbersOfType(let type):
-            let sets = await allSets()
-            guard let first = sets.first(where: { $0.definesMessage(type) }) else {
+            // The extensions that the set defining the type knows (extensions from other modules'
+            // sets would describe other versions of it).
+            guard let numbers = await firstAnswer({ $0.definesMessage(type) ? $0.extensionNumbers(of: type).sorted() : nil }) else {
                 response.messageResponse = Self.error(.notFound, "no message type \(type)")
                 break
             }
-            // The extensions that the set defining the type knows (extensions from other modules'
-            // sets would describe other versions of it).
             response.allExtensionNumbersResponse = .with {
                 $0.baseTypeName = type
-                $0.extensionNumber = first.extensionNumbers(of: type).sorted()
+                $0.extensionNumber = numbers
             }
         case nil:
             response.messageResponse = Self.error(.invalidArgument, "the request asks nothing (no message_request field is set)")
@@ -70,21 +69,18 @@ final class ReflectionIndex: Sendable {
     private func files(
         notFound: String, _ query: (DescriptorFiles) -> [Data]?
     ) async -> Grpc_Reflection_V1_ServerReflectionResponse.OneOf_MessageResponse {
-        if let files = query(builtIn) { return .fileDescriptorResponse(.with { $0.fileDescriptorProto = files }) }
-        for id in directory.modulesNewestFirst {
-            guard let set = await moduleFiles(id), let files = query(set) else { continue }
-            return .fileDescriptorResponse(.with { $0.fileDescriptorProto = files })
-        }
-        return Self.error(.notFound, notFound)
+        guard let files = await firstAnswer(query) else { return Self.error(.notFound, notFound) }
+        return .fileDescriptorResponse(.with { $0.fileDescriptorProto = files })
     }
 
-    /// The built-in set and every module's, in search order.
-    private func allSets() async -> [DescriptorFiles] {
-        var sets = [builtIn]
+    /// The answer of the first set that has one, in search order (built-in, then modules newest
+    /// first); modules' sets are read only as far as the search goes.
+    private func firstAnswer<T>(_ query: (DescriptorFiles) -> T?) async -> T? {
+        if let answer = query(builtIn) { return answer }
         for id in directory.modulesNewestFirst {
-            if let set = await moduleFiles(id) { sets.append(set) }
+            if let set = await moduleFiles(id), let answer = query(set) { return answer }
         }
-        return sets
+        return nil
     }
 
     /// Module `id`'s descriptor, indexed (cached); nil if it cannot be read.

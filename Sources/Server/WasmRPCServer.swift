@@ -37,8 +37,8 @@ public final class WasmRPCServer: Service, Sendable {
         public var tls: ServerTLS?
         /// The host functions guests may call (`__host_call` bindings).
         public var hostCalls = HostCallRouter.standard
-        /// Where to serve Prometheus metrics (`GET /metrics`, HTTP/1.1, plaintext); nil: nowhere.
-        /// Port 0 picks a free one (see `metricsPort()`).
+        /// Where to serve Prometheus metrics (`GET /metrics`, HTTP/1.1, plaintext): an IP literal
+        /// or `localhost`, as `host`; nil: nowhere. Port 0 picks a free one (see `metricsPort()`).
         public var metrics: (host: String, port: Int)?
 
         public init(dataDirectory: String) {
@@ -97,10 +97,15 @@ public final class WasmRPCServer: Service, Sendable {
     static func transport(
         host: String, port: Int, security: HTTP2ServerTransport.Posix.TransportSecurity, maxRequestBytes: Int
     ) -> HTTP2ServerTransport.Posix {
-        let host = host == "localhost" ? "127.0.0.1" : host
+        let host = bindAddress(host)
         let address: GRPCNIOTransportCore.SocketAddress = host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port)
         return HTTP2ServerTransport.Posix(
             address: address, transportSecurity: security, config: .defaults { $0.rpc.maxRequestPayloadSize = maxRequestBytes })
+    }
+
+    /// The address to bind for a configured host: `localhost` is 127.0.0.1, literals stay.
+    static func bindAddress(_ host: String) -> String {
+        host == "localhost" ? "127.0.0.1" : host
     }
 
     /// Serves until `shutdown()` or a graceful shutdown of the `ServiceGroup` running it; then
@@ -115,7 +120,7 @@ public final class WasmRPCServer: Service, Sendable {
                     if let (host, port) = configuration.metrics {
                         let endpoint: MetricsEndpoint
                         do {
-                            endpoint = try await MetricsEndpoint.bind(host: host, port: port)
+                            endpoint = try await MetricsEndpoint.bind(host: Self.bindAddress(host), port: port)
                         } catch {
                             boundMetricsPort.set(nil)
                             server.beginGracefulShutdown()

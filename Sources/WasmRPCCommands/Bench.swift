@@ -279,23 +279,25 @@ struct Bench: AsyncParsableCommand {
                 $0.typeURL = workload.typeURL
                 $0.value = Data(message)
             }
-            baseline = {
-                _ = try await baselineClient.grpc.unary(
+            // Each call answers its message, so that the check below runs the very calls measured.
+            let echo: @Sendable () async throws -> [UInt8] = {
+                try await baselineClient.grpc.unary(
                     request: ClientRequest(message: message), descriptor: BaselineEchoServer.method, serializer: RawBytesCoder(),
                     deserializer: RawBytesCoder(), options: .defaults
                 ) { try $0.message }
             }
-            invoke = { _ = try await client.invoke(module, function: workload.function, parameters: parameters) }
-            native = { _ = try await client.call(workload.function, message: message, module: module) }
+            let invokeOnce: @Sendable () async throws -> [UInt8] = {
+                Array(try await client.invoke(module, function: workload.function, parameters: parameters).value)
+            }
+            let callOnce: @Sendable () async throws -> [UInt8] = {
+                try await client.call(workload.function, message: message, module: module).message
+            }
+            baseline = { _ = try await echo() }
+            invoke = { _ = try await invokeOnce() }
+            native = { _ = try await callOnce() }
             // Every target answers, and the two wasmrpc targets answer alike.
-            let echoed = try await baselineClient.grpc.unary(
-                request: ClientRequest(message: message), descriptor: BaselineEchoServer.method, serializer: RawBytesCoder(),
-                deserializer: RawBytesCoder(), options: .defaults
-            ) { try $0.message }
-            guard echoed == message else { throw CommandFailure("the baseline did not echo its request") }
-            let invoked = try await client.invoke(module, function: workload.function, parameters: parameters)
-            let called = try await client.call(workload.function, message: message, module: module)
-            guard Array(invoked.value) == called.message else {
+            guard try await echo() == message else { throw CommandFailure("the baseline did not echo its request") }
+            guard try await invokeOnce() == callOnce() else {
                 throw CommandFailure("Invoke and the native path answered differently")
             }
         }

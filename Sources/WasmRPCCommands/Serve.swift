@@ -116,7 +116,7 @@ struct Serve: AsyncParsableCommand {
             guard let address = ServerAddress(metricsListen) else {
                 throw ValidationError("--metrics-listen \"\(metricsListen)\" is not HOST:PORT")
             }
-            configuration.metrics = (address.host == "localhost" ? "127.0.0.1" : address.host, address.port)
+            configuration.metrics = (address.host, address.port)
         }
         if let logKeyFile {
             guard let key = FileManager.default.contents(atPath: logKeyFile) else {

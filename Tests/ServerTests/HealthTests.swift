@@ -60,37 +60,27 @@ import WasmRPCProto
     /// Watches ("" and an unknown service) see their first status, then NOT_SERVING when shutdown
     /// begins, and end, so that the graceful shutdown completes with them open.
     @Test func watchesSeeTheShutdownAndEnd() async throws {
-        let data = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: data) }
-        var configuration = WasmRPCServer.Configuration(dataDirectory: data)
-        configuration.port = 0
-        let server = try WasmRPCServer(configuration: configuration)
         let seen = Recorder<(service: String, status: Grpc_Health_V1_HealthCheckResponse.ServingStatus)>()
         func statuses(_ service: String) -> [Grpc_Health_V1_HealthCheckResponse.ServingStatus] {
             seen.values.filter { $0.service == service }.map(\.status)
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            defer { server.shutdown() }
-            let address = ServerAddress(host: "127.0.0.1", port: try await server.listeningPort())
-            try await WasmRPCClient.withClient(to: address) { client in
-                try await withThrowingTaskGroup(of: Void.self) { watches in
-                    for service in ["", "complex.Calculator"] {
-                        watches.addTask {
-                            try await client.health.watch(.with { $0.service = service }) { response in
-                                for try await message in response.messages { seen.append((service, message.status)) }
-                            }
+        // Returns once run() has: nothing held the shutdown up.
+        try await withRunningServer { client, server in
+            try await withThrowingTaskGroup(of: Void.self) { watches in
+                for service in ["", "complex.Calculator"] {
+                    watches.addTask {
+                        try await client.health.watch(.with { $0.service = service }) { response in
+                            for try await message in response.messages { seen.append((service, message.status)) }
                         }
                     }
-                    // Both watches answered at once; then the server begins to stop.
-                    for _ in 0..<2_000 where seen.values.count < 2 { try await Task.sleep(for: .milliseconds(5)) }
-                    #expect(statuses("") == [.serving])
-                    #expect(statuses("complex.Calculator") == [.serviceUnknown])
-                    server.shutdown()
-                    try await watches.waitForAll()
                 }
+                // Both watches answered at once; then the server begins to stop.
+                for _ in 0..<2_000 where seen.values.count < 2 { try await Task.sleep(for: .milliseconds(5)) }
+                #expect(statuses("") == [.serving])
+                #expect(statuses("complex.Calculator") == [.serviceUnknown])
+                server.shutdown()
+                try await watches.waitForAll()
             }
-            try await group.waitForAll()  // run() returned: nothing held the shutdown up
         }
         #expect(statuses("") == [.serving, .notServing])
         #expect(statuses("complex.Calculator") == [.serviceUnknown])

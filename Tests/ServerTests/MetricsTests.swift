@@ -37,43 +37,30 @@ import FoundationNetworking
     }
 
     @Test func countersMoveWithCalls() async throws {
-        let data = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: data) }
-        var configuration = WasmRPCServer.Configuration(dataDirectory: data)
-        configuration.port = 0
-        configuration.metrics = ("127.0.0.1", 0)
-        let server = try WasmRPCServer(configuration: configuration)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            defer { server.shutdown() }
-            let port = try await server.listeningPort()
+        try await withRunningServer(configure: { $0.metrics = ("127.0.0.1", 0) }) { client, server in
             let metricsPort = try #require(try await server.metricsPort())
-            try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port)) { client in
-                let id = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).id
-                _ = try await client.invoke(id, function: "mul", parameters: try complexRequest((1, 2), (3, 4)))
-                _ = try await client.call("complex.Calculator/mul", message: try NativeRouteTests.request())
-                _ = await statusCode { try await client.invoke(id, function: "nope", parameters: try complexRequest((1, 2), (3, 4))) }
+            let id = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).id
+            _ = try await client.invoke(id, function: "mul", parameters: try complexRequest((1, 2), (3, 4)))
+            _ = try await client.call("complex.Calculator/mul", message: try NativeRouteTests.request())
+            _ = await statusCode { try await client.invoke(id, function: "nope", parameters: try complexRequest((1, 2), (3, 4))) }
 
-                let (status, text) = try await get(metricsPort, "/metrics")
-                #expect(status == 200)
-                let labels = ["function": "complex.Calculator/mul", "module": "\(id)"]
-                #expect(value(text, "wasmrpc_invocations_total", labels.merging(["code": "ok"]) { $1 }) == 2)
-                #expect(value(text, "wasmrpc_invocation_duration_seconds_count", labels) == 2)
-                #expect((value(text, "wasmrpc_fuel_used_total", labels) ?? 0) > 0)
-                // The unknown function is counted without a made-up label.
-                #expect(value(text, "wasmrpc_invocations_total", ["code": "notFound", "function": "", "module": ""]) == 1)
-                #expect(value(text, "wasmrpc_modules_added_total", ["new": "true"]) == 1)
-                #expect(value(text, "wasmrpc_log_size_entries") == 1)
-                #expect(value(text, "wasmrpc_loaded_modules") == 1)
-                #expect((value(text, "wasmrpc_idle_instances") ?? 0) >= 1)
-                #expect(value(text, "wasmrpc_grpc_calls_total", ["code": "ok", "method": "wasmrpc.v1.Registry/Add"]) == 1)
-                #expect(value(text, "wasmrpc_grpc_calls_total", ["code": "ok", "method": "complex.Calculator/mul"]) == 1)
+            let (status, text) = try await get(metricsPort, "/metrics")
+            #expect(status == 200)
+            let labels = ["function": "complex.Calculator/mul", "module": "\(id)"]
+            #expect(value(text, "wasmrpc_invocations_total", labels.merging(["code": "ok"]) { $1 }) == 2)
+            #expect(value(text, "wasmrpc_invocation_duration_seconds_count", labels) == 2)
+            #expect((value(text, "wasmrpc_fuel_used_total", labels) ?? 0) > 0)
+            // The unknown function is counted without a made-up label.
+            #expect(value(text, "wasmrpc_invocations_total", ["code": "notFound", "function": "", "module": ""]) == 1)
+            #expect(value(text, "wasmrpc_modules_added_total", ["new": "true"]) == 1)
+            #expect(value(text, "wasmrpc_log_size_entries") == 1)
+            #expect(value(text, "wasmrpc_loaded_modules") == 1)
+            #expect((value(text, "wasmrpc_idle_instances") ?? 0) >= 1)
+            #expect(value(text, "wasmrpc_grpc_calls_total", ["code": "ok", "method": "wasmrpc.v1.Registry/Add"]) == 1)
+            #expect(value(text, "wasmrpc_grpc_calls_total", ["code": "ok", "method": "complex.Calculator/mul"]) == 1)
 
-                let (missing, _) = try await get(metricsPort, "/other")
-                #expect(missing == 404)
-            }
-            server.shutdown()
-            try await group.waitForAll()
+            let (missing, _) = try await get(metricsPort, "/other")
+            #expect(missing == 404)
         }
     }
 
@@ -82,23 +69,15 @@ import FoundationNetworking
     @Test func aTakenMetricsPortFailsTheServer() async throws {
         let data = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: data) }
-        var first = WasmRPCServer.Configuration(dataDirectory: data + "/a")
-        first.port = 0
-        first.metrics = ("127.0.0.1", 0)
-        let holder = try WasmRPCServer(configuration: first)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await holder.run() }
-            defer { holder.shutdown() }
+        try await withRunningServer(configure: { $0.metrics = ("127.0.0.1", 0) }) { _, holder in
             let taken = try #require(try await holder.metricsPort())
-            var second = WasmRPCServer.Configuration(dataDirectory: data + "/b")
-            second.port = 0
-            second.metrics = ("127.0.0.1", taken)
-            let server = try WasmRPCServer(configuration: second)
+            var configuration = WasmRPCServer.Configuration(dataDirectory: data)
+            configuration.port = 0
+            configuration.metrics = ("127.0.0.1", taken)
+            let server = try WasmRPCServer(configuration: configuration)
             await #expect(throws: (any Error).self) { try await server.run() }
             _ = try? await server.listeningPort()
             #expect(try await server.metricsPort() == nil)
-            holder.shutdown()
-            try await group.waitForAll()
         }
     }
 }

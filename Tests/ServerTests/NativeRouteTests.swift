@@ -210,32 +210,24 @@ import WasmRPCProto
     /// A native call in flight when shutdown begins finishes; `run()` returns once it is done.
     /// (Health's NOT_SERVING during shutdown is in HealthTests.)
     @Test func shutdownDrainsACallInFlight() async throws {
-        let data = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: data) }
         let hold = SchedulingTests.Hold()
-        var configuration = WasmRPCServer.Configuration(dataDirectory: data)
-        configuration.port = 0
-        configuration.hostCalls.register(hold, binding: "test", namespace: "hold")
-        configuration.runtime.wapc.timeout = .seconds(60)
-        let server = try WasmRPCServer(configuration: configuration)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            defer { hold.release(100) }
-            let port = try await server.listeningPort()
-            try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port)) { client in
-                _ = try await client.add(wasm: try wat2wasm(SchedulingTests.holdWat), descriptorSet: SchedulingTests.nothing)
-                let call = Task { try await client.call("loop.Loop/run", message: []) }
-                // Wait (bounded) until the call holds its instance.
-                for _ in 0..<2_000 where server.runtime.loadedModuleCount == 0 || server.runtime.pendingWork == 0 {
-                    try await Task.sleep(for: .milliseconds(5))
-                }
-                try #require(server.runtime.pendingWork == 1)
-                server.shutdown()
-                hold.release()
-                let answer = try await call.value
-                #expect(answer.message.isEmpty)
+        defer { hold.release(100) }
+        let configure = { (configuration: inout WasmRPCServer.Configuration) in
+            configuration.hostCalls.register(hold, binding: "test", namespace: "hold")
+            configuration.runtime.wapc.timeout = .seconds(60)
+        }
+        try await withRunningServer(configure: configure) { client, server in
+            _ = try await client.add(wasm: try wat2wasm(SchedulingTests.holdWat), descriptorSet: SchedulingTests.nothing)
+            let call = Task { try await client.call("loop.Loop/run", message: []) }
+            // Wait (bounded) until the call holds its instance.
+            for _ in 0..<2_000 where server.runtime.loadedModuleCount == 0 || server.runtime.pendingWork == 0 {
+                try await Task.sleep(for: .milliseconds(5))
             }
-            try await group.waitForAll()
+            try #require(server.runtime.pendingWork == 1)
+            server.shutdown()
+            hold.release()
+            let answer = try await call.value
+            #expect(answer.message.isEmpty)
         }
     }
 }

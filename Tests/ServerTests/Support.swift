@@ -33,6 +33,14 @@ func withServer<T: Sendable>(
     directory: String? = nil, configure: (inout WasmRPCServer.Configuration) -> Void = { _ in },
     token: String? = nil, tls: ClientTLS? = nil, _ body: (WasmRPCClient) async throws -> T
 ) async throws -> T {
+    try await withRunningServer(directory: directory, configure: configure, token: token, tls: tls) { client, _ in try await body(client) }
+}
+
+/// `withServer`, with the server too (its runtime, ports, `shutdown()`); returns once `run()` has.
+func withRunningServer<T: Sendable>(
+    directory: String? = nil, configure: (inout WasmRPCServer.Configuration) -> Void = { _ in },
+    token: String? = nil, tls: ClientTLS? = nil, _ body: (WasmRPCClient, WasmRPCServer) async throws -> T
+) async throws -> T {
     let data = directory ?? temporaryDirectory()
     defer { if directory == nil { try? FileManager.default.removeItem(atPath: data) } }
     var configuration = WasmRPCServer.Configuration(dataDirectory: data)
@@ -43,7 +51,9 @@ func withServer<T: Sendable>(
         group.addTask { try await server.run() }
         defer { server.shutdown() }
         let port = try await server.listeningPort()
-        let result = try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port), token: token, tls: tls, body)
+        let result = try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port), token: token, tls: tls) {
+            try await body($0, server)
+        }
         server.shutdown()
         try await group.waitForAll()
         return result
