@@ -22,6 +22,38 @@ public struct Invocation: Sendable {
     public let output: [UInt8]
     /// Fuel the guest used (about one unit per wasm operator).
     public let fuelUsed: UInt64
+    /// Whether it ran on the caller's thread rather than a worker's.
+    public internal(set) var ranInline = false
+}
+
+/// Counts a module's calls in a row that were short; with enough of them, and unless barred, its
+/// calls may run on the caller's thread.
+final class CallPace: Sendable {
+    private let needed: Int
+    private let streak = Atomic<Int>(0)
+    private let barred: Atomic<Bool>
+
+    init(streak needed: Int, barred: Bool) {
+        self.needed = needed
+        self.barred = Atomic(barred)
+    }
+
+    var mayRunInline: Bool {
+        !barred.load(ordering: .relaxed) && streak.load(ordering: .relaxed) >= needed
+    }
+
+    /// Records one call; a long one restarts the count. Returns `short`.
+    @discardableResult
+    func record(short: Bool) -> Bool {
+        if short {
+            if streak.load(ordering: .relaxed) < needed { streak.add(1, ordering: .relaxed) }
+        } else {
+            streak.store(0, ordering: .relaxed)
+        }
+        return short
+    }
+
+    func bar() { barred.store(true, ordering: .relaxed) }
 }
 
 /// A module ready to run: its verified bytes parsed, its interface, its warm instances, and the
@@ -37,10 +69,14 @@ final class LoadedModule: Sendable {
     /// cache must not grow with names clients make up, so only hits are kept, up to this many.
     static let maxResolvedNames = 256
 
-    init(record: ModuleRecord, interface: ModuleInterface, instances: InstancePool) {
+    /// Whether its calls may run on the caller's thread (its recent calls were short).
+    let pace: CallPace
+
+    init(record: ModuleRecord, interface: ModuleInterface, instances: InstancePool, pace: CallPace) {
         self.record = record
         self.interface = interface
         self.instances = instances
+        self.pace = pace
         gate = CallGate(limit: instances.maxInstances)
     }
 
@@ -67,6 +103,13 @@ public final class ModuleRuntime: Sendable {
     /// Bounds the idle instances of all loaded modules together.
     private let idleInstances: IdleInstanceBudget
     private let interfaces: ModuleCache<ModuleInterface>
+    /// Calls running on their caller's thread right now (at most `configuration.inlineCalls`).
+    private let inlineRunning = Atomic<Int>(0)
+    /// Calls that ran on their caller's thread since the runtime started.
+    private let inlineTotal = Atomic<Int>(0)
+    /// Modules one of whose calls was not short on a caller's thread: never inline
+    /// again, even after they are evicted and loaded again.
+    private let barredFromInline = Mutex<Set<ModuleID>>([])
     private let logger: Logger
 
     public init(
@@ -106,6 +149,9 @@ public final class ModuleRuntime: Sendable {
 
     /// Instances kept warm across all loaded modules (for tests and metrics).
     public var idleInstanceCount: Int { idleInstances.count }
+
+    /// Calls that ran on their caller's thread instead of a worker, since the runtime started.
+    public var inlineCallCount: Int { inlineTotal.load(ordering: .relaxed) }
 
     /// Jobs on the worker threads or waiting for one (for tests and metrics).
     public var pendingWork: Int { pending.load(ordering: .relaxed) }
@@ -230,7 +276,7 @@ public final class ModuleRuntime: Sendable {
         }
         defer { module.gate.leave() }
         let queued = ContinuousClock.now
-        return try await onWorker { () throws -> Invocation in
+        let call = { @Sendable () throws -> Invocation in
             var timeout: Duration?
             if let deadline {
                 timeout = ContinuousClock.now.duration(to: deadline)
@@ -258,6 +304,57 @@ public final class ModuleRuntime: Sendable {
             }
             return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output, fuelUsed: fuelUsed)
         }
+        if module.pace.mayRunInline, takeInlineSlot() {
+            defer { inlineRunning.subtract(1, ordering: .relaxed) }
+            try Task.checkCancellation()
+            inlineTotal.add(1, ordering: .relaxed)
+            var invocation = try timed(call, of: module, inline: true)
+            invocation.ranInline = true
+            return invocation
+        }
+        return try await onWorker { [self] in try timed(call, of: module, inline: false) }
+    }
+
+    /// Runs `call`, telling the module's pace whether it was short; a call that was not short on
+    /// a caller's thread bars its module from running there again.
+    private func timed(_ call: () throws -> Invocation, of module: LoadedModule, inline: Bool) throws -> Invocation {
+        let started = ContinuousClock.now
+        // nil: the call did not run (its deadline or --max-wait passed before it could).
+        var short: Bool? = false
+        defer {
+            if let short {
+                let wasShort = module.pace.record(short: short && started.duration(to: .now) <= configuration.inlineDuration)
+                if inline, !wasShort { barFromInline(module) }
+            }
+        }
+        do {
+            let invocation = try call()
+            short = invocation.fuelUsed <= configuration.inlineFuel
+            return invocation
+        } catch let error as ModuleRuntimeError where error.code == .deadlineExceeded || error.code == .overloaded {
+            short = nil
+            throw error
+        } catch let error as WapcError where error.code == .deadlineExceeded || error.code == .outOfFuel {
+            throw error  // stopped by a limit: not short, whatever the clock says
+        } catch {
+            short = true
+            throw error
+        }
+    }
+
+    private func barFromInline(_ module: LoadedModule) {
+        module.pace.bar()
+        barredFromInline.withLock { _ = $0.insert(module.record.id) }
+        logger.info(
+            "a call that ran on a caller's thread was not short; the module's calls go to the workers from now on",
+            metadata: ["id": "\(module.record.id)"])
+    }
+
+    /// One of the `inlineCalls` slots, if one is free.
+    private func takeInlineSlot() -> Bool {
+        if inlineRunning.add(1, ordering: .relaxed).oldValue < configuration.inlineCalls { return true }
+        inlineRunning.subtract(1, ordering: .relaxed)
+        return false
     }
 
     /// The method `name` names in module `id` (loading the module if needed).
@@ -283,7 +380,10 @@ public final class ModuleRuntime: Sendable {
         let instances = InstancePool(
             module: module, configuration: configuration.wapc, router: router, maxInstances: configuration.instancesPerModule,
             acquireTimeout: configuration.wapc.timeout ?? .seconds(1), idleBudget: idleInstances)
-        return LoadedModule(record: record, interface: interface, instances: instances)
+        let barred = configuration.inlineCalls == 0 || barredFromInline.withLock { $0.contains(record.id) }
+        return LoadedModule(
+            record: record, interface: interface, instances: instances,
+            pace: CallPace(streak: configuration.inlineStreak, barred: barred))
     }
 
     /// Runs blocking `body` on a worker thread; refuses it when too much work is already waiting.

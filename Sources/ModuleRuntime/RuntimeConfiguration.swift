@@ -21,6 +21,21 @@ public struct RuntimeConfiguration: Sendable {
     public var maxIdleInstances = 64
     /// Calls that may wait for a worker thread before new ones are refused as overloaded.
     public var maxQueuedCalls = 1_024
+    /// Calls that may run at once on the caller's own thread (one of Swift's cooperative threads)
+    /// instead of being handed to a worker and back — two thread wake-ups saved per call. Only a
+    /// module whose last `inlineStreak` calls were each short (at most `inlineFuel` fuel and
+    /// `inlineDuration` of wall-clock time) qualifies; a call of it that then is not short on the
+    /// caller's thread bars the module from it for good (the runtime's lifetime). So guests hold
+    /// at most this many cooperative threads at once, and a guest that loops or blocks does it
+    /// there once. 0: every call goes to a worker.
+    public var inlineCalls = 1
+    /// Short calls in a row before a module's calls may run inline.
+    public var inlineStreak = 32
+    /// The most fuel a short call uses (about a millisecond of guest code).
+    public var inlineFuel: UInt64 = 1_000_000
+    /// The longest a short call takes: validation, instance and guest, host calls included. Wide
+    /// enough that a call preempted on a busy machine still counts as short.
+    public var inlineDuration: Duration = .milliseconds(50)
     /// Modules kept loaded with their instance pools (least recently used ones are dropped).
     public var loadedModules = 64
     /// Module descriptors kept parsed, for listing and describing.

@@ -59,6 +59,9 @@ public final class ServerMetrics: Sendable {
     private let idleInstances: Gauge
     private let pendingWork: Gauge
     private let logSize: Gauge
+    private let inlineCalls: Counter
+    /// The runtime's inline call count at the last scrape (the counter moves by the difference).
+    private let inlineCallsSeen = Mutex<Int>(0)
 
     public init() {
         loadedModules = registry.makeGauge(
@@ -77,6 +80,10 @@ public final class ServerMetrics: Sendable {
             descriptor: .init(
                 namespace: "wasmrpc", metricName: "log_size", unitName: "entries",
                 helpText: "Entries in the transparency log (one per stored module)."))
+        inlineCalls = registry.makeCounter(
+            descriptor: .init(
+                namespace: "wasmrpc", metricName: "inline_calls", unitName: "total",
+                helpText: "Function calls run on the thread that received them instead of a worker thread (--inline-calls)."))
     }
 
     /// A finished function call: `code` nil means OK; `fuel` is known for successful calls. Module
@@ -127,6 +134,11 @@ public final class ServerMetrics: Sendable {
         loadedModules.set(Int64(runtime.loadedModuleCount))
         idleInstances.set(Int64(runtime.idleInstanceCount))
         pendingWork.set(Int64(runtime.pendingWork))
+        inlineCalls.increment(by: Int64(inlineCallsSeen.withLock { seen in
+            let now = runtime.inlineCallCount
+            defer { seen = max(seen, now) }
+            return max(0, now - seen)
+        }))
         if let size = try? await runtime.withStore({ try $0.logSize() }) { logSize.set(size) }
         return registry.emitToBuffer()
     }

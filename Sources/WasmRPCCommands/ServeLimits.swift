@@ -47,6 +47,9 @@ struct ServeLimits: ParsableArguments {
     @Option(help: "Calls that may wait for a worker before more are refused with RESOURCE_EXHAUSTED [WASMRPC_MAX_QUEUED_CALLS, 1024].")
     var maxQueuedCalls: Int?
 
+    @Option(help: "Calls that may run at once on the thread that received them instead of a worker, for modules whose last 32 calls were short (under 1,000,000 fuel and 50 ms); one that then is not bars its module from it; 0 for never [WASMRPC_INLINE_CALLS, 1].")
+    var inlineCalls: Int?
+
     @Option(help: "Modules kept loaded with their instances [WASMRPC_LOADED_MODULES, 64].")
     var loadedModules: Int?
 
@@ -85,6 +88,7 @@ struct ServeLimits: ParsableArguments {
             runtime.maxIdleInstances = value
         }
         if let value = try count(maxQueuedCalls, "--max-queued-calls", "WASMRPC_MAX_QUEUED_CALLS", minimum: 0) { runtime.maxQueuedCalls = value }
+        if let value = try count(inlineCalls, "--inline-calls", "WASMRPC_INLINE_CALLS", minimum: 0) { runtime.inlineCalls = value }
         if let value = try count(loadedModules, "--loaded-modules", "WASMRPC_LOADED_MODULES") { runtime.loadedModules = value }
         configuration.runtime = runtime
     }

@@ -37,7 +37,12 @@ import FoundationNetworking
     }
 
     @Test func countersMoveWithCalls() async throws {
-        try await withRunningServer(configure: { $0.metrics = ("127.0.0.1", 0) }) { client, server in
+        try await withRunningServer(configure: {
+            $0.metrics = ("127.0.0.1", 0)
+            // The second call of mul runs on the handler's thread (InlineCallTests).
+            $0.runtime.inlineStreak = 1
+            $0.runtime.inlineDuration = .seconds(60)
+        }) { client, server in
             let metricsPort = try #require(try await server.metricsPort())
             let id = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).id
             _ = try await client.invoke(id, function: "mul", parameters: try complexRequest((1, 2), (3, 4)))
@@ -56,6 +61,7 @@ import FoundationNetworking
             #expect(value(text, "wasmrpc_log_size_entries") == 1)
             #expect(value(text, "wasmrpc_loaded_modules") == 1)
             #expect((value(text, "wasmrpc_idle_instances") ?? 0) >= 1)
+            #expect(value(text, "wasmrpc_inline_calls_total") == 1)
             #expect(value(text, "wasmrpc_grpc_calls_total", ["code": "ok", "method": "wasmrpc.v1.Registry/Add"]) == 1)
             #expect(value(text, "wasmrpc_grpc_calls_total", ["code": "ok", "method": "complex.Calculator/mul"]) == 1)
 

@@ -52,6 +52,7 @@ import WapcHost
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = RuntimeConfiguration()
         configuration.wapc.timeout = .seconds(60)
+        configuration.inlineCalls = 0  // these tests are about the workers (InlineCallTests: the other way)
         configure(&configuration)
         let hold = Hold()
         var router = HostCallRouter.standard
@@ -216,6 +217,23 @@ import WapcHost
         }
         #expect(order.values == [0, 1, 2])
         #expect(gate.counts == (0, 0))
+    }
+
+    @Test func waitersExpireAtTheirOwnBoundsWhateverTheirOrder() async throws {
+        let gate = CallGate(limit: 1)
+        try await gate.enter(until: .now + .seconds(30)) { Expired() }
+        struct Expired2: Error {}
+        struct Expired3: Error {}
+        let first = Task { try await gate.enter(until: .now + .seconds(30)) { Expired() } }
+        for _ in 0..<2_000 where gate.counts.waiting < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        // Later arrivals with earlier bounds: each fails at its own bound, the first keeps waiting.
+        await #expect(throws: Expired2.self) { try await gate.enter(until: .now + .milliseconds(30)) { Expired2() } }
+        let third = Task { try await gate.enter(until: .now + .milliseconds(60)) { Expired3() } }
+        await #expect(throws: Expired3.self) { try await third.value }
+        #expect(gate.counts == (1, 1))
+        gate.leave()
+        try await first.value
+        #expect(gate.counts == (1, 0))
     }
 
     @Test func aWaiterLeavesAtItsBoundOrWhenCancelled() async throws {

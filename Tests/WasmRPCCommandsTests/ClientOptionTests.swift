@@ -77,7 +77,7 @@ import Testing
 
         let flags = try configured(
             ["--timeout", "2s", "--max-module-bytes", "2MiB", "--max-host-calls", "0", "--max-instances-per-module", "1",
-             "--memory-limit", "8MiB", "--max-response-bytes", "1KiB", "--max-wait", "3s"],
+             "--memory-limit", "8MiB", "--max-response-bytes", "1KiB", "--max-wait", "3s", "--inline-calls", "0"],
             environment: environment)
         #expect(flags.runtime.wapc.timeout == .seconds(2))
         #expect(flags.runtime.maxModuleBytes == 2 << 20)
@@ -86,12 +86,14 @@ import Testing
         #expect(flags.runtime.wapc.memoryLimit == 8 << 20)
         #expect(flags.runtime.wapc.maxResponseBytes == 1024)
         #expect(flags.runtime.maxWait == .seconds(3))
+        #expect(flags.runtime.inlineCalls == 0)
     }
 
     @Test func badValuesAreClearErrors() {
         #expect(throws: (any Error).self) { try configured([], environment: ["WASMRPC_TIMEOUT": "soon"]) }
         #expect(throws: (any Error).self) { try configured(["--workers", "0"]) }
         #expect(throws: (any Error).self) { try configured([], environment: ["WASMRPC_LOADED_MODULES": "-1"]) }
+        #expect(throws: (any Error).self) { try configured([], environment: ["WASMRPC_INLINE_CALLS": "-1"]) }
         #expect(throws: (any Error).self) { try ServeLimits.parse(["--max-module-bytes", "lots"]) }
     }
 }

@@ -1,0 +1,170 @@
+import ContentStore
+import Foundation
+import SwiftProtobuf
+import Testing
+import WAT
+import WapcHost
+
+@testable import ModuleRuntime
+
+/// Calls on the caller's thread (`RuntimeConfiguration.inlineCalls`): only for modules whose
+/// recent calls were short, never more than the configured number at once, and never again for a
+/// module one of whose calls was not short there. "Short" is judged by fuel here, and loops end
+/// by fuel (the wall-clock bounds are set far beyond any call), so no test depends on the
+/// machine's speed.
+@Suite struct InlineCallTests {
+    /// `Tests/Fixtures/hostile.wat`'s cases as methods named by that many x's: 8 loops, 10
+    /// recurses until the call stack runs out, 15 answers "fine" (not a valid `Nothing`, so
+    /// INVALID_OUTPUT, but a short call).
+    static let hostileSet = descriptorSet(
+        package: "hostile", messages: ["Nothing": []],
+        services: [("Calls", [8, 10, 15].map { (String(repeating: "x", count: $0), "Nothing", "Nothing") })])
+
+    func withRuntime(
+        _ configure: (inout RuntimeConfiguration) -> Void = { _ in }, _ body: (ModuleRuntime, _ complex: ModuleID, _ hostile: ModuleID) async throws -> Void
+    ) async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = RuntimeConfiguration()
+        configuration.inlineStreak = 3
+        configuration.inlineDuration = .seconds(60)
+        // The loop ends by fuel, not by the clock (a busy test machine must not fail other calls).
+        configuration.wapc.timeout = .seconds(60)
+        configuration.wapc.fuel = 5_000_000
+        configure(&configuration)
+        let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration)
+        let complex = try await runtime.add(wasm: complexWasm, descriptorSet: try complexDescriptor.serializedBytes(), name: "").record.id
+        let hostile = try await runtime.add(
+            wasm: try fixture("Tests/Fixtures/hostile.wat"), descriptorSet: try Self.hostileSet.serializedBytes(), name: "").record.id
+        try await body(runtime, complex, hostile)
+        await runtime.shutdown()
+    }
+
+    func mul(_ runtime: ModuleRuntime, _ complex: ModuleID) async throws -> Invocation {
+        let invocation = try await runtime.invoke(
+            module: complex, function: "mul", typeURL: "", parameters: Array(try complexRequest((1, 2), (3, 4)).value))
+        let (real, imag) = try complexResult(Google_Protobuf_Any.with { $0.typeURL = invocation.typeURL; $0.value = Data(invocation.output) })
+        #expect(real == -5 && imag == 10)
+        return invocation
+    }
+
+    /// Calls hostile case `length`; returns the error's code.
+    func hostileCase(_ runtime: ModuleRuntime, _ hostile: ModuleID, _ length: Int) async -> String {
+        do {
+            _ = try await runtime.invoke(module: hostile, function: String(repeating: "x", count: length), typeURL: "", parameters: [])
+            return "ok"
+        } catch let error as WapcError {
+            return "\(error.code)"
+        } catch let error as ModuleRuntimeError {
+            return "\(error.code)"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func aModuleRunsInlineAfterItsStreakOfShortCalls() async throws {
+        try await withRuntime { runtime, complex, _ in
+            var ranInline: [Bool] = []
+            for _ in 0..<5 { ranInline.append(try await mul(runtime, complex).ranInline) }
+            #expect(ranInline == [false, false, false, true, true])
+            #expect(runtime.inlineCallCount == 2)
+            #expect(runtime.pendingWork == 0)
+        }
+    }
+
+    @Test func callsOverTheFuelBoundNeverRunInline() async throws {
+        // mul uses about 15,000 fuel.
+        try await withRuntime({ $0.inlineFuel = 1_000 }) { runtime, complex, _ in
+            for _ in 0..<6 {
+                let invocation = try await mul(runtime, complex)
+                #expect(!invocation.ranInline)
+            }
+            #expect(runtime.inlineCallCount == 0)
+        }
+    }
+
+    @Test func zeroInlineCallsMeansEveryCallGoesToAWorker() async throws {
+        try await withRuntime({ $0.inlineCalls = 0 }) { runtime, complex, _ in
+            for _ in 0..<6 {
+                let invocation = try await mul(runtime, complex)
+                #expect(!invocation.ranInline)
+            }
+            #expect(runtime.inlineCallCount == 0)
+        }
+    }
+
+    @Test func aCallThatLoopsOnTheCallersThreadBarsItsModuleEvenAfterEviction() async throws {
+        try await withRuntime({ $0.loadedModules = 1 }) { runtime, complex, hostile in
+            for _ in 0..<3 { #expect(await hostileCase(runtime, hostile, 15) == "invalidOutput") }
+            let before = runtime.inlineCallCount
+            // Promoted: the loop runs on this thread until its fuel runs out.
+            #expect(await hostileCase(runtime, hostile, 8) == "outOfFuel")
+            #expect(runtime.inlineCallCount == before + 1)
+            for _ in 0..<6 { #expect(await hostileCase(runtime, hostile, 15) == "invalidOutput") }
+            #expect(runtime.inlineCallCount == before + 1)
+            // Loading another module evicts it (one loaded module); loaded again, it stays barred.
+            _ = try await mul(runtime, complex)
+            #expect(runtime.loadedModuleCount == 1)
+            for _ in 0..<6 { #expect(await hostileCase(runtime, hostile, 15) == "invalidOutput") }
+            #expect(runtime.inlineCallCount == before + 1)
+        }
+    }
+
+    @Test func aLongCallOnAWorkerRestartsTheStreak() async throws {
+        try await withRuntime { runtime, _, hostile in
+            for _ in 0..<2 { #expect(await hostileCase(runtime, hostile, 15) == "invalidOutput") }
+            #expect(await hostileCase(runtime, hostile, 8) == "outOfFuel")  // on a worker: not promoted yet
+            for _ in 0..<3 { #expect(await hostileCase(runtime, hostile, 15) == "invalidOutput") }
+            #expect(runtime.inlineCallCount == 0)
+            // Three short calls in a row again: promoted, not barred.
+            #expect(await hostileCase(runtime, hostile, 15) == "invalidOutput")
+            #expect(runtime.inlineCallCount == 1)
+        }
+    }
+
+    @Test func noMoreCallsRunInlineAtOnceThanConfigured() async throws {
+        let hold = SchedulingTests.Hold()
+        defer { hold.release(100) }  // whatever a failed test left blocked
+        var router = HostCallRouter.standard
+        router.register(hold, binding: "test", namespace: "hold")
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = RuntimeConfiguration()
+        configuration.inlineStreak = 3
+        configuration.inlineDuration = .seconds(60)
+        configuration.workerThreads = 2
+        configuration.maxInstancesPerModule = 2
+        let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
+        let holder = try await runtime.add(
+            wasm: try wat2wasm(SchedulingTests.holdWat), descriptorSet: try SchedulingTests.nothing.serializedBytes(), name: ""
+        ).record.id
+        let held = { @Sendable in try await runtime.invoke(module: holder, function: "run", typeURL: "", parameters: []).ranInline }
+        hold.release(3)
+        for _ in 0..<3 {
+            let ranInline = try await held()
+            #expect(!ranInline)
+        }
+        // Two calls of a promoted module at once: one holds this runtime's only inline slot (and a
+        // cooperative thread) in its host call, so the other goes to a worker.
+        async let first = held()
+        async let second = held()
+        for _ in 0..<2_000 where !(runtime.inlineCallCount == 1 && runtime.pendingWork == 1) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(runtime.inlineCallCount == 1)
+        #expect(runtime.pendingWork == 1)
+        hold.release(2)
+        let ranInline = [try await first, try await second]
+        #expect(ranInline.sorted { !$0 && $1 } == [false, true])
+        await runtime.shutdown()
+    }
+
+    @Test func deepRecursionOnTheCallersThreadTrapsLikeOnAWorker() async throws {
+        try await withRuntime { runtime, _, hostile in
+            for _ in 0..<3 { #expect(await hostileCase(runtime, hostile, 15) == "invalidOutput") }
+            #expect(await hostileCase(runtime, hostile, 10) == "trapped")
+            #expect(runtime.inlineCallCount == 1)
+            #expect(await hostileCase(runtime, hostile, 15) == "invalidOutput")
+        }
+    }
+}
