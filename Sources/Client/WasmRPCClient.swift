@@ -3,6 +3,7 @@ import DynamicProto
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOPosix
 import SwiftProtobuf
 import WasmRPCProto
 
@@ -47,9 +48,11 @@ public struct WasmRPCClient: Sendable {
 
     /// Connects to `address`, runs `body` with a client, and closes the connection. With a
     /// `token`, every call carries `authorization: Bearer <token>`; with `tls`, the connection is
-    /// TLS (verified against `tls`'s CA or the system's roots), else plaintext.
+    /// TLS (verified against `tls`'s CA or the system's roots), else plaintext. The connection's
+    /// I/O runs on `eventLoopGroup` (NIO's shared group unless given).
     public static func withClient<Result: Sendable>(
-        to address: ServerAddress, token: String? = nil, tls: ClientTLS? = nil, _ body: (WasmRPCClient) async throws -> Result
+        to address: ServerAddress, token: String? = nil, tls: ClientTLS? = nil,
+        eventLoopGroup: MultiThreadedEventLoopGroup = .singleton, _ body: (WasmRPCClient) async throws -> Result
     ) async throws -> Result {
         let limits = MethodConfig(
             names: [MethodConfig.Name(service: "")], maxRequestMessageBytes: maxMessageBytes, maxResponseMessageBytes: maxMessageBytes)
@@ -62,7 +65,7 @@ public struct WasmRPCClient: Sendable {
         let transport = try HTTP2ClientTransport.Posix(
             target: address.resolvableTarget, transportSecurity: security,
             config: .defaults { $0.http2.authority = tls?.serverName },
-            serviceConfig: ServiceConfig(methodConfig: [limits]))
+            serviceConfig: ServiceConfig(methodConfig: [limits]), eventLoopGroup: eventLoopGroup)
         let interceptors: [any ClientInterceptor] = token.map { [BearerToken(token: $0)] } ?? []
         return try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
             try await body(

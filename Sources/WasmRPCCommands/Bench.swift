@@ -6,6 +6,7 @@ import Foundation
 import GRPCCore
 import Histogram
 import Logging
+import NIOPosix
 import Server
 import SwiftProtobuf
 import Synchronization
@@ -17,7 +18,8 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure throughput and latency of calls, next to a bare gRPC echo service.",
         discussion: """
             Each target runs at each concurrency (calls in flight, on one HTTP/2 connection per target) for \
-            --duration or --requests, after an unmeasured --warmup. `baseline` is a plain grpc-swift-2 service in \
+            --duration or --requests in all, after an unmeasured --warmup; the time is cut into --rounds slices \
+            that the targets take in turns, so that the machine's noise falls on all of them alike. `baseline` is a plain grpc-swift-2 service in \
             this process that echoes its request, served with the same transport settings as wasmrpc; every other \
             target is also reported as a ratio to it (calls/s, p50, p99). `invoke` calls Invoker.Invoke with an \
             Any; `native` calls the module's own path with the plain message (pinned with wasmrpc-module-id). The \
@@ -50,6 +52,9 @@ struct Bench: AsyncParsableCommand {
 
     @Option(help: "Unmeasured calls before each measurement, for this long.")
     var warmup = DurationArgument(argument: "1s")!
+
+    @Option(help: "Slices each measurement is cut into; the targets take turns slice by slice (order reversed every other round), so that the machine's ups and downs fall on all of them alike.")
+    var rounds = 5
 
     @Option(help: "Echo a message with this many payload bytes through the echo guest instead of calling complex mul.")
     var payloadSize: ByteCountArgument?
@@ -92,23 +97,37 @@ struct Bench: AsyncParsableCommand {
         let plan = try makePlan()
         let workload = try makeWorkload()
         let baseline = BaselineEchoServer()
+        // The load generator's connections get their own event loop: on the servers' shared loops a
+        // connection's client and server ends could land on one thread, which no deployment has.
+        let clientLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { clientLoops.shutdownGracefully { _ in } }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await baseline.run() }
             defer { baseline.shutdown() }
             let baselineAddress = ServerAddress(host: "127.0.0.1", port: try await baseline.listeningPort())
             let report = try await withServer { address, inProcess in
-                try await WasmRPCClient.withClient(to: baselineAddress) { baselineClient in
-                    try await connection.withClient(to: address) { client in
+                try await WasmRPCClient.withClient(to: baselineAddress, eventLoopGroup: clientLoops) { baselineClient in
+                    try await connection.withClient(to: address, eventLoopGroup: clientLoops) { client in
                         let module = try await resolveModule(workload, with: client)
                         let calls = try await Calls(workload: workload, module: module, client: client, baseline: baselineClient)
                         var cells: [Cell] = []
                         for inFlight in plan.concurrency {
                             for target in plan.targets {
                                 _ = await Self.measure(concurrency: inFlight, duration: warmup.duration, requests: nil, call: calls[target])
-                                var cell = await Self.measure(
-                                    concurrency: inFlight, duration: duration.duration, requests: requests, call: calls[target])
-                                cell.target = target.rawValue
-                                cells.append(cell)
+                            }
+                            var samples = Array(repeating: Sample(), count: plan.targets.count)
+                            for round in 0..<plan.rounds {
+                                let order = round % 2 == 0 ? Array(plan.targets.indices) : plan.targets.indices.reversed()
+                                for index in order {
+                                    samples[index].add(
+                                        await Self.measure(
+                                            concurrency: inFlight, duration: duration.duration / plan.rounds,
+                                            requests: requests.map { Self.share(of: $0, round: round, rounds: plan.rounds) },
+                                            call: calls[plan.targets[index]]))
+                                }
+                            }
+                            for (target, sample) in zip(plan.targets, samples) {
+                                cells.append(Cell(target: target.rawValue, concurrency: inFlight, sample: sample))
                                 progress("measured \(target.rawValue) at \(inFlight) in flight")
                             }
                         }
@@ -133,6 +152,7 @@ struct Bench: AsyncParsableCommand {
     struct Plan {
         let targets: [Target]
         let concurrency: [Int]
+        let rounds: Int
     }
 
     func makePlan() throws -> Plan {
@@ -150,8 +170,14 @@ struct Bench: AsyncParsableCommand {
         guard !levels.isEmpty, levels.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 10_000 }) else {
             throw ValidationError("--concurrency \"\(concurrency)\" is not a comma-separated list of numbers from 1 to 10000")
         }
-        if let requests, requests < 1 { throw ValidationError("--requests must be at least 1") }
-        return Plan(targets: targets, concurrency: levels.compactMap { $0 })
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        if let requests, requests < rounds { throw ValidationError("--requests must be at least --rounds (\(rounds))") }
+        return Plan(targets: targets, concurrency: levels.compactMap { $0 }, rounds: rounds)
+    }
+
+    /// Round `round`'s part of `total` calls (the first rounds take the remainder).
+    static func share(of total: Int, round: Int, rounds: Int) -> Int {
+        total / rounds + (round < total % rounds ? 1 : 0)
     }
 
     // MARK: - Workload
@@ -322,6 +348,35 @@ struct Bench: AsyncParsableCommand {
         var callsPerSecondRatio: Double?
         var p50Ratio: Double?
         var p99Ratio: Double?
+
+        init(target: String, concurrency: Int, sample: Sample) {
+            let histogram = sample.histogram
+            let micro = { (ns: UInt64) in Double(ns) / 1_000 }
+            self.target = target
+            self.concurrency = concurrency
+            calls = Int(histogram.totalCount)
+            errors = sample.errors
+            seconds = sample.seconds
+            callsPerSecond = sample.seconds > 0 ? Double(histogram.totalCount) / sample.seconds : 0
+            p50Microseconds = micro(histogram.valueAtPercentile(50))
+            p90Microseconds = micro(histogram.valueAtPercentile(90))
+            p99Microseconds = micro(histogram.valueAtPercentile(99))
+            p999Microseconds = micro(histogram.valueAtPercentile(99.9))
+            maxMicroseconds = micro(histogram.max)
+        }
+    }
+
+    /// Latencies (nanoseconds, three significant digits), failures and time of one target's slices.
+    struct Sample: Sendable {
+        var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
+        var errors = 0
+        var seconds = 0.0
+
+        mutating func add(_ other: Sample) {
+            histogram.add(other.histogram)
+            errors += other.errors
+            seconds += other.seconds
+        }
     }
 
     /// Calls left to make when measuring by count.
@@ -331,48 +386,37 @@ struct Bench: AsyncParsableCommand {
         func take() -> Bool { left.subtract(1, ordering: .relaxed).oldValue > 0 }
     }
 
-    /// Runs `concurrency` callers until `duration` passed or `requests` calls were made; latency
-    /// per call in an HDR histogram (nanoseconds, three significant digits).
+    /// Runs `concurrency` callers until `duration` passed or `requests` calls were made.
     static func measure(
         concurrency: Int, duration: Duration, requests: Int?, call: @escaping @Sendable () async throws -> Void
-    ) async -> Cell {
+    ) async -> Sample {
         let budget = Budget(requests ?? .max)
         let start = ContinuousClock.now
         let end = requests == nil ? start + duration : nil
-        var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
-        var errors = 0
-        await withTaskGroup(of: (Histogram<UInt64>, Int).self) { group in
+        var sample = Sample()
+        await withTaskGroup(of: Sample.self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
-                    var mine = Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
-                    var failed = 0
+                    var mine = Sample()
                     while budget.take() {
                         let began = ContinuousClock.now
                         if let end, began >= end { break }
                         do {
                             try await call()
                             let (seconds, attoseconds) = began.duration(to: .now).components
-                            _ = mine.record(UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000))
+                            _ = mine.histogram.record(UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000))
                         } catch {
-                            failed += 1
+                            mine.errors += 1
                         }
                     }
-                    return (mine, failed)
+                    return mine
                 }
             }
-            for await (partial, failed) in group {
-                histogram.add(partial)
-                errors += failed
-            }
+            for await partial in group { sample.add(partial) }
         }
         let (wholeSeconds, attoseconds) = start.duration(to: .now).components
-        let seconds = Double(wholeSeconds) + Double(attoseconds) / 1e18
-        let micro = { (ns: UInt64) in Double(ns) / 1_000 }
-        return Cell(
-            concurrency: concurrency, calls: Int(histogram.totalCount), errors: errors, seconds: seconds,
-            callsPerSecond: Double(histogram.totalCount) / seconds, p50Microseconds: micro(histogram.valueAtPercentile(50)),
-            p90Microseconds: micro(histogram.valueAtPercentile(90)), p99Microseconds: micro(histogram.valueAtPercentile(99)),
-            p999Microseconds: micro(histogram.valueAtPercentile(99.9)), maxMicroseconds: micro(histogram.max))
+        sample.seconds = Double(wholeSeconds) + Double(attoseconds) / 1e18
+        return sample
     }
 
     /// Add → first Invoke of modules the server has never seen.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Client
+import NIOPosix
 import ContentStore
 import Foundation
 import GRPCCore
@@ -47,9 +48,12 @@ struct ServerConnection: ParsableArguments {
     }
 
     /// The same with the address given (the token and TLS options still apply).
-    func withClient<T: Sendable>(to address: ServerAddress, _ body: (WasmRPCClient) async throws -> T) async throws -> T {
+    func withClient<T: Sendable>(
+        to address: ServerAddress, eventLoopGroup: MultiThreadedEventLoopGroup = .singleton, _ body: (WasmRPCClient) async throws -> T
+    ) async throws -> T {
         do {
-            return try await WasmRPCClient.withClient(to: address, token: try AuthToken.read(file: authTokenFile), tls: clientTLS, body)
+            return try await WasmRPCClient.withClient(
+                to: address, token: try AuthToken.read(file: authTokenFile), tls: clientTLS, eventLoopGroup: eventLoopGroup, body)
         } catch let error as RPCError {
             if error.code == .unavailable {
                 // The cause says why (refused, TLS handshake, certificate); the message alone does not.

@@ -119,5 +119,15 @@ private func call(_ arguments: [String]) throws -> [UInt8] {
         #expect(throws: (any Error).self) { try Bench.parse(["--concurrency", "0"]).makePlan() }
         #expect(throws: (any Error).self) { try Bench.parse(["--concurrency", "1,x"]).makePlan() }
         #expect(try Bench.parse(["--target", "invoke"]).makePlan().targets == [.baseline, .invoke])
+        #expect(throws: (any Error).self) { try Bench.parse(["--rounds", "0"]).makePlan() }
+        #expect(throws: (any Error).self) { try Bench.parse(["--requests", "3", "--rounds", "5"]).makePlan() }
+    }
+
+    @Test func roundsShareTheRequestsWithoutLosingAny() {
+        for (total, rounds) in [(40, 5), (12, 5), (5, 5), (7, 1)] {
+            let shares = (0..<rounds).map { Bench.share(of: total, round: $0, rounds: rounds) }
+            #expect(shares.reduce(0, +) == total, "\(total) in \(rounds)")
+            #expect((shares.max() ?? 0) - (shares.min() ?? 0) <= 1)
+        }
     }
 }
