@@ -168,8 +168,9 @@ public final class ModuleRuntime: Sendable {
         }
         return try await onWorker { [self] in
             let module: WapcModule
+            let trial: WapcInstance
             do throws(WapcError) {
-                module = try WapcModule.load(bytes: wasm, configuration: configuration.wapc, router: router)
+                (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc, router: router)
             } catch {
                 throw ModuleRuntimeError(.invalidModule, "the module cannot run here: \(error.message)")
             }
@@ -190,9 +191,10 @@ public final class ModuleRuntime: Sendable {
             if created {
                 logger.info("added module", metadata: ["id": "\(record.id)", "name": "\(name)", "size": "\(wasm.count)"])
                 let interface = self.interfaces.insert(interface, for: record.id)
-                // Loaded at once with the module just parsed: the first call does not read, verify
-                // and parse the bytes again (half of a cold start).
-                _ = loaded.insert(makeLoaded(record: record, interface: interface, module: module), for: record.id)
+                // Loaded at once with the module just parsed and the instance that validated it:
+                // the first call neither reads, verifies and parses the bytes again nor makes and
+                // translates an instance.
+                _ = loaded.insert(makeLoaded(record: record, interface: interface, module: module, trial: trial), for: record.id)
                 return AddedModule(record: record, interface: interface, created: true)
             }
             return AddedModule(record: record, interface: try self.interface(of: record), created: false)
@@ -368,18 +370,20 @@ public final class ModuleRuntime: Sendable {
         return try await onWorker { [self] in
             let (record, wasm) = try store.module(id)
             let interface = try interface(of: record)
-            let module = try WapcModule.load(bytes: wasm, configuration: configuration.wapc, router: router)
+            let (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc, router: router)
             logger.debug("loaded module", metadata: ["id": "\(id)"])
-            return loaded.insert(makeLoaded(record: record, interface: interface, module: module), for: id)
+            return loaded.insert(makeLoaded(record: record, interface: interface, module: module, trial: trial), for: id)
         }
     }
 
-    /// A loaded module with an empty instance pool. The module's gate lets no more calls in than
-    /// there are instances, so the pool never waits.
-    private func makeLoaded(record: ModuleRecord, interface: ModuleInterface, module: WapcModule) -> LoadedModule {
+    /// A loaded module whose instance pool holds `trial`, the instance that validated it (if the
+    /// idle budget allows). The module's gate lets no more calls in than there are instances, so
+    /// the pool never waits.
+    private func makeLoaded(record: ModuleRecord, interface: ModuleInterface, module: WapcModule, trial: WapcInstance) -> LoadedModule {
         let instances = InstancePool(
             module: module, configuration: configuration.wapc, router: router, maxInstances: configuration.instancesPerModule,
             acquireTimeout: configuration.wapc.timeout ?? .seconds(1), idleBudget: idleInstances)
+        instances.adopt(trial)
         let barred = configuration.inlineCalls == 0 || barredFromInline.withLock { $0.contains(record.id) }
         return LoadedModule(
             record: record, interface: interface, instances: instances,

@@ -73,6 +73,17 @@ public final class InstancePool: Sendable {
         state.withLock { ($0.live, $0.idle.count) }
     }
 
+    /// Keeps `instance` (of this pool's module, made under its configuration, never called) as an
+    /// idle instance, if the idle budget allows; e.g. the trial instance of
+    /// `WapcModule.loadKeepingInstance`.
+    public func adopt(_ instance: WapcInstance) {
+        guard instance.failure == nil, idleBudget?.reserve() ?? true else { return }
+        state.withLock { state in
+            state.idle.append(instance)
+            state.live += 1
+        }
+    }
+
     /// Runs `operation` on a free instance; see `WapcInstance.invoke`.
     public func invoke(operation: String, payload: some Collection<UInt8>) throws(WapcError) -> [UInt8] {
         try invoke(operation: operation, payload: Array(payload))

@@ -2,8 +2,8 @@
 
 /// A parsed waPC module that passed validation: it exports `__guest_call` and `memory`, imports
 /// only what the host provides, and a trial instance initialized within the limits. Only
-/// `load(bytes:…)` makes one, so holding a `WapcModule` means those checks passed. Sharable
-/// across threads; instances are made from it.
+/// `load(bytes:…)` and `loadKeepingInstance(bytes:…)` make one, so holding a `WapcModule` means
+/// those checks passed. Sharable across threads; instances are made from it.
 public struct WapcModule: Sendable {
     let module: Module
     public let engine: WapcEngine
@@ -21,6 +21,18 @@ public struct WapcModule: Sendable {
         bytes: [UInt8], engine: WapcEngine = .shared, configuration: WapcConfiguration = WapcConfiguration(),
         router: HostCallRouter = .standard
     ) throws(WapcError) -> WapcModule {
+        var trial = configuration
+        trial.output = .discard  // each real instance prints its own start-up output again
+        return try loadKeepingInstance(bytes: bytes, engine: engine, configuration: trial, router: router).module
+    }
+
+    /// `load`, returning the trial instance too, ready for calls under `configuration` (its
+    /// start-up output went to `configuration.output`): every function is translated already, so
+    /// a pool that adopts it serves its first call without translating or instantiating anything.
+    public static func loadKeepingInstance(
+        bytes: [UInt8], engine: WapcEngine = .shared, configuration: WapcConfiguration = WapcConfiguration(),
+        router: HostCallRouter = .standard
+    ) throws(WapcError) -> (module: WapcModule, instance: WapcInstance) {
         let module: Module
         do {
             module = try parseWasm(bytes: bytes)
@@ -51,12 +63,9 @@ public struct WapcModule: Sendable {
             module: module, engine: engine, imports: module.imports.map { "\($0.module).\($0.name)" },
             exportedFunctions: exportedFunctions, customSections: sections)
         // Eager translation validates every function body; running the init functions proves the
-        // module can start within its limits. Its output is dropped: each real instance prints its
-        // own start-up output again.
-        var trial = configuration
-        trial.output = .discard
-        _ = try WapcInstance(module: loaded, engine: engine.validation, configuration: trial, router: router)
-        return loaded
+        // module can start within its limits.
+        let instance = try WapcInstance(module: loaded, engine: engine.validation, configuration: configuration, router: router)
+        return (loaded, instance)
     }
 
     /// A new instance in its own store, initialized and ready for calls.

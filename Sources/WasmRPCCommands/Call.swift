@@ -92,8 +92,8 @@ struct Call: AsyncParsableCommand {
         if echoHostCalls { router.fallback = EchoCapability() }
 
         do {
-            let module = try WapcModule.load(bytes: bytes, configuration: configuration, router: router)
-            return try module.instantiate(configuration: configuration, router: router)
+            // The instance that validated the module runs the call (its start-up output printed once).
+            return try WapcModule.loadKeepingInstance(bytes: bytes, configuration: configuration, router: router).instance
                 .invoke(operation: operation, payload: payload)
         } catch {
             throw CommandFailure(error)

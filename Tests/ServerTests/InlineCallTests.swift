@@ -72,6 +72,15 @@ import WapcHost
         }
     }
 
+    @Test func addLeavesTheInstanceThatValidatedTheModuleWarm() async throws {
+        try await withRuntime { runtime, complex, _ in
+            // One idle instance per added module, before any call.
+            #expect(runtime.idleInstanceCount == 2)
+            _ = try await mul(runtime, complex)
+            #expect(runtime.idleInstanceCount == 2)
+        }
+    }
+
     @Test func callsOverTheFuelBoundNeverRunInline() async throws {
         // mul uses about 15,000 fuel.
         try await withRuntime({ $0.inlineFuel = 1_000 }) { runtime, complex, _ in

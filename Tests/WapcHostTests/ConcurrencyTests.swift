@@ -87,4 +87,24 @@ import Testing
         try second.withInstance { _ throws(WapcError) in }
         #expect(second.counts == (1, 1) && budget.count == 1)
     }
+
+    @Test func aPoolServesItsFirstCallWithTheInstanceThatValidatedTheModule() throws {
+        let (module, trial) = try WapcModule.loadKeepingInstance(
+            bytes: Fixtures.bytes("Guests/complex/complex.wasm"), configuration: .quiet, router: HostCallRouter())
+        let budget = IdleInstanceBudget(limit: 1)
+        let pool = InstancePool(module: module, configuration: .quiet, router: HostCallRouter(), idleBudget: budget)
+        pool.adopt(trial)
+        #expect(pool.counts == (1, 1) && budget.count == 1)
+        let (payload, expected) = ConcurrencyTests.request(7)
+        let used = try pool.withInstance { instance throws(WapcError) in
+            #expect(decodeResponse(try instance.invoke(operation: "mul", payload: payload)) == expected)
+            return instance === trial
+        }
+        #expect(used)
+        #expect(pool.counts == (1, 1))
+        // A spent budget keeps no adopted instance either.
+        let other = InstancePool(module: module, configuration: .quiet, router: HostCallRouter(), idleBudget: budget)
+        other.adopt(try WapcModule.loadKeepingInstance(bytes: Fixtures.bytes("Guests/complex/complex.wasm"), configuration: .quiet).instance)
+        #expect(other.counts == (0, 0))
+    }
 }
