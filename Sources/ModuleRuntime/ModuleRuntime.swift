@@ -42,15 +42,13 @@ final class CallPace: Sendable {
         !barred.load(ordering: .relaxed) && streak.load(ordering: .relaxed) >= needed
     }
 
-    /// Records one call; a long one restarts the count. Returns `short`.
-    @discardableResult
-    func record(short: Bool) -> Bool {
+    /// Records one call; a long one restarts the count.
+    func record(short: Bool) {
         if short {
             if streak.load(ordering: .relaxed) < needed { streak.add(1, ordering: .relaxed) }
         } else {
             streak.store(0, ordering: .relaxed)
         }
-        return short
     }
 
     func bar() { barred.store(true, ordering: .relaxed) }
@@ -325,7 +323,8 @@ public final class ModuleRuntime: Sendable {
         var short: Bool? = false
         defer {
             if let short {
-                let wasShort = module.pace.record(short: short && started.duration(to: .now) <= configuration.inlineDuration)
+                let wasShort = short && started.duration(to: .now) <= configuration.inlineDuration
+                module.pace.record(short: wasShort)
                 if inline, !wasShort { barFromInline(module) }
             }
         }

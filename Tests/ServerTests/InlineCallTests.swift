@@ -81,9 +81,9 @@ import WapcHost
         }
     }
 
-    @Test func callsOverTheFuelBoundNeverRunInline() async throws {
-        // mul uses about 15,000 fuel.
-        try await withRuntime({ $0.inlineFuel = 1_000 }) { runtime, complex, _ in
+    /// Six calls of mul under `configure`, none of which may run inline.
+    func expectNoInlineCalls(_ configure: (inout RuntimeConfiguration) -> Void) async throws {
+        try await withRuntime(configure) { runtime, complex, _ in
             for _ in 0..<6 {
                 let invocation = try await mul(runtime, complex)
                 #expect(!invocation.ranInline)
@@ -92,14 +92,12 @@ import WapcHost
         }
     }
 
+    @Test func callsOverTheFuelBoundNeverRunInline() async throws {
+        try await expectNoInlineCalls { $0.inlineFuel = 1_000 }  // mul uses about 15,000 fuel
+    }
+
     @Test func zeroInlineCallsMeansEveryCallGoesToAWorker() async throws {
-        try await withRuntime({ $0.inlineCalls = 0 }) { runtime, complex, _ in
-            for _ in 0..<6 {
-                let invocation = try await mul(runtime, complex)
-                #expect(!invocation.ranInline)
-            }
-            #expect(runtime.inlineCallCount == 0)
-        }
+        try await expectNoInlineCalls { $0.inlineCalls = 0 }
     }
 
     @Test func aCallThatLoopsOnTheCallersThreadBarsItsModuleEvenAfterEviction() async throws {
