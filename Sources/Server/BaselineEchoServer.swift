@@ -8,31 +8,36 @@ import GRPCNIOTransportHTTP2
 public final class BaselineEchoServer: Sendable {
     public static let method = GRPCCore.MethodDescriptor(fullyQualifiedService: "wasmrpc.bench.Baseline", method: "Echo")
 
-    private let transport: HTTP2ServerTransport.Posix
-    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let lifecycle: ServerLifecycle<HTTP2ServerTransport.Posix>
 
     /// Listens on `host:port` (0 picks a free port) once `run()` is called.
     public init(host: String = "127.0.0.1", port: Int = 0, maxRequestBytes: Int = 64 << 20) {
-        transport = WasmRPCServer.transport(host: host, port: port, security: .plaintext, maxRequestBytes: maxRequestBytes)
+        let transport = WasmRPCServer.transport(host: host, port: port, security: .plaintext, maxRequestBytes: maxRequestBytes)
         var router = RPCRouter<HTTP2ServerTransport.Posix>()
         router.registerHandler(forMethod: Self.method, deserializer: EchoBytes(), serializer: EchoBytes()) { request, _ in
             let single = try await ServerRequest(stream: request)
             return StreamingServerResponse(single: ServerResponse(message: single.message))
         }
-        server = GRPCServer(transport: transport, router: router)
+        lifecycle = ServerLifecycle(server: GRPCServer(transport: transport, router: router), transport: transport)
     }
 
     /// Serves until `shutdown()`.
     public func run() async throws {
-        try await server.serve()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            defer { lifecycle.ended() }
+            _ = try await lifecycle.start(in: &group)
+            try await group.waitForAll()
+        }
     }
 
+    /// The port it listens on, once it does (waits for `run()` to bind it); throws if it failed to,
+    /// or was stopped before it did.
     public func listeningPort() async throws -> Int {
-        try await WasmRPCServer.port(of: transport)
+        try await lifecycle.port
     }
 
     public func shutdown() {
-        server.beginGracefulShutdown()
+        lifecycle.stop()
     }
 }
 

@@ -49,11 +49,10 @@ public final class WasmRPCServer: Service, Sendable {
     public let configuration: Configuration
     public let runtime: ModuleRuntime
     public let metrics = ServerMetrics()
-    private let transport: HTTP2ServerTransport.Posix
-    private let server: GRPCServer<NativeRoutingTransport<HTTP2ServerTransport.Posix>>
     private let health: HealthService
     private let logger: Logger
     private let boundMetricsPort = OnceValue<Int>()
+    private let lifecycle: ServerLifecycle<NativeRoutingTransport<HTTP2ServerTransport.Posix>>
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "wasmrpc.server")) throws {
         self.configuration = configuration
@@ -63,7 +62,7 @@ public final class WasmRPCServer: Service, Sendable {
         let store = try ContentStore(
             directory: configuration.dataDirectory, logOrigin: configuration.logOrigin, logKey: configuration.logKey)
         runtime = ModuleRuntime(store: store, configuration: configuration.runtime, router: configuration.hostCalls, logger: logger)
-        transport = Self.transport(
+        let transport = Self.transport(
             host: configuration.host, port: configuration.port, security: security,
             maxRequestBytes: configuration.maxRequestBytes
                 ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20))
@@ -87,9 +86,10 @@ public final class WasmRPCServer: Service, Sendable {
         ]
         let log = CallLog(logger: logger, metrics: metrics)
         let routes = NativeRoutes(runtime: runtime, directory: directory, policy: configuration.access, log: log)
-        server = GRPCServer(
+        let server = GRPCServer(
             transport: NativeRoutingTransport(base: transport, routes: routes), services: services,
             interceptors: [CallInterceptor(log: log, policy: configuration.access)])
+        lifecycle = ServerLifecycle(server: server, transport: transport)
     }
 
     /// The HTTP/2 transport on `host:port` (`localhost` is 127.0.0.1), as every server here uses it
@@ -115,21 +115,22 @@ public final class WasmRPCServer: Service, Sendable {
         do {
             try await withGracefulShutdownHandler {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    // gRPC first: `listeningPort()` must not wait forever if the metrics port fails.
-                    group.addTask { [server] in try await server.serve() }
+                    defer {
+                        lifecycle.ended()
+                        boundMetricsPort.set(nil)
+                    }
+                    // gRPC first, so that a metrics port that fails stops a server whose port is known.
+                    guard try await lifecycle.start(in: &group) != nil else { return }  // stopped before it began
                     if let (host, port) = configuration.metrics {
                         let endpoint: MetricsEndpoint
                         do {
                             endpoint = try await MetricsEndpoint.bind(host: Self.bindAddress(host), port: port)
                         } catch {
-                            boundMetricsPort.set(nil)
-                            server.beginGracefulShutdown()
+                            lifecycle.stop()
                             throw ModuleRuntimeError(.unavailable, "cannot serve metrics on \(host):\(port): \(error)")
                         }
                         boundMetricsPort.set(endpoint.port)
                         group.addTask { [runtime, metrics] in try await endpoint.serve { await metrics.scrape(runtime) } }
-                    } else {
-                        boundMetricsPort.set(nil)
                     }
                     // The server returns once its calls are drained; the metrics endpoint goes then.
                     try await group.next()
@@ -150,57 +151,16 @@ public final class WasmRPCServer: Service, Sendable {
         await boundMetricsPort.value
     }
 
-    /// The port the server listens on, once it is bound (waits for `run()` to bind it).
+    /// The port the server listens on, once it is bound (waits for `run()` to bind it); throws
+    /// if it failed to, or was stopped before it did.
     public func listeningPort() async throws -> Int {
-        try await Self.port(of: transport)
-    }
-
-    static func port(of transport: HTTP2ServerTransport.Posix) async throws -> Int {
-        let address = try await transport.listeningAddress
-        if let ipv4 = address.ipv4 { return ipv4.port }
-        if let ipv6 = address.ipv6 { return ipv6.port }
-        throw ModuleRuntimeError(.unavailable, "the server is not listening on an IP address: \(address)")
+        try await lifecycle.port
     }
 
     /// Reports NOT_SERVING to health checkers (ending their watches), stops accepting calls; `run()`
     /// returns once the calls in flight finished.
     public func shutdown() {
         health.beginShutdown()
-        server.beginGracefulShutdown()
-    }
-}
-
-/// A value set once (possibly to nil) and awaited by any number of callers.
-final class OnceValue<Value: Sendable>: Sendable {
-    private struct State {
-        var result: Value??
-        var waiters: [CheckedContinuation<Value?, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    /// Sets the value; later calls are ignored.
-    func set(_ value: Value?) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Value?, Never>] in
-            guard state.result == nil else { return [] }
-            state.result = .some(value)
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume(returning: value) }
-    }
-
-    /// The value, once set.
-    var value: Value? {
-        get async {
-            await withCheckedContinuation { continuation in
-                let result = state.withLock { state -> Value?? in
-                    if let result = state.result { return result }
-                    state.waiters.append(continuation)
-                    return nil
-                }
-                if let result { continuation.resume(returning: result) }
-            }
-        }
+        lifecycle.stop()
     }
 }

@@ -3,7 +3,7 @@ import GRDB
 import Testing
 @testable import ContentStore
 
-@Suite struct AuditTests {
+@Suite(.timeLimit(.minutes(10))) struct AuditTests {
     /// A store with three modules, its directory, and their ids.
     func makeStore() throws -> (String, [ModuleID]) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-audit-\(UUID().uuidString)").path

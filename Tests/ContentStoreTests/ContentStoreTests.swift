@@ -8,7 +8,7 @@ final class TemporaryDirectory {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-@Suite struct ContentStoreTests {
+@Suite(.timeLimit(.minutes(10))) struct ContentStoreTests {
     let directory = TemporaryDirectory()
 
     @Test func moduleIDsAreCheckedAndComputed() {

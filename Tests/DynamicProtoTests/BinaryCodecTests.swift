@@ -4,7 +4,7 @@ import Testing
 @testable import DynamicProto
 
 /// The dynamic binary codec against swift-protobuf's generated code for the same .proto files.
-@Suite struct BinaryCodecTests {
+@Suite(.timeLimit(.minutes(10))) struct BinaryCodecTests {
     static let seeds = Array(UInt64(1)...300)
 
     /// random dynamic → bytes → generated type → canonical bytes → dynamic → bytes: both codecs

@@ -1,7 +1,7 @@
 import Testing
 @testable import DynamicProto
 
-@Suite struct DescribeTests {
+@Suite(.timeLimit(.minutes(10))) struct DescribeTests {
     @Test func serviceAndMethod() {
         #expect(
             TestPool.pool.describe("dyn.test3.Things") == """

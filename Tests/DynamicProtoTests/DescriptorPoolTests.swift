@@ -3,7 +3,7 @@ import SwiftProtobuf
 import Testing
 @testable import DynamicProto
 
-@Suite struct DescriptorPoolTests {
+@Suite(.timeLimit(.minutes(10))) struct DescriptorPoolTests {
     @Test func servicesAndMethodsAreListedWithTheirPathsAndTypes() throws {
         let pool = TestPool.pool
         #expect(pool.services.map(\.fullName).sorted() == ["complex.Calculator", "dyn.test3.Things"])

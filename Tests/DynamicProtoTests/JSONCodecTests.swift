@@ -5,7 +5,7 @@ import Testing
 @testable import DynamicProto
 
 /// The dynamic JSON codec against swift-protobuf's generated code.
-@Suite struct JSONCodecTests {
+@Suite(.timeLimit(.minutes(10))) struct JSONCodecTests {
     /// Semantic JSON equality: both texts parsed by Foundation and compared as values.
     func sameJSON(_ a: String, _ b: String) throws -> Bool {
         let left = try JSONSerialization.jsonObject(with: Data(a.utf8), options: [.fragmentsAllowed]) as? NSObject

@@ -2,7 +2,7 @@ import Testing
 @testable import DynamicProto
 
 /// Hostile bytes must end in a `DynamicProtoError`, never a crash or a hang.
-@Suite struct MalformedInputTests {
+@Suite(.timeLimit(.minutes(10))) struct MalformedInputTests {
     static let everything = TestPool.type("dyn.test3.Everything")
 
     func decode(_ bytes: [UInt8], as type: MessageID = everything) -> DynamicProtoError? {

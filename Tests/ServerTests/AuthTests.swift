@@ -5,7 +5,7 @@ import GRPCCore
 import Server
 import Testing
 
-@Suite struct AuthTests {
+@Suite(.timeLimit(.minutes(10))) struct AuthTests {
     /// Runs `body` with a client carrying `token` against a server started with `policy`.
     func withClient(policy: AccessPolicy, token: String?, _ body: (WasmRPCClient) async throws -> Void) async throws {
         try await withServer(configure: { $0.access = policy }, token: token, body)

@@ -14,7 +14,7 @@ struct RawBytes<Message>: MessageSerializer {
 }
 
 /// The bad-client-input corpus: each case gets a clear status and nothing is stored.
-@Suite struct BadInputTests {
+@Suite(.timeLimit(.minutes(10))) struct BadInputTests {
     /// Truncations and corruptions of a valid AddRequest, and plain garbage.
     static func garbage(from valid: [UInt8]) -> [[UInt8]] {
         var cases: [[UInt8]] = [

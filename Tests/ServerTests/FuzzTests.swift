@@ -9,7 +9,7 @@ import WapcHost
 /// Seeded, bounded fuzzing of Add and Invoke in-process: mutated modules, mutated descriptor sets
 /// and mutated parameters must each end in a result or one of our error types — never a crash, a
 /// hang or a foreign error. Bounded by an iteration count and a wall-clock budget.
-@Suite struct FuzzTests {
+@Suite(.timeLimit(.minutes(10))) struct FuzzTests {
     static let iterations = 3_000
     static let budget = Duration.seconds(60)
 

@@ -5,7 +5,7 @@ import Server
 import Testing
 import WasmRPCProto
 
-@Suite struct HealthTests {
+@Suite(.timeLimit(.minutes(10))) struct HealthTests {
     func check(_ client: WasmRPCClient, _ service: String) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
         try await client.health.check(.with { $0.service = service }).status
     }

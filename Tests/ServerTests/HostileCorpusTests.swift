@@ -11,7 +11,7 @@ import WAT
 /// well-behaved module invoked meanwhile keeps answering. (The server's memory before and after
 /// the corpus is measured in `Tests/Interop/test_hostile.py`, on a server in its own process:
 /// here other suites share the process.)
-@Suite struct HostileCorpusTests {
+@Suite(.timeLimit(.minutes(10))) struct HostileCorpusTests {
     static let nothing = descriptorSet(package: "hostile", messages: ["Nothing": []], services: [("Hostile", [("run", "Nothing", "Nothing")])])
 
     /// Runs the corpus once; returns the status of each case.

@@ -12,7 +12,7 @@ import WapcHost
 /// module one of whose calls was not short there. "Short" is judged by fuel here, and loops end
 /// by fuel (the wall-clock bounds are set far beyond any call), so no test depends on the
 /// machine's speed.
-@Suite struct InlineCallTests {
+@Suite(.timeLimit(.minutes(10))) struct InlineCallTests {
     /// `Tests/Fixtures/hostile.wat`'s cases as methods named by that many x's: 8 loops, 10
     /// recurses until the call stack runs out, 15 answers "fine" (not a valid `Nothing`, so
     /// INVALID_OUTPUT, but a short call).

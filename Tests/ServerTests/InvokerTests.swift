@@ -7,7 +7,7 @@ import SwiftProtobuf
 import Testing
 import WasmRPCProto
 
-@Suite struct InvokerTests {
+@Suite(.timeLimit(.minutes(10))) struct InvokerTests {
     static let echoDescriptor = descriptorSet(
         package: "echo", messages: ["Text": ["text"]],
         services: [("Echo", [("echo", "Text", "Text"), ("missing", "Text", "Text")]), ("Mirror", [("echo", "Text", "Text")])])

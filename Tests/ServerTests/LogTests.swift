@@ -8,7 +8,7 @@ import Testing
 import TransparencyLog
 import WasmRPCProto
 
-@Suite struct LogTests {
+@Suite(.timeLimit(.minutes(10))) struct LogTests {
     static let echoDescriptor = descriptorSet(
         package: "echo", messages: ["Text": ["text"]], services: [("Echo", [("echo", "Text", "Text")])])
 

@@ -13,7 +13,7 @@ import WasmRPCProto
 
 /// Uploaded services at their own paths (`/complex.Calculator/mul`), called the way a stock gRPC
 /// client calls them: the plain request message, no `Any`, no wasmrpc types.
-@Suite struct NativeRouteTests {
+@Suite(.timeLimit(.minutes(10))) struct NativeRouteTests {
     /// A guest that answers every operation with its payload.
     static let mirrorWat = """
         (module

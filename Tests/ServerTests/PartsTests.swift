@@ -5,7 +5,7 @@ import SwiftProtobuf
 import Testing
 @testable import Server
 
-@Suite struct PartsTests {
+@Suite(.timeLimit(.minutes(10))) struct PartsTests {
     @Test func grpcTimeoutHeadersParse() {
         #expect(GRPCTimeout.parse("5010m") == .milliseconds(5010))
         #expect(GRPCTimeout.parse("1S") == .seconds(1))

@@ -4,7 +4,7 @@ import Foundation
 import GRPCCore
 import Testing
 
-@Suite struct PersistenceTests {
+@Suite(.timeLimit(.minutes(10))) struct PersistenceTests {
     @Test func aRestartedServerKeepsEveryModule() async throws {
         let data = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: data) }

@@ -8,7 +8,7 @@ import WasmRPCProto
 
 /// Server reflection, v1 and v1alpha: what grpcurl-style clients use to discover the services and
 /// build requests without generated code.
-@Suite struct ReflectionTests {
+@Suite(.timeLimit(.minutes(10))) struct ReflectionTests {
     typealias Request = Grpc_Reflection_V1_ServerReflectionRequest
     typealias Response = Grpc_Reflection_V1_ServerReflectionResponse
 

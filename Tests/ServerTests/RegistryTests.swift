@@ -6,7 +6,7 @@ import SwiftProtobuf
 import Testing
 import WasmRPCProto
 
-@Suite struct RegistryTests {
+@Suite(.timeLimit(.minutes(10))) struct RegistryTests {
     @Test func addGetListAndInvoke() async throws {
         try await withServer { client in
             let added = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)

@@ -11,7 +11,7 @@ import WapcHost
 /// How calls wait: for one of their module's instances (`CallGate`, off the workers), then for a
 /// worker thread (bounded queue). No test here depends on the machine's speed: a "held" call blocks
 /// in a host call until the test releases it, so it holds its worker exactly as long as the test says.
-@Suite struct SchedulingTests {
+@Suite(.timeLimit(.minutes(10))) struct SchedulingTests {
     static let nothing = descriptorSet(package: "loop", messages: ["Nothing": []], services: [("Loop", [("run", "Nothing", "Nothing")])])
 
     /// A host capability that blocks the guest's host call until the test releases it (bounded, so
@@ -194,7 +194,7 @@ import WapcHost
     }
 }
 
-@Suite struct CallGateTests {
+@Suite(.timeLimit(.minutes(10))) struct CallGateTests {
     struct Expired: Error {}
 
     @Test func admitsInArrivalOrderUpToTheLimit() async throws {

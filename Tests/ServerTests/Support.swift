@@ -158,6 +158,31 @@ final class Recorder<Value: Sendable>: Sendable {
     func append(_ value: Value) { state.withLock { $0.append(value) } }
 }
 
+/// What `body` returned or threw, or nil if it did not finish within `limit`: a hang fails the
+/// test instead of hanging the test run (the stuck task is left behind). `limit` only bounds a
+/// hang; no test depends on the machine being fast enough for it.
+func outcome<T: Sendable>(within limit: Duration, of body: @escaping @Sendable () async throws -> T) async -> Result<T, any Error>? {
+    let first = FirstOnly()
+    return await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, any Error>?, Never>) in
+        let finish = { @Sendable (result: Result<T, any Error>?) in
+            if first.take() { continuation.resume(returning: result) }
+        }
+        Task {
+            do { finish(.success(try await body())) } catch { finish(.failure(error)) }
+        }
+        Task {
+            try? await Task.sleep(for: limit)
+            finish(nil)
+        }
+    }
+}
+
+/// True for the first caller of `take()` only.
+final class FirstOnly: Sendable {
+    private let taken = Atomic<Bool>(false)
+    func take() -> Bool { !taken.exchange(true, ordering: .relaxed) }
+}
+
 extension Wasmrpc_V1_AddResponse {
     /// The added module's id (the server sends it as hex).
     var id: ModuleID { ModuleID(hex: metadata.id)! }

@@ -71,7 +71,7 @@ struct TestPKI {
     }
 }
 
-@Suite struct TLSTests {
+@Suite(.timeLimit(.minutes(10))) struct TLSTests {
     /// A call that must fail: any status but OK (handshake failures surface as UNAVAILABLE).
     func refused(_ tls: ClientTLS?, configure: (inout WasmRPCServer.Configuration) -> Void) async throws -> RPCError.Code? {
         try await withServer(configure: configure, tls: tls) { client in

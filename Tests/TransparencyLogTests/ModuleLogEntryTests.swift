@@ -1,7 +1,7 @@
 import Testing
 @testable import TransparencyLog
 
-@Suite struct ModuleLogEntryTests {
+@Suite(.timeLimit(.minutes(10))) struct ModuleLogEntryTests {
     /// The test vector of docs/LOG.md.
     @Test func theDocumentedVector() throws {
         let entry = ModuleLogEntry(

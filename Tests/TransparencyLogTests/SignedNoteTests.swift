@@ -3,7 +3,7 @@ import Foundation
 import Testing
 @testable import TransparencyLog
 
-@Suite struct SignedNoteTests {
+@Suite(.timeLimit(.minutes(10))) struct SignedNoteTests {
     static let signer = try! NoteSigner(name: "example.com/log", key: Curve25519.Signing.PrivateKey())
 
     @Test func checkpointsRoundTripAndVerify() throws {

@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 @testable import WapcHost
 
-@Suite struct ConcurrencyTests {
+@Suite(.timeLimit(.minutes(10))) struct ConcurrencyTests {
     static func request(_ index: Int) -> (payload: [UInt8], expected: ComplexNumber) {
         let a = ComplexNumber(real: Float(index % 97) - 48, imag: Float(index % 13) / 4)
         let b = ComplexNumber(real: Float(index % 7) + 0.5, imag: -Float(index % 31))
@@ -67,7 +67,7 @@ import Testing
     }
 }
 
-@Suite struct IdleInstanceBudgetTests {
+@Suite(.timeLimit(.minutes(10))) struct IdleInstanceBudgetTests {
     @Test func poolsSharingABudgetKeepNoMoreIdleInstancesThanIt() throws {
         let module = try Fixtures.load(Fixtures.wat("wapc-abi.wat"))
         let budget = IdleInstanceBudget(limit: 1)

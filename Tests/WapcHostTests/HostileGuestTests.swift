@@ -6,7 +6,7 @@ import Testing
 
 /// Tests/Fixtures/hostile.wat: each case must end in its own error code, the process survives, and
 /// the next call on the same pool succeeds on a fresh instance.
-@Suite struct HostileGuestTests {
+@Suite(.timeLimit(.minutes(10))) struct HostileGuestTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let number: Int
         let expected: WapcError.Code

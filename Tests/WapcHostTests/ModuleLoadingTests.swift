@@ -3,7 +3,7 @@ import WAT
 @testable import WapcHost
 
 /// What `WapcModule.load` rejects, and why.
-@Suite struct ModuleLoadingTests {
+@Suite(.timeLimit(.minutes(10))) struct ModuleLoadingTests {
     static let guestCall = #"(func (export "__guest_call") (param i32 i32) (result i32) (i32.const 0))"#
 
     static func load(_ wat: String, configuration: WapcConfiguration = .quiet) -> WapcError? {

@@ -4,7 +4,7 @@ import Testing
 
 /// Guests shaped like the output of the waPC SDKs for Rust, TinyGo and AssemblyScript
 /// (Tests/Fixtures/sdk/README.md says why they are WAT, and after which sources).
-@Suite struct SDKCompatibilityTests {
+@Suite(.timeLimit(.minutes(10))) struct SDKCompatibilityTests {
     func load(_ name: String, router: HostCallRouter, output: GuestOutput = .discard) throws -> WapcInstance {
         var configuration = WapcConfiguration.quiet
         configuration.output = output

@@ -2,7 +2,7 @@ import Testing
 @testable import WapcHost
 
 /// The example guests built with the Swift WapcGuest SDK (Guests/, built by Guests/build.sh).
-@Suite struct SwiftGuestTests {
+@Suite(.timeLimit(.minutes(10))) struct SwiftGuestTests {
     static let samples: [(ComplexNumber, ComplexNumber)] = [
         (ComplexNumber(real: 1, imag: 2), ComplexNumber(real: 3, imag: 4)),
         (ComplexNumber(real: -1.5, imag: 0.25), ComplexNumber(real: 2, imag: -8)),

@@ -4,7 +4,7 @@ import Testing
 
 /// The WASI preview 1 subset, driven by a C guest built against wasi-libc
 /// (Tests/Fixtures/wasi/wasi-guest.c).
-@Suite struct WASITests {
+@Suite(.timeLimit(.minutes(10))) struct WASITests {
     let recorder = OutputRecorder()
 
     func pool() throws -> InstancePool {

@@ -2,7 +2,7 @@ import Testing
 @testable import WapcHost
 
 /// The waPC host ABI, driven by Tests/Fixtures/wapc-abi.wat, which uses every `wapc` import.
-@Suite struct WapcABITests {
+@Suite(.timeLimit(.minutes(10))) struct WapcABITests {
     @Test func echoReturnsThePayloadUnchanged() throws {
         let instance = try Fixtures.load(Fixtures.wat("wapc-abi.wat")).instantiate(configuration: .quiet)
         let large = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }

@@ -11,7 +11,7 @@ private func call(_ arguments: [String]) throws -> [UInt8] {
     try Call.parse(arguments).execute()
 }
 
-@Suite struct CallCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct CallCommandTests {
     @Test func echoPrintsTheInput() throws {
         #expect(try call([path("Guests/echo/echo.wasm"), "echo", "--input", "hello"]) == Array("hello".utf8))
     }
@@ -77,7 +77,7 @@ private func call(_ arguments: [String]) throws -> [UInt8] {
 }
 
 /// `wasmrpc bench` end to end with few calls: what it measures, not how fast (no timing asserts).
-@Suite struct BenchCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct BenchCommandTests {
     @Test func everyTargetAtEveryConcurrencyAnswersWithoutErrors() async throws {
         let bench = try Bench.parse([
             "--requests", "40", "--warmup", "10ms", "--concurrency", "1,4", "--cold-starts", "3",

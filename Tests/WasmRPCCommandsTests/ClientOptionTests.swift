@@ -4,7 +4,7 @@ import Server
 import Testing
 @testable import WasmRPCCommands
 
-@Suite struct ClientOptionTests {
+@Suite(.timeLimit(.minutes(10))) struct ClientOptionTests {
     @Test func serverAddressesParse() throws {
         #expect(ServerAddress("127.0.0.1:50051") == ServerAddress(host: "127.0.0.1", port: 50051))
         #expect(ServerAddress("example.com:443") == ServerAddress(host: "example.com", port: 443))
@@ -48,7 +48,7 @@ import Testing
     }
 }
 
-@Suite struct ServeLimitsTests {
+@Suite(.timeLimit(.minutes(10))) struct ServeLimitsTests {
     func configured(_ arguments: [String], environment: [String: String] = [:]) throws -> WasmRPCServer.Configuration {
         var configuration = WasmRPCServer.Configuration(dataDirectory: "/unused")
         try ServeLimits.parse(arguments).apply(to: &configuration, environment: environment)

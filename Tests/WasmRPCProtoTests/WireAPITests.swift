@@ -4,7 +4,7 @@ import Testing
 import WasmRPCProto
 
 /// The generated wire API (proto/wasmrpc/v1) matches what DESIGN.md and the clients expect.
-@Suite struct WireAPITests {
+@Suite(.timeLimit(.minutes(10))) struct WireAPITests {
     @Test func methodPathsAreTheSeeds() {
         #expect(Wasmrpc_V1_Registry.Method.Add.descriptor.fullyQualifiedMethod == "wasmrpc.v1.Registry/Add")
         #expect(Wasmrpc_V1_Registry.Method.Get.descriptor.fullyQualifiedMethod == "wasmrpc.v1.Registry/Get")

@@ -1,0 +1,136 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import ModuleRuntime
+import Synchronization
+
+/// Starts and stops a `GRPCServer` over an HTTP/2 transport so that the listening port is always
+/// known or known to be absent, however start and stop interleave.
+///
+/// grpc-swift-2's server, asked to shut down before its `serve()` began, goes straight to
+/// "stopped" without telling the transport; `serve()` then throws at once, the transport never
+/// listens, and its `listeningAddress` waits for as long as the transport lives. So a stop that
+/// comes before the transport settled (listening, or failed to bind) is held back until it has,
+/// and the port callers wait for is this type's own value, which `ended()` settles too; when the
+/// transport could not bind, they get the reason.
+final class ServerLifecycle<Transport: ServerTransport>: Sendable {
+    private enum Phase {
+        /// `serve()` may not have begun; `stopRequested`: stop once it has.
+        case starting(stopRequested: Bool)
+        case started
+    }
+
+    private let server: GRPCServer<Transport>
+    /// The transport underneath `server` (possibly wrapped), whose address it binds.
+    private let transport: HTTP2ServerTransport.Posix
+    private let phase = Mutex(Phase.starting(stopRequested: false))
+    /// nil: stopped before it listened.
+    private let boundPort = OnceValue<Result<Int, any Error>>()
+
+    init(server: GRPCServer<Transport>, transport: HTTP2ServerTransport.Posix) {
+        self.server = server
+        self.transport = transport
+    }
+
+    /// Adds the serving task to `group` and waits until the transport listens; returns its port.
+    /// Throws why it could not listen (the serving task's error, taken from `group`). A stop
+    /// requested before this call means the server never serves: nil, and nothing is added.
+    func start(in group: inout ThrowingTaskGroup<Void, any Error>) async throws -> Int? {
+        if case .starting(stopRequested: true) = phase.withLock({ $0 }) {
+            boundPort.set(nil)
+            return nil
+        }
+        group.addTask { [server] in try await server.serve() }
+        // Nothing has told the server to stop (`stop()` waits for the phase below), so `serve()`
+        // gets to the transport's `listen`, which settles the address: bound, or nil on failure.
+        let port = try? await Self.port(of: transport)
+        let stopNow = phase.withLock { phase in
+            defer { phase = .started }
+            if case .starting(stopRequested: true) = phase { return true }
+            return false
+        }
+        guard let port else {
+            // The transport did not bind (the address is taken, say): serving ends with the reason.
+            let reason: any Error
+            do {
+                try await group.next()
+                reason = ModuleRuntimeError(.unavailable, "the server stopped before it listened")
+            } catch {
+                reason = error
+            }
+            boundPort.set(.failure(reason))
+            throw reason
+        }
+        boundPort.set(.success(port))
+        if stopNow { server.beginGracefulShutdown() }
+        return port
+    }
+
+    /// Stops accepting calls (now, or as soon as `start` has seen the transport settle).
+    func stop() {
+        let now = phase.withLock { phase in
+            guard case .started = phase else {
+                phase = .starting(stopRequested: true)
+                return false
+            }
+            return true
+        }
+        if now { server.beginGracefulShutdown() }
+    }
+
+    /// Settles the port for anyone still waiting, once serving is over (or never began).
+    func ended() {
+        boundPort.set(nil)
+    }
+
+    /// The port the transport listens on, once it does; throws why it did not.
+    var port: Int {
+        get async throws {
+            guard let bound = await boundPort.value else {
+                throw ModuleRuntimeError(.unavailable, "the server is not listening: it was stopped before it began")
+            }
+            return try bound.get()
+        }
+    }
+
+    private static func port(of transport: HTTP2ServerTransport.Posix) async throws -> Int {
+        let address = try await transport.listeningAddress
+        if let ipv4 = address.ipv4 { return ipv4.port }
+        if let ipv6 = address.ipv6 { return ipv6.port }
+        throw ModuleRuntimeError(.unavailable, "the server is not listening on an IP address: \(address)")
+    }
+}
+
+/// A value set once (possibly to nil) and awaited by any number of callers.
+final class OnceValue<Value: Sendable>: Sendable {
+    private struct State {
+        var result: Value??
+        var waiters: [CheckedContinuation<Value?, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Sets the value; later calls are ignored.
+    func set(_ value: Value?) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Value?, Never>] in
+            guard state.result == nil else { return [] }
+            state.result = .some(value)
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: value) }
+    }
+
+    /// The value, once set.
+    var value: Value? {
+        get async {
+            await withCheckedContinuation { continuation in
+                let result = state.withLock { state -> Value?? in
+                    if let result = state.result { return result }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                if let result { continuation.resume(returning: result) }
+            }
+        }
+    }
+}

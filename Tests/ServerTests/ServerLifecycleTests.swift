@@ -1,0 +1,81 @@
+import Foundation
+import GRPCCore
+import ModuleRuntime
+import Server
+import Testing
+
+/// Starting and stopping a server in any order ends `run()` and settles `listeningPort()`: it
+/// answers the port or throws, and never waits forever (grpc-swift-2 alone leaves a server that
+/// was told to stop before it began serving with a transport whose address never settles).
+@Suite(.timeLimit(.minutes(10))) struct ServerLifecycleTests {
+    /// Bounds a hang (see `outcome(within:of:)`), not a speed.
+    static let hang = Duration.seconds(60)
+
+    func server() throws -> (WasmRPCServer, directory: String) {
+        let directory = temporaryDirectory()
+        var configuration = WasmRPCServer.Configuration(dataDirectory: directory)
+        configuration.port = 0
+        return (try WasmRPCServer(configuration: configuration), directory)
+    }
+
+    /// After `shutdown()`, `run()` returns without serving, and `listeningPort()` says so.
+    func expectStoppedBeforeItRuns(
+        shutdown: () -> Void, run: @escaping @Sendable () async throws -> Void,
+        listeningPort: @escaping @Sendable () async throws -> Int
+    ) async throws {
+        shutdown()
+        let ran = try #require(await outcome(within: Self.hang, of: run), "run() did not return")
+        #expect(throws: Never.self) { try ran.get() }
+        let port = try #require(await outcome(within: Self.hang, of: listeningPort), "listeningPort() did not return")
+        let error = #expect(throws: ModuleRuntimeError.self) { try port.get() }
+        #expect(error?.code == .unavailable)
+    }
+
+    @Test func aServerStoppedBeforeItRunsNeverListensAndSaysSo() async throws {
+        let (server, directory) = try server()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await expectStoppedBeforeItRuns(shutdown: server.shutdown, run: server.run, listeningPort: server.listeningPort)
+        #expect(try await server.metricsPort() == nil)
+    }
+
+    @Test func theBaselineServerStoppedBeforeItRunsNeverListensAndSaysSo() async throws {
+        let server = BaselineEchoServer()
+        try await expectStoppedBeforeItRuns(shutdown: server.shutdown, run: server.run, listeningPort: server.listeningPort)
+    }
+
+    /// A port another server holds fails `run()`, and `listeningPort()` says why.
+    @Test func aTakenPortFailsRunAndListeningPortWithTheReason() async throws {
+        try await withRunningServer { _, holder in
+            let taken = try await holder.listeningPort()
+            let directory = temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var configuration = WasmRPCServer.Configuration(dataDirectory: directory)
+            configuration.port = taken
+            let server = try WasmRPCServer(configuration: configuration)
+            let run = try #require(await outcome(within: Self.hang) { try await server.run() }, "run() did not return")
+            let port = try #require(await outcome(within: Self.hang) { try await server.listeningPort() }, "listeningPort() did not return")
+            for result in [run.map { 0 }, port] {
+                let error = #expect(throws: RuntimeError.self) { try result.get() }
+                #expect(error?.code == .transportError)
+                #expect("\(error.map { String(describing: $0) } ?? "")".contains("Address already in use"))
+            }
+        }
+    }
+
+    /// A stop right after the start lands anywhere in the start (before `serve()` began, while the
+    /// transport binds, after): each time `run()` returns, and the port is known or refused.
+    @Test func aStopAtAnyPointOfTheStartEndsRunAndSettlesThePort() async throws {
+        for round in 0..<20 {
+            let (server, directory) = try server()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let running = Task { try await server.run() }
+            if round % 2 == 1 { await Task.yield() }
+            server.shutdown()
+            let port = await outcome(within: Self.hang) { try await server.listeningPort() }
+            #expect(port != nil, "round \(round): listeningPort() did not return")
+            let run = await outcome(within: Self.hang) { try await running.value }
+            #expect(run != nil, "round \(round): run() did not return")
+            #expect(throws: Never.self) { try run?.get() }
+        }
+    }
+}
