@@ -57,6 +57,14 @@ start_server serve --metrics-listen 127.0.0.1:0
 metrics=$(sed -n 's/^metrics on //p' "$work/serve.out")
 [ -n "$metrics" ] || fail "serve --metrics-listen printed no 'metrics on' line: $(cat "$work/serve.out")"
 
+echo "--- a metrics port another server holds: serve fails, says why, and never said it was listening"
+if "$wasmrpc" serve --listen 127.0.0.1:0 --data "$work/data-taken" --metrics-listen "$metrics" \
+  >"$work/taken.out" 2>"$work/taken.err" </dev/null; then
+  fail "serve started with a metrics port another server holds"
+fi
+grep -q "Address already in use" "$work/taken.err" || fail "serve with a taken metrics port: $(cat "$work/taken.err")"
+if grep -q "^listening on " "$work/taken.out"; then fail "serve said 'listening on', then failed on its metrics port"; fi
+
 echo "--- add, list, describe, invoke, get"
 id=$("$wasmrpc" add Guests/complex/complex.wasm --proto Guests/complex/complex.proto)
 [ "$id" = "$(sha256sum Guests/complex/complex.wasm | cut -d' ' -f1)" ] || fail "add printed '$id', not the module's SHA-256"

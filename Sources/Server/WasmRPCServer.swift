@@ -131,6 +131,8 @@ public final class WasmRPCServer: Service, Sendable {
                         }
                         boundMetricsPort.set(endpoint.port)
                         group.addTask { [runtime, metrics] in try await endpoint.serve { await metrics.scrape(runtime) } }
+                    } else {
+                        boundMetricsPort.set(nil)
                     }
                     // The server returns once its calls are drained; the metrics endpoint goes then.
                     try await group.next()

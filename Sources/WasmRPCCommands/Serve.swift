@@ -70,6 +70,13 @@ struct Serve: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
             let port = try await server.listeningPort()
+            // Both ports bound before the lines below, so that a script waiting for "listening on"
+            // never sees it from a server that then fails on its metrics port.
+            let metricsPort = try await server.metricsPort()
+            if server.configuration.metrics != nil, metricsPort == nil {
+                try await group.waitForAll()  // run() ended: its error, or a signal came first
+                return
+            }
             let access = server.configuration.access
             let auth = !access.requiresToken ? "open" : access.protectReads ? "token for reads and writes" : "token for writes"
             let tls = server.configuration.tls.map { $0.clientCAFile == nil ? "on" : "mutual" } ?? "off"
@@ -84,7 +91,7 @@ struct Serve: AsyncParsableCommand {
             }
             // A line on stdout for scripts that wait for the server (and learn the port).
             FileHandle.standardOutput.write(Data("listening on \(server.configuration.host):\(port)\n".utf8))
-            if let metricsPort = try await server.metricsPort(), let metrics = server.configuration.metrics {
+            if let metricsPort, let metrics = server.configuration.metrics {
                 logger.info("metrics", metadata: ["address": "http://\(metrics.host):\(metricsPort)/metrics"])
                 FileHandle.standardOutput.write(Data("metrics on \(metrics.host):\(metricsPort)\n".utf8))
             }

@@ -71,6 +71,14 @@ import FoundationNetworking
         }
     }
 
+    /// Without a metrics address, `metricsPort()` answers nil while the server runs.
+    @Test func noMetricsAddressMeansNoMetricsPort() async throws {
+        try await withRunningServer { _, server in
+            let port = try #require(await outcome(within: ServerLifecycleTests.hang) { try await server.metricsPort() }, "metricsPort() did not return")
+            #expect(try port.get() == nil)
+        }
+    }
+
     /// A metrics port that is taken stops `run()` with the error (and `listeningPort()` does not
     /// wait forever).
     @Test func aTakenMetricsPortFailsTheServer() async throws {
