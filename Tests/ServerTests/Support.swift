@@ -167,12 +167,13 @@ func outcome<T: Sendable>(within limit: Duration, of body: @escaping @Sendable (
         let finish = { @Sendable (result: Result<T, any Error>?) in
             if first.take() { continuation.resume(returning: result) }
         }
-        Task {
-            do { finish(.success(try await body())) } catch { finish(.failure(error)) }
-        }
-        Task {
+        let timer = Task {
             try? await Task.sleep(for: limit)
             finish(nil)
+        }
+        Task {
+            do { finish(.success(try await body())) } catch { finish(.failure(error)) }
+            timer.cancel()  // its finish is then a no-op; it need not sleep on
         }
     }
 }
