@@ -141,6 +141,9 @@ import WapcHost
         configuration.inlineDuration = .seconds(60)
         configuration.workerThreads = 2
         configuration.maxInstancesPerModule = 2
+        // The held calls last as long as the test takes to see them held: their deadline must not
+        // be what ends them on a busy machine (the hold itself gives up after 60 s).
+        configuration.wapc.timeout = .seconds(120)
         let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
         let holder = try await runtime.add(
             wasm: try wat2wasm(SchedulingTests.holdWat), descriptorSet: try SchedulingTests.nothing.serializedBytes(), name: ""
@@ -155,9 +158,7 @@ import WapcHost
         // cooperative thread) in its host call, so the other goes to a worker.
         async let first = held()
         async let second = held()
-        for _ in 0..<2_000 where !(runtime.inlineCallCount == 1 && runtime.pendingWork == 1) {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        try await eventually { runtime.inlineCallCount == 1 && runtime.pendingWork == 1 }
         #expect(runtime.inlineCallCount == 1)
         #expect(runtime.pendingWork == 1)
         hold.release(2)

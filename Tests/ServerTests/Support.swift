@@ -178,6 +178,17 @@ func outcome<T: Sendable>(within limit: Duration, of body: @escaping @Sendable (
     }
 }
 
+/// Waits until `condition` holds, checking every few milliseconds; fails the test if it still does
+/// not after `limit`, which only bounds a hang (a state the test waits for that never comes), never
+/// the machine's speed.
+func eventually(
+    within limit: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation, _ condition: () -> Bool
+) async throws {
+    let end = ContinuousClock.now + limit
+    while !condition(), ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(2)) }
+    try #require(condition(), "still not so after \(limit)", sourceLocation: sourceLocation)
+}
+
 /// True for the first caller of `take()` only.
 final class FirstOnly: Sendable {
     private let taken = Atomic<Bool>(false)
