@@ -8,10 +8,11 @@ import WapcHost
 
 /// Seeded, bounded fuzzing of Add and Invoke in-process: mutated modules, mutated descriptor sets
 /// and mutated parameters must each end in a result or one of our error types — never a crash, a
-/// hang or a foreign error. Bounded by an iteration count and a wall-clock budget.
+/// hang or a foreign error. Bounded by an iteration count, so that the same seed runs the same
+/// cases however fast the machine is. (The 100 ms guest deadline only shortens mutated loops;
+/// whatever ends a call, every outcome but a crash or a foreign error passes.)
 @Suite(.timeLimit(.minutes(10))) struct FuzzTests {
-    static let iterations = 3_000
-    static let budget = Duration.seconds(60)
+    static let iterations = 1_500
 
     /// One of: flip bytes, truncate, insert random bytes, duplicate a slice, overwrite with an
     /// interesting value (0, 0xFF, 0x80, a large LEB128).
@@ -60,7 +61,7 @@ import WapcHost
         let start = clock.now
         var outcomes: [String: Int] = [:]
         var iteration = 0
-        while iteration < Self.iterations, clock.now - start < Self.budget {
+        while iteration < Self.iterations {
             iteration += 1
             let kind = iteration % 3
             do {
@@ -81,7 +82,6 @@ import WapcHost
             }
         }
         await runtime.shutdown()
-        #expect(iteration >= 300, "only \(iteration) iterations ran within \(Self.budget)")
         print("fuzz: \(iteration) iterations in \(clock.now - start): \(outcomes.sorted { $0.key < $1.key })")
     }
 }

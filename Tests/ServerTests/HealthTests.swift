@@ -39,7 +39,7 @@ import WasmRPCProto
                 }
             }
             defer { watch.cancel() }
-            for _ in 0..<2_000 where seen.values.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+            try await eventually { !seen.values.isEmpty }
             #expect(seen.values == [.serviceUnknown])
             _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
             let status = try await check(client, "complex.Calculator")
@@ -75,7 +75,7 @@ import WasmRPCProto
                     }
                 }
                 // Both watches answered at once; then the server begins to stop.
-                for _ in 0..<2_000 where seen.values.count < 2 { try await Task.sleep(for: .milliseconds(5)) }
+                try await eventually { seen.values.count >= 2 }
                 #expect(statuses("") == [.serving])
                 #expect(statuses("complex.Calculator") == [.serviceUnknown])
                 server.shutdown()

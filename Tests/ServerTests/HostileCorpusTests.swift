@@ -83,11 +83,14 @@ extension HostileCorpusTests {
     @Test func callLevelCasesGetTheirStatusesThroughTheServer() async throws {
         let methods = Self.callCases.keys.sorted().map { (String(repeating: "x", count: $0), "Nothing", "Nothing") }
         let set = descriptorSet(package: "hostile", messages: ["Nothing": []], services: [("Calls", methods)])
-        // 1 MiB of memory, so that the memory.grow bomb reaches the cap long before the deadline.
-        // The loop (case 8) runs into the 2 s deadline whatever the machine's speed; the other cases
-        // end on their own in well under 100 ms in a debug build (CI log), far inside it even on a
-        // loaded machine (300 ms was too close for that).
-        try await withServer(configure: { $0.runtime.wapc.timeout = .seconds(2); $0.runtime.wapc.memoryLimit = 1 << 20 }) { client in
+        // 1 MiB of memory, so that the memory.grow bomb reaches the cap. The loop (case 8) ends by
+        // fuel (DEADLINE_EXCEEDED too): a deadline short enough to end it would also end the other
+        // cases on a busy machine.
+        try await withServer(configure: {
+            $0.runtime.wapc.timeout = .seconds(60)
+            $0.runtime.wapc.fuel = 5_000_000
+            $0.runtime.wapc.memoryLimit = 1 << 20
+        }) { client in
             let id = try #require(ModuleID(hex: try await client.add(wasm: try fixture("Tests/Fixtures/hostile.wat"), descriptorSet: set).metadata.id))
             for (n, expected) in Self.callCases.sorted(by: { $0.key < $1.key }) {
                 let code = await statusCode { try await client.invoke(id, function: String(repeating: "x", count: n), parameters: Google_Protobuf_Any()) }

@@ -220,10 +220,7 @@ import WasmRPCProto
             _ = try await client.add(wasm: try wat2wasm(SchedulingTests.holdWat), descriptorSet: SchedulingTests.nothing)
             let call = Task { try await client.call("loop.Loop/run", message: []) }
             // Wait (bounded) until the call holds its instance.
-            for _ in 0..<2_000 where server.runtime.loadedModuleCount == 0 || server.runtime.pendingWork == 0 {
-                try await Task.sleep(for: .milliseconds(5))
-            }
-            try #require(server.runtime.pendingWork == 1)
+            try await eventually { server.runtime.loadedModuleCount == 1 && server.runtime.pendingWork == 1 }
             server.shutdown()
             hold.release()
             let answer = try await call.value

@@ -71,12 +71,6 @@ import WapcHost
         await runtime.shutdown()
     }
 
-    /// Waits (bounded) until `condition` holds.
-    func eventually(_ condition: () -> Bool) async throws {
-        for _ in 0..<2_000 where !condition() { try await Task.sleep(for: .milliseconds(5)) }
-        try #require(condition())
-    }
-
     func mul(_ fixture: Fixture, deadline: ContinuousClock.Instant? = nil) async throws -> Invocation {
         try await fixture.runtime.invoke(
             module: fixture.complex, function: "mul", typeURL: "", parameters: Array(try complexRequest((1, 2), (3, 4)).value), deadline: deadline)
@@ -209,7 +203,7 @@ import WapcHost
                     gate.leave()
                 }
                 // Each waiter queues before the next one is started.
-                for _ in 0..<2_000 where gate.counts.waiting < n + 1 { try await Task.sleep(for: .milliseconds(1)) }
+                try await eventually { gate.counts.waiting == n + 1 }
             }
             #expect(gate.counts == (1, 3))
             gate.leave()
@@ -225,7 +219,7 @@ import WapcHost
         struct Expired2: Error {}
         struct Expired3: Error {}
         let first = Task { try await gate.enter(until: .now + .seconds(30)) { Expired() } }
-        for _ in 0..<2_000 where gate.counts.waiting < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        try await eventually { gate.counts.waiting == 1 }
         // Later arrivals with earlier bounds: each fails at its own bound, the first keeps waiting.
         await #expect(throws: Expired2.self) { try await gate.enter(until: .now + .milliseconds(30)) { Expired2() } }
         let third = Task { try await gate.enter(until: .now + .milliseconds(60)) { Expired3() } }
@@ -243,7 +237,7 @@ import WapcHost
             try await gate.enter(until: .now + .milliseconds(20)) { Expired() }
         }
         let waiter = Task { try await gate.enter(until: .now + .seconds(30)) { Expired() } }
-        for _ in 0..<2_000 where gate.counts.waiting == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        try await eventually { gate.counts.waiting == 1 }
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(gate.counts == (1, 0))

@@ -23,7 +23,7 @@ import Testing
         Case(number: 5, expected: .guestFault, what: "__guest_response twice"),
         Case(number: 6, expected: .guestFault, what: "__host_response without a pending response"),
         Case(number: 7, expected: .trapped, what: "unreachable"),
-        Case(number: 8, expected: .deadlineExceeded, what: "infinite loop"),
+        Case(number: 8, expected: .outOfFuel, what: "infinite loop"),
         Case(number: 9, expected: .memoryLimit, what: "memory.grow bomb"),
         Case(number: 10, expected: .trapped, what: "unbounded recursion"),
         Case(number: 11, expected: .limitExceeded, what: "response larger than the cap"),
@@ -32,10 +32,12 @@ import Testing
         Case(number: 14, expected: .guestFault, what: "__guest_error with ptr+len wrapping 32 bits"),
     ]
 
+    /// The loop ends by fuel: a deadline short enough to end it would also end the other cases
+    /// on a busy machine (`manyLoopingCallsAtOnceAllStopAtTheirDeadline` runs loops alone under one).
     static var configuration: WapcConfiguration {
         var configuration = WapcConfiguration.quiet
-        configuration.timeout = .milliseconds(100)
-        configuration.fuel = nil  // only the deadline can stop the loop
+        configuration.timeout = .seconds(60)
+        configuration.fuel = 5_000_000
         configuration.memoryLimit = 4 << 20
         configuration.maxResponseBytes = 1_000
         return configuration
@@ -51,7 +53,8 @@ import Testing
         // The deadline watchdog's thread may hold a store for the length of one scan (it copies the
         // armed slots), so the last reference can go a moment after the instance: wait for it, bounded.
         func freed(_ state: () -> CallState?) -> Bool {
-            for _ in 0..<2_000 where state() != nil { usleep(1_000) }
+            let end = ContinuousClock.now + .seconds(60)  // bounds a leak, not the machine's speed
+            while state() != nil, ContinuousClock.now < end { usleep(1_000) }
             return state() == nil
         }
         weak var state: CallState?
@@ -96,8 +99,11 @@ import Testing
     }
 
     @Test func manyLoopingCallsAtOnceAllStopAtTheirDeadline() throws {
-        let module = try Fixtures.load(Fixtures.wat("hostile.wat"), configuration: Self.configuration)
-        let pool = InstancePool(module: module, configuration: Self.configuration, maxInstances: 4, acquireTimeout: .seconds(30))
+        var configuration = Self.configuration
+        configuration.timeout = .milliseconds(100)
+        configuration.fuel = nil  // only the deadline can stop the loop
+        let module = try Fixtures.load(Fixtures.wat("hostile.wat"), configuration: configuration)
+        let pool = InstancePool(module: module, configuration: configuration, maxInstances: 4, acquireTimeout: .seconds(30))
         let codes = Mutex<[WapcError.Code]>([])
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
             let code = wapcError { _ = try pool.invoke(operation: "xxxxxxxx", payload: []) }?.code
