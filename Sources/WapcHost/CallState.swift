@@ -7,6 +7,8 @@ import WasmKit
 final class CallState {
     let configuration: WapcConfiguration
     let router: HostCallRouter
+    /// The module's guest log budget, shared by its instances.
+    let logBudget: GuestLogBudget
     var memory: GuestMemory?
 
     var operation: [UInt8] = []
@@ -17,14 +19,17 @@ final class CallState {
     var hostError: [UInt8]?
     var hostCalls = 0
     var outputBytes = 0
+    /// Guest log lines this call wrote.
+    var logLines = 0
     /// Deadline of the running call, in `DispatchTime` uptime nanoseconds.
     var deadline: UInt64?
     /// Set when the guest called `proc_exit`.
     var exitCode: UInt32?
 
-    init(configuration: WapcConfiguration, router: HostCallRouter) {
+    init(configuration: WapcConfiguration, router: HostCallRouter, logBudget: GuestLogBudget) {
         self.configuration = configuration
         self.router = router
+        self.logBudget = logBudget
     }
 
     /// Clears everything a previous call left behind.
@@ -37,6 +42,7 @@ final class CallState {
         hostError = nil
         hostCalls = 0
         outputBytes = 0
+        logLines = 0
         exitCode = nil
     }
 
@@ -55,6 +61,18 @@ final class CallState {
         }
     }
 
+    /// Whether the call may write one more guest log line: within its own limit and its module's
+    /// budget. A refused line is counted for the budget's report.
+    func admitLogLine() -> Bool {
+        guard logLines < configuration.maxLogLinesPerCall else {
+            logBudget.dropped(overCallLimit: 1)
+            return false
+        }
+        guard logBudget.admit() else { return false }
+        logLines += 1
+        return true
+    }
+
     /// Forwards guest text at `pointer..<pointer+length` to the configured output. The whole range
     /// must lie in guest memory; only what fits the per-call output budget is copied.
     func emit(_ stream: GuestOutput.Stream, _ memory: GuestMemory, _ pointer: UInt32, _ length: UInt32, _ what: StaticString)
@@ -62,7 +80,7 @@ final class CallState {
     {
         try memory.check(pointer, UInt64(length), what)
         let room = UInt32(clamping: max(0, configuration.maxOutputBytes - outputBytes))
-        guard room > 0, length > 0 else { return }
+        guard room > 0, length > 0, admitLogLine() else { return }
         let bytes = try memory.read(pointer, min(length, room), what)
         outputBytes += bytes.count
         configuration.output(stream, bytes)

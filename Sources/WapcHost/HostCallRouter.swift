@@ -25,6 +25,14 @@ public struct HostCallFailure: Error, Sendable, Hashable {
 /// while the guest waits; it must not call back into the same instance.
 public protocol HostCapability: Sendable {
     func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8]
+    /// Whether each call writes a log line: such calls count against the guest log limits
+    /// (`WapcConfiguration.maxLogLinesPerCall`, `GuestLogBudget`), and over them are answered
+    /// with success and an empty payload without reaching the capability.
+    var writesLog: Bool { get }
+}
+
+extension HostCapability {
+    public var writesLog: Bool { false }
 }
 
 /// Routes host calls by (binding, namespace, operation) to capabilities. A route registered with
@@ -48,16 +56,18 @@ public struct HostCallRouter: Sendable {
         routes[Key(binding: binding, namespace: namespace, operation: operation)] = capability
     }
 
-    public func route(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
+    /// The capability that answers `call`: the most specific route, else the fallback.
+    public func capability(for call: HostCall) -> (any HostCapability)? {
         // Most specific first; looked up one by one so that a host call allocates no key list.
-        if let capability = routes[Key(binding: call.binding, namespace: call.namespace, operation: call.operation)]
+        routes[Key(binding: call.binding, namespace: call.namespace, operation: call.operation)]
             ?? routes[Key(binding: nil, namespace: call.namespace, operation: call.operation)]
             ?? routes[Key(binding: call.binding, namespace: call.namespace, operation: nil)]
             ?? routes[Key(binding: nil, namespace: call.namespace, operation: nil)]
-        {
-            return try capability.handle(call)
-        }
-        if let fallback { return try fallback.handle(call) }
+            ?? fallback
+    }
+
+    public func route(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
+        if let capability = capability(for: call) { return try capability.handle(call) }
         throw HostCallFailure(
             "no host capability for binding \"\(call.binding)\", namespace \"\(call.namespace)\", operation \"\(call.operation)\"")
     }
@@ -83,6 +93,8 @@ public struct LoggingCapability: HostCapability {
         self.logger = logger
         self.level = level
     }
+
+    public var writesLog: Bool { true }
 
     public func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
         logger.log(

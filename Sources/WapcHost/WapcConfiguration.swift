@@ -16,6 +16,12 @@ public struct WapcConfiguration: Sendable {
     public var maxHostCallPayloadBytes: Int = 4 << 20
     /// Console and WASI stdout/stderr bytes forwarded per call; the rest is dropped.
     public var maxOutputBytes: Int = 64 << 10
+    /// Guest log lines (console and WASI stdout/stderr writes, host calls to a capability that
+    /// logs) one call may write; the rest are dropped.
+    public var maxLogLinesPerCall: Int = 100
+    /// Guest log lines per second one module may write across all its calls, and as many at once
+    /// (`GuestLogBudget`); the rest are dropped, and how many is logged at most once a second.
+    public var logLinesPerSecond: Int = 100
     /// Table elements an instance may grow to.
     public var maxTableElements: Int = 100_000
     /// Receives what the guest writes with `__console_log` and WASI stdout/stderr.

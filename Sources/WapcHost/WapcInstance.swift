@@ -29,7 +29,7 @@ public final class WapcInstance: @unchecked Sendable {
         store = Store(engine: engine)
         cap = MemoryCap(maxMemoryBytes: configuration.memoryLimit, maxTableElements: configuration.maxTableElements)
         store.resourceLimiter = cap
-        state = CallState(configuration: configuration, router: router)
+        state = CallState(configuration: configuration, router: router, logBudget: module.logBudget)
         stack = ExecutionStack(engine: engine)
         deadlineSlot = DeadlineWatchdog.shared.register(store: store)
 
@@ -43,7 +43,7 @@ public final class WapcInstance: @unchecked Sendable {
                 do {
                     return try module.module.instantiate(store: store, imports: imports)
                 } catch {
-                    throw Self.translate(error) { .invalidModule("the module does not validate: \($0)") }
+                    throw Self.translate(error) { .invalidModule("the module does not validate: \(WasmKitErrorText.describe($0))") }
                 }
             }
             guard let function = instance.exports[function: "__guest_call"],
@@ -131,7 +131,7 @@ public final class WapcInstance: @unchecked Sendable {
                 do {
                     return try function.invoke(arguments, on: &stack)
                 } catch {
-                    throw Self.translate(error) { .trapped("\($0)") }
+                    throw Self.translate(error) { .trapped(WasmKitErrorText.describe($0)) }
                 }
             }
         } catch {

@@ -13,6 +13,9 @@ public struct WapcModule: Sendable {
     public let exportedFunctions: [String]
     /// The module's custom sections by name (e.g. an embedded descriptor).
     public let customSections: [String: [UInt8]]
+    /// How many guest log lines per second its instances may write together (from the
+    /// configuration it was loaded with).
+    public let logBudget: GuestLogBudget
 
     /// Parses and validates `bytes`, then instantiates and initializes the module once (under
     /// `configuration`'s limits) so that a module whose `_start`/`wapc_init` traps or never ends is
@@ -37,7 +40,7 @@ public struct WapcModule: Sendable {
         do {
             module = try parseWasm(bytes: bytes)
         } catch {
-            throw .invalidModule("not a valid WebAssembly module: \(error)")
+            throw .invalidModule("not a valid WebAssembly module: \(WasmKitErrorText.describe(error))")
         }
         try HostImports.check(module)
         var exportedFunctions: [String] = []
@@ -61,7 +64,8 @@ public struct WapcModule: Sendable {
         }
         let loaded = WapcModule(
             module: module, engine: engine, imports: module.imports.map { "\($0.module).\($0.name)" },
-            exportedFunctions: exportedFunctions, customSections: sections)
+            exportedFunctions: exportedFunctions, customSections: sections,
+            logBudget: GuestLogBudget(linesPerSecond: configuration.logLinesPerSecond))
         // Eager translation validates every function body; running the init functions proves the
         // module can start within its limits.
         let instance = try WapcInstance(module: loaded, engine: engine.validation, configuration: configuration, router: router)

@@ -26,6 +26,12 @@ struct ServeLimits: ParsableArguments {
     @Option(help: "Payload of one host call [WASMRPC_MAX_HOST_CALL_BYTES, 4MiB].")
     var maxHostCallBytes: ByteCountArgument?
 
+    @Option(help: "Guest log lines (console and WASI writes, wasmrpc:log host calls) one call may write; the rest are dropped [WASMRPC_MAX_LOG_LINES_PER_CALL, 100].")
+    var maxLogLinesPerCall: Int?
+
+    @Option(help: "Guest log lines per second one module may write, all its calls together; the rest are dropped and counted in a warning [WASMRPC_LOG_LINES_PER_SECOND, 100].")
+    var logLinesPerSecond: Int?
+
     @Option(help: "Largest module Add accepts [WASMRPC_MAX_MODULE_BYTES, 32MiB].")
     var maxModuleBytes: ByteCountArgument?
 
@@ -77,6 +83,12 @@ struct ServeLimits: ParsableArguments {
         if let value = try count(maxHostCalls, "--max-host-calls", "WASMRPC_MAX_HOST_CALLS", minimum: 0) { runtime.wapc.maxHostCalls = value }
         if let value = try Self.value(maxHostCallBytes, "WASMRPC_MAX_HOST_CALL_BYTES", environment) {
             runtime.wapc.maxHostCallPayloadBytes = value.bytes
+        }
+        if let value = try count(maxLogLinesPerCall, "--max-log-lines-per-call", "WASMRPC_MAX_LOG_LINES_PER_CALL", minimum: 0) {
+            runtime.wapc.maxLogLinesPerCall = value
+        }
+        if let value = try count(logLinesPerSecond, "--log-lines-per-second", "WASMRPC_LOG_LINES_PER_SECOND", minimum: 0) {
+            runtime.wapc.logLinesPerSecond = value
         }
         if let value = try Self.value(maxModuleBytes, "WASMRPC_MAX_MODULE_BYTES", environment) { runtime.maxModuleBytes = value.bytes }
         if let value = try Self.value(maxDescriptorBytes, "WASMRPC_MAX_DESCRIPTOR_BYTES", environment) { runtime.maxDescriptorBytes = value.bytes }

@@ -22,6 +22,18 @@ import WAT
         let error = wapcError { _ = try Fixtures.load(Array("not wasm at all".utf8)) }
         #expect(error?.code == .invalidModule)
         #expect(wapcError { _ = try Fixtures.load([]) }?.code == .invalidModule)
+        // The reason reads as text, not as the engine's debug description of it.
+        let message = error?.message ?? ""
+        #expect(message.hasPrefix("not a valid WebAssembly module: magic header not detected"), "\(message)")
+        #expect(message.hasSuffix("(at byte 0x4)"), "\(message)")
+        #expect(!message.contains("Message(") && !message.contains("\"\""), "\(message)")
+    }
+
+    @Test func aBodyThatDoesNotValidateIsNamedInText() {
+        // A function whose body leaves an i64 where its type promises an i32.
+        let error = Self.load("(module (memory (export \"memory\") 1) (func (export \"__guest_call\") (param i32 i32) (result i32) i64.const 0))")
+        #expect(error?.code == .invalidModule)
+        #expect(!(error?.message.contains("Message(") ?? true), "\(String(describing: error))")
     }
 
     @Test func missingGuestCallOrMemoryIsNamed() {

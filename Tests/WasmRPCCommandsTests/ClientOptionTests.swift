@@ -77,7 +77,8 @@ import Testing
 
         let flags = try configured(
             ["--timeout", "2s", "--max-module-bytes", "2MiB", "--max-host-calls", "0", "--max-instances-per-module", "1",
-             "--memory-limit", "8MiB", "--max-response-bytes", "1KiB", "--max-wait", "3s", "--inline-calls", "0"],
+             "--memory-limit", "8MiB", "--max-response-bytes", "1KiB", "--max-wait", "3s", "--inline-calls", "0",
+             "--max-log-lines-per-call", "7", "--log-lines-per-second", "0"],
             environment: environment)
         #expect(flags.runtime.wapc.timeout == .seconds(2))
         #expect(flags.runtime.maxModuleBytes == 2 << 20)
@@ -87,6 +88,8 @@ import Testing
         #expect(flags.runtime.wapc.maxResponseBytes == 1024)
         #expect(flags.runtime.maxWait == .seconds(3))
         #expect(flags.runtime.inlineCalls == 0)
+        #expect(flags.runtime.wapc.maxLogLinesPerCall == 7)
+        #expect(flags.runtime.wapc.logLinesPerSecond == 0)
     }
 
     @Test func badValuesAreClearErrors() {
