@@ -13,6 +13,8 @@ public struct LoggedModule: Sendable {
     public let module: VerifiedModule
     public let entry: ModuleLogEntry
     public let leafIndex: Int64
+    /// The inclusion proof that was verified: the leaf's path to `checkpoint`'s root.
+    public let inclusionProof: [[UInt8]]
     public let checkpoint: Checkpoint
     /// `checkpoint` as the signed note the server sent.
     public let checkpointNote: String
@@ -54,7 +56,7 @@ extension WasmRPCClient {
                 key = try await logCheckpoint().key  // trust on first use
             }
             let checkpoint = try Checkpoint(body: key.verify(receipt.checkpoint))
-            guard checkpoint.origin == origin, checkpoint.size == Int64(receipt.treeSize) else {
+            guard checkpoint.origin == origin, checkpoint.size == (try WireNumber.int64(receipt.treeSize, "the receipt's tree size")) else {
                 throw LogError(.invalidProof, "the receipt's tree size \(receipt.treeSize) is not its checkpoint's \(checkpoint.size)")
             }
 
@@ -68,23 +70,23 @@ extension WasmRPCClient {
             guard entry == expected else {
                 throw LogError(.invalidProof, "the log entry does not describe the module that was sent:\n\(String(decoding: receipt.leaf, as: UTF8.self))")
             }
-            guard metadata.added.seconds * 1000 + Int64(metadata.added.nanos / 1_000_000) == entry.addedMilliseconds else {
+            guard try WireNumber.milliseconds(metadata.added, "the metadata's added time") == entry.addedMilliseconds else {
                 throw LogError(.invalidProof, "the metadata's added time differs from the log entry's")
             }
 
             // The leaf is in the signed tree.
-            let leafIndex = Int64(receipt.leafIndex)
+            let leafIndex = try WireNumber.int64(receipt.leafIndex, "the receipt's leaf index")
+            let proof = receipt.inclusionProof.map { Array($0) }
             try MerkleTree.verifyInclusion(
-                index: leafIndex, size: checkpoint.size, leafHash: MerkleTree.leafHash(entry.bytes),
-                proof: receipt.inclusionProof.map(Array.init), root: checkpoint.rootHash)
+                index: leafIndex, size: checkpoint.size, leafHash: MerkleTree.leafHash(entry.bytes), proof: proof, root: checkpoint.rootHash)
 
             // The signed tree extends what this client saw before.
             let previous = try trust.lastCheckpoint(origin: origin, key: key)
             try await checkConsistency(from: previous, to: checkpoint)
             try trust.remember(key: key, note: receipt.checkpoint, origin: origin)
             return LoggedModule(
-                module: module, entry: entry, leafIndex: leafIndex, checkpoint: checkpoint, checkpointNote: receipt.checkpoint,
-                previous: previous)
+                module: module, entry: entry, leafIndex: leafIndex, inclusionProof: proof, checkpoint: checkpoint,
+                checkpointNote: receipt.checkpoint, previous: previous)
         } catch let error as LogError {
             throw ClientError(.verificationFailed, "module \(id) is not proven to be in the log: \(error.message)")
         }
@@ -104,6 +106,7 @@ extension WasmRPCClient {
                     $0.first = UInt64(old.size)
                     $0.second = UInt64(new.size)
                 })
+            try Self.checkSizes(of: response, first: old.size, second: new.size)
             proof = response.hashes.map(Array.init)
         }
         do {
@@ -113,5 +116,89 @@ extension WasmRPCClient {
                 .inconsistent,
                 "the log's tree of \(new.size) leaves does not extend the tree of \(old.size) leaves this client saw before (a forked history): \(error.message)")
         }
+    }
+
+    /// Proves that the log's tree of `second` leaves (default: the newest signed checkpoint's)
+    /// extends its tree of `first` leaves, and says which of the two roots a signed checkpoint —
+    /// the newest, or the one this client remembers — vouches for. Throws `verificationFailed`
+    /// if the server's answer is for other sizes, does not verify, or contradicts a checkpoint.
+    public func verifiedConsistency(first: Int64, second: Int64?, trust: LogTrust) async throws -> VerifiedConsistency {
+        guard first >= 0, (second ?? 0) >= 0 else { throw ClientError(.invalidArgument, "tree sizes are not negative") }
+        let (note, announced) = try await logCheckpoint()
+        do {
+            let origin = note.split(separator: "\n").first.map(String.init) ?? ""
+            let verifier = try trust.explicitKey ?? trust.pinnedKey(origin: origin) ?? announced
+            let newest = try Checkpoint(body: verifier.verify(note))
+            guard newest.origin == origin else { throw LogError(.malformed, "the checkpoint's origin line is not its own") }
+            let second = second ?? newest.size
+            guard first <= second else { throw ClientError(.invalidArgument, "tree \(second) is smaller than tree \(first)") }
+            let response = try await logService.getConsistencyProof(
+                .with {
+                    $0.first = UInt64(first)
+                    $0.second = UInt64(second)
+                })
+            try Self.checkSizes(of: response, first: first, second: second)
+            let roots = (Array(response.firstRoot), Array(response.secondRoot))
+            let hashes = response.hashes.map { Array($0) }
+            try MerkleTree.verifyConsistency(first: first, second: second, firstRoot: roots.0, secondRoot: roots.1, proof: hashes)
+            // A root a signed checkpoint vouches for must be that checkpoint's.
+            var vouched: [Int64] = []
+            for checkpoint in [newest, try trust.lastCheckpoint(origin: origin, key: verifier)].compactMap({ $0 }) {
+                for (size, root) in [(first, roots.0), (second, roots.1)] where size == checkpoint.size {
+                    guard checkpoint.rootHash == root else {
+                        throw LogError(.inconsistent, "the root of tree \(size) differs from the signed checkpoint's")
+                    }
+                    if !vouched.contains(size) { vouched.append(size) }
+                }
+            }
+            return VerifiedConsistency(
+                first: first, second: second, firstRoot: roots.0, secondRoot: roots.1, hashes: hashes, checkpointNote: note,
+                vouched: vouched.sorted())
+        } catch let error as LogError {
+            throw ClientError(.verificationFailed, "the consistency proof does not verify: \(error.message)")
+        }
+    }
+
+    /// A consistency proof must be for the sizes that were asked for.
+    static func checkSizes(of response: Wasmrpc_V1_GetConsistencyProofResponse, first: Int64, second: Int64) throws(LogError) {
+        guard response.first == UInt64(first), response.second == UInt64(second) else {
+            throw LogError(
+                .invalidProof,
+                "the server answered with a proof between trees \(response.first) and \(response.second), not \(first) and \(second) as asked")
+        }
+    }
+}
+
+/// A consistency proof that verified, between the trees of `first` and `second` leaves.
+public struct VerifiedConsistency: Sendable {
+    public let first: Int64
+    public let second: Int64
+    public let firstRoot: [UInt8]
+    public let secondRoot: [UInt8]
+    public let hashes: [[UInt8]]
+    /// The newest signed checkpoint, as the server sent it.
+    public let checkpointNote: String
+    /// The sizes (of `first`, `second`) whose roots a signed checkpoint vouches for.
+    public let vouched: [Int64]
+}
+
+/// Numbers from the wire, checked before use: a server that lies about a size or a time gets a
+/// clear error, never a trap.
+enum WireNumber {
+    /// `value` as an Int64, if it fits.
+    static func int64(_ value: UInt64, _ what: String) throws(LogError) -> Int64 {
+        guard let result = Int64(exactly: value) else { throw LogError(.malformed, "\(what) \(value) is out of range") }
+        return result
+    }
+
+    /// A timestamp in milliseconds since 1970, if it is a valid timestamp that fits.
+    static func milliseconds(_ timestamp: Google_Protobuf_Timestamp, _ what: String) throws(LogError) -> Int64 {
+        let (whole, overflow) = timestamp.seconds.multipliedReportingOverflow(by: 1000)
+        guard !overflow, (0..<1_000_000_000).contains(timestamp.nanos) else {
+            throw LogError(.malformed, "\(what) (\(timestamp.seconds) s, \(timestamp.nanos) ns) is not a valid time")
+        }
+        let (total, overflowed) = whole.addingReportingOverflow(Int64(timestamp.nanos / 1_000_000))
+        guard !overflowed else { throw LogError(.malformed, "\(what) (\(timestamp.seconds) s) is not a valid time") }
+        return total
     }
 }

@@ -37,7 +37,7 @@ struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
                     let id = try RegistryService.moduleID(text)
                     guard let record = try store.record(id) else { throw ContentStoreError(.notFound, "no module \(id)") }
                     index = record.leafIndex
-                case nil: throw ModuleRuntimeError(.invalidArgument, "name a leaf_index or a module_id")
+                case nil: throw RPCError(code: .invalidArgument, message: "name a leaf_index or a module_id")
                 }
                 let size = requestedSize == 0 ? try store.checkpoint().size : requestedSize
                 let proof = try store.inclusionProof(index: index, size: size)
@@ -84,8 +84,8 @@ struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
         }
     }
 
-    static func int64(_ value: UInt64, _ field: String) throws(ModuleRuntimeError) -> Int64 {
-        guard let result = Int64(exactly: value) else { throw ModuleRuntimeError(.invalidArgument, "\(field) is out of range") }
+    static func int64(_ value: UInt64, _ field: String) throws(RPCError) -> Int64 {
+        guard let result = Int64(exactly: value) else { throw RPCError(code: .invalidArgument, message: "\(field) is out of range") }
         return result
     }
 }

@@ -53,7 +53,7 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
             var after: Int64?
             if !request.pageToken.isEmpty {
                 guard let token = Int64(request.pageToken), token > 0 else {
-                    throw ModuleRuntimeError(.invalidArgument, "the page token \(ModuleRuntimeError.quote(request.pageToken)) did not come from List")
+                    throw RPCError(code: .invalidArgument, message: "the page token \(ModuleRuntimeError.quote(request.pageToken)) did not come from List")
                 }
                 after = token
             }
@@ -68,10 +68,11 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
         }
     }
 
-    static func moduleID(_ text: String) throws(ModuleRuntimeError) -> ModuleID {
+    static func moduleID(_ text: String) throws(RPCError) -> ModuleID {
         guard let id = ModuleID(hex: text) else {
-            throw ModuleRuntimeError(
-                .invalidArgument, "\(ModuleRuntimeError.quote(text)) is not a module id (64 lowercase hex digits of the module's SHA-256)")
+            throw RPCError(
+                code: .invalidArgument,
+                message: "\(ModuleRuntimeError.quote(text)) is not a module id (64 lowercase hex digits of the module's SHA-256)")
         }
         return id
     }

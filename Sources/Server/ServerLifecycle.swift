@@ -53,7 +53,7 @@ final class ServerLifecycle<Transport: ServerTransport>: Sendable {
             let reason: any Error
             do {
                 try await group.next()
-                reason = ModuleRuntimeError(.unavailable, "the server stopped before it listened")
+                reason = ServerError(.notListening, "the server stopped before it listened")
             } catch {
                 reason = error
             }
@@ -85,8 +85,8 @@ final class ServerLifecycle<Transport: ServerTransport>: Sendable {
     /// The port the transport listens on, once it does; throws why it did not.
     var port: Int {
         get async throws {
-            guard let bound = await boundPort.value else {
-                throw ModuleRuntimeError(.unavailable, "the server is not listening: it was stopped before it began")
+            guard let bound = try await boundPort.value else {
+                throw ServerError(.notListening, "the server is not listening: it was stopped before it began")
             }
             return try bound.get()
         }
@@ -96,40 +96,52 @@ final class ServerLifecycle<Transport: ServerTransport>: Sendable {
         let address = try await transport.listeningAddress
         if let ipv4 = address.ipv4 { return ipv4.port }
         if let ipv6 = address.ipv6 { return ipv6.port }
-        throw ModuleRuntimeError(.unavailable, "the server is not listening on an IP address: \(address)")
+        throw ServerError(.notListening, "the server is not listening on an IP address: \(address)")
     }
 }
 
-/// A value set once (possibly to nil) and awaited by any number of callers.
+/// A value set once (possibly to nil) and awaited by any number of callers; a waiter whose task
+/// is cancelled stops waiting.
 final class OnceValue<Value: Sendable>: Sendable {
     private struct State {
         var result: Value??
-        var waiters: [CheckedContinuation<Value?, Never>] = []
+        var waiters: [UInt64: CheckedContinuation<Value?, any Error>] = [:]
+        var nextWaiter: UInt64 = 0
     }
 
     private let state = Mutex(State())
 
     /// Sets the value; later calls are ignored.
     func set(_ value: Value?) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Value?, Never>] in
+        let waiters = state.withLock { state -> [CheckedContinuation<Value?, any Error>] in
             guard state.result == nil else { return [] }
             state.result = .some(value)
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
         for waiter in waiters { waiter.resume(returning: value) }
     }
 
-    /// The value, once set.
+    /// The value, once set; throws `CancellationError` if the waiting task is cancelled first.
     var value: Value? {
-        get async {
-            await withCheckedContinuation { continuation in
-                let result = state.withLock { state -> Value?? in
-                    if let result = state.result { return result }
-                    state.waiters.append(continuation)
-                    return nil
+        get async throws {
+            let id = state.withLock { state in
+                state.nextWaiter += 1
+                return state.nextWaiter
+            }
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    let result = state.withLock { state -> Result<Value?, any Error>? in
+                        if let result = state.result { return .success(result) }
+                        // The cancellation handler may have run before this waiter was registered.
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        state.waiters[id] = continuation
+                        return nil
+                    }
+                    if let result { continuation.resume(with: result) }
                 }
-                if let result { continuation.resume(returning: result) }
+            } onCancel: {
+                state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(throwing: CancellationError())
             }
         }
     }

@@ -127,7 +127,7 @@ public final class WasmRPCServer: Service, Sendable {
                             endpoint = try await MetricsEndpoint.bind(host: Self.bindAddress(host), port: port)
                         } catch {
                             lifecycle.stop()
-                            throw ModuleRuntimeError(.unavailable, "cannot serve metrics on \(host):\(port): \(error)")
+                            throw ServerError(.metricsUnavailable, "cannot serve metrics on \(host):\(port): \(error)")
                         }
                         boundMetricsPort.set(endpoint.port)
                         group.addTask { [runtime, metrics] in try await endpoint.serve { await metrics.scrape(runtime) } }
@@ -149,12 +149,14 @@ public final class WasmRPCServer: Service, Sendable {
     }
 
     /// The port the metrics endpoint listens on (waits for `run()` to bind it); nil without one.
+    /// Throws `CancellationError` if the waiting task is cancelled first.
     public func metricsPort() async throws -> Int? {
-        await boundMetricsPort.value
+        try await boundMetricsPort.value
     }
 
     /// The port the server listens on, once it is bound (waits for `run()` to bind it); throws
-    /// if it failed to, or was stopped before it did.
+    /// if it failed to, or was stopped before it did, and `CancellationError` if the waiting task
+    /// is cancelled first.
     public func listeningPort() async throws -> Int {
         try await lifecycle.port
     }

@@ -144,8 +144,11 @@ public enum LogStorage {
 
     // MARK: - Checkpoints
 
+    /// Stores the checkpoint of the tree of `size` leaves. One is never replaced: storing a second
+    /// for the same size fails (a stored checkpoint that no longer verifies must stay the damage
+    /// it is).
     public static func storeCheckpoint(_ note: String, size: Int64, _ db: Database) throws {
-        try db.execute(sql: "INSERT OR REPLACE INTO log_checkpoint (size, note) VALUES (?, ?)", arguments: [size, note])
+        try db.execute(sql: "INSERT INTO log_checkpoint (size, note) VALUES (?, ?)", arguments: [size, note])
     }
 
     /// The signed checkpoint with the largest tree size, and that size.

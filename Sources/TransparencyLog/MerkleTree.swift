@@ -60,7 +60,7 @@ public enum MerkleTree {
     /// The largest power of two strictly below `n` (n ≥ 2).
     static func split(_ n: Int64) -> Int64 {
         var k: Int64 = 1
-        while k << 1 < n { k <<= 1 }
+        while k < n - k { k <<= 1 }  // k << 1 < n, without overflowing near Int64.max
         return k
     }
 

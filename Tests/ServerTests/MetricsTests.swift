@@ -90,7 +90,7 @@ import FoundationNetworking
             configuration.port = 0
             configuration.metrics = ("127.0.0.1", taken)
             let server = try WasmRPCServer(configuration: configuration)
-            await #expect(throws: ModuleRuntimeError.self) { try await server.run() }
+            await #expect(throws: ServerError.self) { try await server.run() }
             // The gRPC port was bound before the metrics port failed; either way, an answer.
             let port = await outcome(within: ServerLifecycleTests.hang) { try await server.listeningPort() }
             #expect(port != nil, "listeningPort() did not return")

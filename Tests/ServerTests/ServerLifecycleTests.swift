@@ -27,8 +27,8 @@ import Testing
         let ran = try #require(await outcome(within: Self.hang, of: run), "run() did not return")
         #expect(throws: Never.self) { try ran.get() }
         let port = try #require(await outcome(within: Self.hang, of: listeningPort), "listeningPort() did not return")
-        let error = #expect(throws: ModuleRuntimeError.self) { try port.get() }
-        #expect(error?.code == .unavailable)
+        let error = #expect(throws: ServerError.self) { try port.get() }
+        #expect(error?.code == .notListening)
     }
 
     @Test func aServerStoppedBeforeItRunsNeverListensAndSaysSo() async throws {
@@ -41,6 +41,20 @@ import Testing
     @Test func theBaselineServerStoppedBeforeItRunsNeverListensAndSaysSo() async throws {
         let server = BaselineEchoServer()
         try await expectStoppedBeforeItRuns(shutdown: server.shutdown, run: server.run, listeningPort: server.listeningPort)
+    }
+
+    /// A caller that stops waiting for the ports (its task cancelled) gets `CancellationError` at
+    /// once, though the server never ran.
+    @Test func waitingForThePortsEndsWhenTheWaiterIsCancelled() async throws {
+        let (server, directory) = try server()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let waits: [@Sendable () async throws -> Int?] = [{ try await server.listeningPort() }, { try await server.metricsPort() }]
+        for wait in waits {
+            let waiter = Task { try await wait() }
+            waiter.cancel()
+            let result = try #require(await outcome(within: Self.hang) { try await waiter.value }, "the wait did not end")
+            #expect(throws: CancellationError.self) { try result.get() }
+        }
     }
 
     /// A port another server holds fails `run()`, and `listeningPort()` says why.

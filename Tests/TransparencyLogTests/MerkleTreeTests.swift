@@ -87,6 +87,19 @@ func makeLog(leaves: [[UInt8]]) throws -> DatabaseQueue {
         for size in 0...8 { #expect(try log.read { try LogStorage.root(size: Int64(size), $0) } == Vectors.roots[size]) }
     }
 
+    @Test func aStoredCheckpointIsNeverReplaced() throws {
+        let log = try makeLog(leaves: Array(Vectors.leaves.prefix(2)))
+        try log.write { db in try LogStorage.storeCheckpoint("first", size: 2, db) }
+        #expect(throws: (any Error).self) { try log.write { db in try LogStorage.storeCheckpoint("second", size: 2, db) } }
+        #expect(try log.read { try LogStorage.latestCheckpoint($0)?.note } == "first")
+    }
+
+    @Test func splitIsTheLargestPowerOfTwoBelowEvenNearTheTop() {
+        #expect(MerkleTree.split(2) == 1 && MerkleTree.split(5) == 4 && MerkleTree.split(8) == 4)
+        #expect(MerkleTree.split(.max) == 1 << 62)
+        #expect(MerkleTree.split((1 << 62) + 1) == 1 << 62)
+    }
+
     @Test func inclusionProofsMatchTheVectorsAndVerify() throws {
         let log = try makeLog(leaves: Vectors.leaves)
         for (index, size, expected) in Vectors.inclusion {
