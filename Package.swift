@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "ModuleRuntime",
             dependencies: [
-                "WapcHost", "DynamicProto", "ContentStore",
+                "WapcHost", "DynamicProto", "ContentStore", "TransparencyLog",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -87,7 +87,8 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "ModuleRuntime", "WasmRPCProto", "TransparencyLog", "TLSFiles",
+                "ModuleRuntime", "WasmRPCProto", "TransparencyLog", "TLSFiles", "ContentStore", "DynamicProto", "WapcHost",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -103,6 +104,7 @@ let package = Package(
             name: "Client",
             dependencies: [
                 "WasmRPCProto", "DynamicProto", "ContentStore", "TransparencyLog", "TLSFiles",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -112,7 +114,9 @@ let package = Package(
         .target(
             name: "WasmRPCCommands",
             dependencies: [
-                "WapcHost", "Server", "Client", "DynamicProto", "ContentStore", "TransparencyLog",
+                "WapcHost", "Server", "Client", "DynamicProto", "ContentStore", "TransparencyLog", "WasmRPCProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -149,7 +153,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TransparencyLogTests",
-            dependencies: ["TransparencyLog", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TransparencyLog", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "ContentStoreTests",
@@ -158,10 +162,11 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos",
+                "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos", "WapcHost",
                 "TransparencyLog",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),

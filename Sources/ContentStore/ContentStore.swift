@@ -37,31 +37,62 @@ public final class ContentStore: Sendable {
     /// Opens (or creates) the store in `directory`. The log signs with `logKey` (a
     /// `PRIVATE+KEY+…` string) if given, else with the key in `directory/log.key`, created on
     /// first start.
-    /// With `createLogKey` false (for audits), the key must exist and opening signs nothing.
+    ///
+    /// With `readOnly` (for audits) nothing in the directory is created or changed: the store,
+    /// its key and its schema must exist as this version of wasmrpc writes them (no migration
+    /// runs, no checkpoint is signed, no interrupted write is swept), and every write fails.
+    /// (SQLite may still create its `-wal`/`-shm` companion files to read a WAL database.)
     public init(
-        directory: String, logOrigin: String = LogIdentity.defaultOrigin, logKey: String? = nil, createLogKey: Bool = true
+        directory: String, logOrigin: String = LogIdentity.defaultOrigin, logKey: String? = nil, readOnly: Bool = false
     ) throws(ContentStoreError) {
         self.directory = directory
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ContentStoreError(.storage, "cannot create the data directory \(directory): \(error)")
+        if !readOnly {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw ContentStoreError(.storage, "cannot create the data directory \(directory): \(error)")
+            }
         }
-        blobs = try BlobStore(root: directory + "/blobs")
-        if createLogKey { blobs.removeInterruptedWrites() }
-        log = try LogIdentity.load(directory: directory, origin: logOrigin, encodedKey: logKey, create: createLogKey)
+        blobs = try BlobStore(root: directory + "/blobs", create: !readOnly)
+        if !readOnly { blobs.removeInterruptedWrites() }
+        log = try LogIdentity.load(directory: directory, origin: logOrigin, encodedKey: logKey, create: !readOnly)
+        let path = directory + "/wasmrpc.sqlite"
         do {
-            database = try DatabasePool(path: directory + "/wasmrpc.sqlite")
+            if readOnly {
+                guard FileManager.default.fileExists(atPath: path) else { throw ContentStoreError(.notFound, "\(path) does not exist") }
+                var configuration = Configuration()
+                configuration.readonly = true
+                database = try DatabasePool(path: path, configuration: configuration)
+                try database.read { db in try Self.checkSchemaIsCurrent(db) }
+                return
+            }
+            database = try DatabasePool(path: path)
             try Self.migrator.migrate(database)
             try database.write { [log] db in
                 // A new store (or one from before the log) gets its first checkpoint. An existing
                 // checkpoint is never replaced: one that no longer verifies must reach clients
                 // and `log verify` as the damage it is.
                 let size = try LogStorage.size(db)
-                if createLogKey, try LogStorage.checkpoint(atLeast: size, db) == nil { try log.signCheckpoint(size: size, db) }
+                if try LogStorage.checkpoint(atLeast: size, db) == nil { try log.signCheckpoint(size: size, db) }
             }
+        } catch let error as ContentStoreError {
+            throw error
         } catch {
-            throw ContentStoreError(.storage, "cannot open \(directory)/wasmrpc.sqlite: \(error)")
+            throw ContentStoreError(.storage, "cannot open \(path): \(error)")
+        }
+    }
+
+    /// Refuses a schema that this version did not write: one that misses migrations (`serve`
+    /// applies them) or has migrations this version does not know (a newer wasmrpc wrote it).
+    private static func checkSchemaIsCurrent(_ db: Database) throws {
+        let applied = try migrator.appliedIdentifiers(db)
+        let known = Set(migrator.migrations)
+        if let unknown = applied.subtracting(known).sorted().first {
+            throw ContentStoreError(.storage, "the store was written by a newer wasmrpc (migration \"\(unknown)\" is unknown here)")
+        }
+        if let missing = migrator.migrations.first(where: { !applied.contains($0) }) {
+            throw ContentStoreError(
+                .storage, "the store's schema is older than this wasmrpc (migration \"\(missing)\" not applied): `wasmrpc serve` on it migrates it")
         }
     }
 
@@ -96,8 +127,8 @@ public final class ContentStore: Sendable {
     public func add(wasm: [UInt8], descriptor: [UInt8], name: String, functions: [String]) throws(ContentStoreError)
         -> (record: ModuleRecord, inserted: Bool)
     {
-        guard ModuleLogEntry.isValidName(name) else {
-            throw ContentStoreError(.invalidArgument, "a module name cannot contain control characters: \(name.debugDescription)")
+        if let problem = ModuleLogEntry.nameProblem(name) {
+            throw ContentStoreError(.invalidArgument, "\(problem): \(String(name.prefix(80)).debugDescription)\(name.count > 80 ? "…" : "")")
         }
         let id = try blobs.write(wasm)
         let now = Int64(Date().timeIntervalSince1970 * 1000)

@@ -11,7 +11,9 @@ public struct ModuleInterface: Sendable {
     public let pool: DescriptorPool
     /// Every method of every service, in descriptor order.
     public let functions: [MethodDescriptor]
-    /// The serialized FileDescriptorSet, as received.
+    /// The serialized FileDescriptorSet as it is stored: the bytes `ModuleRuntime.add` was given
+    /// (the Registry passes swift-protobuf's serialization of the set the client sent), or the
+    /// module's embedded set re-serialized the same way.
     public let descriptorSet: [UInt8]
 
     /// The custom section a module may carry its descriptor set in.

@@ -3,6 +3,7 @@ import DynamicProto
 import Logging
 import NIOPosix
 import SwiftProtobuf
+import TransparencyLog
 import Synchronization
 import WapcHost
 
@@ -159,12 +160,21 @@ public final class ModuleRuntime: Sendable {
     /// Validates and stores a module. The wasm must load and link against the host; the descriptor
     /// set (given, or else the module's `wasmrpc.descriptor` custom section) must be
     /// self-contained and define at least one service. An empty `name` becomes the first
-    /// service's full name.
+    /// service's full name. Bytes that are already stored return the stored module without
+    /// being validated (or their initializers run) again.
     public func add(wasm: [UInt8], descriptorSet: [UInt8]?, name: String) async throws -> AddedModule {
         guard wasm.count <= configuration.maxModuleBytes else {
             throw ModuleRuntimeError(.overloaded, "a module of \(wasm.count) bytes exceeds the limit of \(configuration.maxModuleBytes) bytes")
         }
+        if let problem = ModuleLogEntry.nameProblem(name) {
+            throw ModuleRuntimeError(.invalidArgument, "\(problem): \(ModuleRuntimeError.quote(name))")
+        }
         return try await onWorker { [self] in
+            if let record = try store.record(ModuleID(of: wasm)) {
+                // Stored already: the write only restores the blob if it went missing or bad.
+                try store.blobs.write(wasm)
+                return AddedModule(record: record, interface: try interface(of: record), created: false)
+            }
             let module: WapcModule
             let trial: WapcInstance
             do throws(WapcError) {

@@ -7,7 +7,7 @@ import Crypto
 ///     id <64 lowercase hex: SHA-256 of the module>
 ///     size <decimal byte count>
 ///     descriptor <64 lowercase hex: SHA-256 of the stored FileDescriptorSet bytes>
-///     name <the module's name: no control characters>
+///     name <the module's name: at most 256 bytes of UTF-8, no control characters>
 ///     added <milliseconds since 1970, decimal>
 public struct ModuleLogEntry: Sendable, Hashable {
     public static let header = "wasmrpc module v1"
@@ -30,9 +30,21 @@ public struct ModuleLogEntry: Sendable, Hashable {
         self.addedMilliseconds = addedMilliseconds
     }
 
-    /// Whether `name` can appear in a leaf: no control characters (they would break the lines).
+    /// The longest module name, in bytes of UTF-8.
+    public static let maxNameBytes = 256
+
+    /// Whether `name` can be a module's name (and so appear in a leaf): at most `maxNameBytes`
+    /// bytes, no control characters (they would break the lines).
     public static func isValidName(_ name: String) -> Bool {
-        name.unicodeScalars.allSatisfy { !($0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}") }
+        name.utf8.count <= maxNameBytes
+            && name.unicodeScalars.allSatisfy { !($0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}") }
+    }
+
+    /// Why `name` is not a valid name, or nil if it is.
+    public static func nameProblem(_ name: String) -> String? {
+        if name.utf8.count > maxNameBytes { return "a module name is at most \(maxNameBytes) bytes of UTF-8, not \(name.utf8.count)" }
+        if !isValidName(name) { return "a module name cannot contain control characters" }
+        return nil
     }
 
     public var bytes: [UInt8] {
@@ -60,6 +72,7 @@ public struct ModuleLogEntry: Sendable, Hashable {
         let name = try field(4, "name")
         let added = try field(5, "added")
         guard let sizeValue = Int64(size), let addedValue = Int64(added) else { throw LogError(.malformed, "size and added must be numbers") }
+        if let problem = Self.nameProblem(name) { throw LogError(.malformed, "the log entry's name is not valid: \(problem)") }
         self.init(id: id, size: sizeValue, descriptorSHA256: descriptor, name: name, addedMilliseconds: addedValue)
         guard self.bytes == bytes else { throw LogError(.malformed, "the log entry is not in canonical form") }
     }

@@ -71,19 +71,14 @@ struct LogProve: AsyncParsableCommand {
 
     func run() async throws {
         let trust = try logKey.trust()
-        let (logged, proof, note) = try await connection.withClient { client in
-            let logged = try await client.getVerified(try await ModuleReference.resolve(module, with: client), trust: trust)
-            let response = try await client.logService.getInclusionProof(
-                .with {
-                    $0.leafIndex = UInt64(logged.leafIndex)
-                    $0.treeSize = UInt64(logged.checkpoint.size)
-                })
-            return (logged, response.hashes.map { Data($0).base64EncodedString() }, logged.checkpointNote)
+        let logged = try await connection.withClient { client in
+            try await client.getVerified(try await ModuleReference.resolve(module, with: client), trust: trust)
         }
         if json {
             let object: [String: Any] = [
                 "leaf_index": logged.leafIndex, "tree_size": logged.checkpoint.size,
-                "leaf": Data(logged.entry.bytes).base64EncodedString(), "hashes": proof, "checkpoint": note,
+                "leaf": Data(logged.entry.bytes).base64EncodedString(),
+                "hashes": logged.inclusionProof.map { Data($0).base64EncodedString() }, "checkpoint": logged.checkpointNote,
             ]
             try printJSON(object)
             return
@@ -111,48 +106,17 @@ struct LogConsistency: AsyncParsableCommand {
     func run() async throws {
         guard from >= 0, (to ?? 0) >= 0 else { throw ValidationError("tree sizes are not negative") }
         let trust = try logKey.trust()
-        let (response, note, key) = try await connection.withClient { client in
-            let (note, announced) = try await client.logCheckpoint()
-            let response = try await client.logService.getConsistencyProof(
-                .with {
-                    $0.first = UInt64(from)
-                    $0.second = UInt64(to ?? 0)
-                })
-            return (response, note, announced)
-        }
-        // The proof must connect the two roots, and a root that a signed checkpoint (the newest, or
-        // the one this client remembers) vouches for must be that checkpoint's.
-        let firstRoot = Array(response.firstRoot)
-        let secondRoot = Array(response.secondRoot)
-        let hashes = response.hashes.map(Array.init)
-        var vouched: [String] = []
-        do {
-            try MerkleTree.verifyConsistency(
-                first: Int64(response.first), second: Int64(response.second), firstRoot: firstRoot, secondRoot: secondRoot, proof: hashes)
-            let origin = note.split(separator: "\n").first.map(String.init) ?? ""
-            let verifier = try trust.explicitKey ?? trust.pinnedKey(origin: origin) ?? key
-            let newest = try Checkpoint(body: verifier.verify(note))
-            for checkpoint in [newest, try trust.lastCheckpoint(origin: origin, key: verifier)].compactMap({ $0 }) {
-                for (size, root) in [(response.first, firstRoot), (response.second, secondRoot)] where Int64(size) == checkpoint.size {
-                    guard checkpoint.rootHash == root else {
-                        throw LogError(.inconsistent, "the root of tree \(size) differs from the signed checkpoint's")
-                    }
-                    vouched.append("\(size)")
-                }
-            }
-        } catch {
-            throw CommandFailure("the consistency proof does not verify: \(error)")
-        }
+        let proof = try await connection.withClient { try await $0.verifiedConsistency(first: from, second: to, trust: trust) }
         if json {
             try printJSON([
-                "first": response.first, "second": response.second, "hashes": hashes.map { Data($0).base64EncodedString() },
-                "first_root": response.firstRoot.base64EncodedString(), "second_root": response.secondRoot.base64EncodedString(),
-                "checkpoint": note,
+                "first": proof.first, "second": proof.second, "hashes": proof.hashes.map { Data($0).base64EncodedString() },
+                "first_root": Data(proof.firstRoot).base64EncodedString(), "second_root": Data(proof.secondRoot).base64EncodedString(),
+                "checkpoint": proof.checkpointNote,
             ])
         } else {
-            print("tree \(response.second) extends tree \(response.first): consistency proof verified")
-            print("roots vouched for by signed checkpoints: \(vouched.isEmpty ? "none" : vouched.joined(separator: ", "))")
-            for hash in hashes { print("  \(Data(hash).base64EncodedString())") }
+            print("tree \(proof.second) extends tree \(proof.first): consistency proof verified")
+            print("roots vouched for by signed checkpoints: \(proof.vouched.isEmpty ? "none" : proof.vouched.map(String.init).joined(separator: ", "))")
+            for hash in proof.hashes { print("  \(Data(hash).base64EncodedString())") }
         }
     }
 }
@@ -171,7 +135,7 @@ struct LogVerify: AsyncParsableCommand {
         }
         let problems: [String]
         do {
-            problems = try ContentStore(directory: directory, createLogKey: false).audit()
+            problems = try ContentStore(directory: directory, readOnly: true).audit()
         } catch {
             throw CommandFailure(error.message)
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Client
+import ContentStore
 import Server
 import ServiceLifecycle
 
@@ -29,7 +30,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The transparency log's origin (the first line of its checkpoints).")
     var logOrigin = "wasmrpc.local/log"
 
-    @Option(help: "A file with the log's signing key (PRIVATE+KEY+…); default: log.key in the data directory, created on first start.")
+    @Option(
+        help:
+            "A file with the log's signing key (PRIVATE+KEY+…), mode 600; default: log.key in the data directory, created on first start.")
     var logKeyFile: String?
 
     @Option(help: "Require `authorization: Bearer <token>` (the file's content) for Add; default: $WASMRPC_AUTH_TOKEN, else open.")
@@ -126,10 +129,14 @@ struct Serve: AsyncParsableCommand {
             configuration.metrics = (address.host, address.port)
         }
         if let logKeyFile {
-            guard let key = FileManager.default.contents(atPath: logKeyFile) else {
-                throw ValidationError("cannot read --log-key-file \(logKeyFile)")
+            let key: String?
+            do {
+                key = try LogIdentity.readKeyFile(logKeyFile)
+            } catch {
+                throw ValidationError("--log-key-file: \(error.message)")
             }
-            configuration.logKey = String(decoding: key, as: UTF8.self)
+            guard let key else { throw ValidationError("--log-key-file \(logKeyFile) does not exist") }
+            configuration.logKey = key
         }
         do {
             return try WasmRPCServer(configuration: configuration)

@@ -4,6 +4,7 @@ import NIOPosix
 import ContentStore
 import Foundation
 import GRPCCore
+import TransparencyLog
 
 /// `--server HOST:PORT`, the bearer token and TLS for the commands that talk to a server.
 struct ServerConnection: ParsableArguments {
@@ -98,6 +99,7 @@ extension CommandFailure {
 enum ModuleReference {
     static func resolve(_ text: String, with client: WasmRPCClient) async throws -> ModuleID {
         if let id = ModuleID(hex: text) { return id }
+        if let problem = ModuleLogEntry.nameProblem(text) { throw CommandFailure("no module can be named so: \(problem)") }
         let modules = try await client.list()
         let isPrefix = text.count >= 4 && text.allSatisfy { $0.isHexDigit && !$0.isUppercase }
         let matches = modules.filter { (isPrefix && $0.id.hasPrefix(text)) || $0.name == text }

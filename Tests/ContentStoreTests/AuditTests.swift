@@ -17,7 +17,7 @@ import Testing
     @Test func aCleanStorePassesAndEveryKindOfTamperingIsReported() throws {
         let (directory, ids) = try makeStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(try ContentStore(directory: directory, createLogKey: false).audit() == [])
+        #expect(try ContentStore(directory: directory, readOnly: true).audit() == [])
 
         let edits: [(String, String, String)] = [
             ("a module row", "UPDATE module SET size = size + 1 WHERE leaf_index = 1", "differs from its log leaf"),
@@ -32,7 +32,7 @@ import Testing
             let queue = try DatabaseQueue(path: copy + "/wasmrpc.sqlite")
             try queue.write { try $0.execute(sql: sql) }
             try queue.close()
-            let problems = try ContentStore(directory: copy, createLogKey: false).audit()
+            let problems = try ContentStore(directory: copy, readOnly: true).audit()
             #expect(problems.contains { $0.contains(expected) }, "\(what): \(problems)")
         }
 
@@ -40,7 +40,7 @@ import Testing
         let path = "\(directory)/blobs/sha256/\(ids[0].hex.prefix(2))/\(ids[0].hex)"
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
         try Data("tampered".utf8).write(to: URL(fileURLWithPath: path))
-        let problems = try ContentStore(directory: directory, createLogKey: false).audit()
+        let problems = try ContentStore(directory: directory, readOnly: true).audit()
         #expect(problems.count == 1 && problems[0].contains(ids[0].hex), "\(problems)")
     }
 
@@ -54,6 +54,57 @@ import Testing
         // An audit never creates a key.
         let empty = directory + "-empty"
         defer { try? FileManager.default.removeItem(atPath: empty) }
-        #expect(throws: ContentStoreError.self) { try ContentStore(directory: empty, createLogKey: false) }
+        #expect(throws: ContentStoreError.self) { try ContentStore(directory: empty, readOnly: true) }
+        // No temporary file is left beside it.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".tmp") } == [])
+    }
+
+    /// Every file under `directory` but SQLite's WAL companions, with its bytes.
+    func files(_ directory: String) throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        for case let path as String in FileManager.default.enumerator(atPath: directory)!
+        where !path.hasSuffix("-wal") && !path.hasSuffix("-shm") {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: directory + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                files[path] = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + path))
+            }
+        }
+        return files
+    }
+
+    @Test func anAuditChangesNothingAndRefusesASchemaItWouldHaveToMigrate() throws {
+        let (directory, _) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let before = try files(directory)
+        #expect(try ContentStore(directory: directory, readOnly: true).audit() == [])
+        #expect(try files(directory) == before)
+        // A store from an older wasmrpc (its last migration not applied) is refused, not migrated.
+        try DatabaseQueue(path: directory + "/wasmrpc.sqlite").write { db in
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'module-leaf-index'")
+        }
+        let older = try files(directory)
+        let error = #expect(throws: ContentStoreError.self) { try ContentStore(directory: directory, readOnly: true) }
+        #expect(error?.message.contains("module-leaf-index") == true, "\(String(describing: error))")
+        #expect(try files(directory) == older)
+        // A missing key or database is an error, and nothing is created.
+        try FileManager.default.removeItem(atPath: directory + "/log.key")
+        let keyless = try files(directory)
+        #expect(throws: ContentStoreError.self) { try ContentStore(directory: directory, readOnly: true) }
+        #expect(try files(directory) == keyless)
+        let missing = directory + "-missing"
+        #expect(throws: ContentStoreError.self) { try ContentStore(directory: missing, readOnly: true) }
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+
+    @Test func aLogKeyThatOthersMayReadIsRefused() throws {
+        let (directory, _) = try makeStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for mode in [0o640, 0o604] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: directory + "/log.key")
+            let error = #expect(throws: ContentStoreError.self) { try ContentStore(directory: directory) }
+            #expect(error?.message.contains("chmod 600") == true, "\(String(describing: error))")
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory + "/log.key")
+        _ = try ContentStore(directory: directory)
     }
 }

@@ -3,7 +3,10 @@ import ContentStore
 import Foundation
 import GRPCCore
 import SwiftProtobuf
+import Synchronization
 import Testing
+import WAT
+import WapcHost
 import WasmRPCProto
 
 @Suite(.timeLimit(.minutes(10))) struct RegistryTests {
@@ -48,6 +51,57 @@ import WasmRPCProto
             #expect(second.metadata.name == "first")
             #expect(second.metadata.added == first.metadata.added)
             #expect(try await client.list().count == 1)
+        }
+    }
+
+    /// A host capability that counts its calls.
+    final class Counter: HostCapability {
+        let calls = Atomic<Int>(0)
+        func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
+            calls.add(1, ordering: .relaxed)
+            return []
+        }
+    }
+
+    @Test func addingStoredBytesAgainNeitherValidatesNorRunsInitializers() async throws {
+        // wapc_init makes the host call test/count once per instance it initializes.
+        let wasm = try wat2wasm(#"""
+            (module
+              (import "wapc" "__host_call" (func $host_call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 0) "testcount")
+              (func (export "wapc_init")
+                (drop (call $host_call (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 5) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 0))))
+              (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 0)))
+            """#)
+        let counter = Counter()
+        try await withServer(configure: { $0.hostCalls.register(counter, binding: "test", namespace: "count") }) { client in
+            let first = try await client.add(wasm: wasm, descriptorSet: SchedulingTests.nothing)
+            #expect(first.created)
+            #expect(counter.calls.load(ordering: .relaxed) == 1)
+            for _ in 0..<3 {
+                let again = try await client.add(wasm: wasm, descriptorSet: SchedulingTests.nothing)
+                #expect(!again.created && again.metadata.id == first.metadata.id)
+            }
+            #expect(counter.calls.load(ordering: .relaxed) == 1)
+        }
+    }
+
+    @Test func namesAreAtMost256BytesOfText() async throws {
+        try await withServer { client in
+            let longest = String(repeating: "é", count: 128)  // 256 bytes
+            let added = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor, name: longest)
+            #expect(added.metadata.name == longest)
+            for name in [longest + "x", String(repeating: "n", count: 100_000), "a\u{7}b"] {
+                #expect(
+                    await statusCode { try await client.add(wasm: echoWasm, descriptorSet: complexDescriptor, name: name) } == .invalidArgument)
+            }
+            // A first service whose full name is over the limit cannot name the module either.
+            let longService = descriptorSet(
+                package: String(repeating: "p", count: 260), messages: ["Text": ["text"]], services: [("Echo", [("echo", "Text", "Text")])])
+            #expect(await statusCode { try await client.add(wasm: echoWasm, descriptorSet: longService) } == .invalidArgument)
+            let listed = try await client.list()
+            #expect(listed.map(\.name) == [longest])
         }
     }
 
