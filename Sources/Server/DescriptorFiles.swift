@@ -13,8 +13,10 @@ struct DescriptorFiles: Sendable {
     private let extensions: [String: [Int32: String]]
     /// Full names of the message types.
     private let messages: Set<String>
+    /// The size of the serialized set it was read from (what a cache of these weighs).
+    let byteCount: Int
 
-    init(set: Google_Protobuf_FileDescriptorSet) {
+    init(set: Google_Protobuf_FileDescriptorSet, byteCount: Int = 0) {
         var files: [String: Google_Protobuf_FileDescriptorProto] = [:]
         var symbols: [String: String] = [:]
         var extensions: [String: [Int32: String]] = [:]
@@ -61,10 +63,19 @@ struct DescriptorFiles: Sendable {
         self.symbols = symbols
         self.extensions = extensions
         self.messages = messageNames
+        self.byteCount = byteCount
     }
 
     init(serialized: [UInt8]) throws {
-        self.init(set: try Google_Protobuf_FileDescriptorSet(serializedBytes: serialized))
+        self.init(set: try Google_Protobuf_FileDescriptorSet(serializedBytes: serialized), byteCount: serialized.count)
+    }
+
+    /// Everything a reflection query can ask this set for, by name.
+    var names: ReflectionNames.Entry {
+        ReflectionNames.Entry(
+            files: Array(files.keys), symbols: Array(symbols.keys),
+            extensions: extensions.flatMap { type, numbers in numbers.keys.map { ReflectionNames.Extension(type: type, number: $0) } },
+            messages: Array(messages))
     }
 
     /// The file `name` and, after it, every file it depends on (transitively), serialized; nil if

@@ -12,15 +12,31 @@ import WasmRPCProto
 /// Where several sets define a file name or symbol, the built-in protos come first, then the
 /// modules from the most recently added one back, as the native routes choose. Each answer is a
 /// file and its dependencies from one set, so a client never mixes two modules' versions of a
-/// file. A module's index is built on first use and kept.
-final class ReflectionIndex: Sendable {
+/// file.
+///
+/// What is read for a query is bounded: the names every module's set defines are indexed once
+/// (`ReflectionNames`: a module's descriptor is read when the first query after its Add needs
+/// the index), so a query reads only the sets that define what it asks for — none for a name
+/// nobody defines — and the parsed sets are kept in a cache bounded by their bytes (LRU).
+public final class ReflectionIndex: Sendable {
     let builtIn: DescriptorFiles
     let builtInServices: [String]
     let directory: ServiceDirectory
     let runtime: ModuleRuntime
-    private let modules = Mutex<[ModuleID: DescriptorFiles]>([:])
+    /// Parsed module sets, weighed by their serialized size.
+    let cache: ModuleCache<DescriptorFiles>
+    private let names = Mutex(ReflectionNames())
+    /// The one indexing pass running, if any (concurrent queries wait for it).
+    private let indexing = Mutex<Task<Void, Never>?>(nil)
+    private let reads = Atomic<Int>(0)
 
-    init(builtInServices: [String], directory: ServiceDirectory, runtime: ModuleRuntime) throws {
+    /// Module descriptors read from the store so far (for tests).
+    var descriptorReads: Int { reads.load(ordering: .relaxed) }
+
+    /// The default bound of the cache of parsed module descriptors, in bytes of descriptor.
+    public static let defaultCacheBytes = 32 << 20
+
+    init(builtInServices: [String], directory: ServiceDirectory, runtime: ModuleRuntime, cacheBytes: Int = defaultCacheBytes) throws {
         guard let set = Data(base64Encoded: BuiltinDescriptorSet.base64, options: .ignoreUnknownCharacters) else {
             throw RPCError(code: .internalError, message: "the built-in descriptor set is not base64")
         }
@@ -28,6 +44,7 @@ final class ReflectionIndex: Sendable {
         self.builtInServices = builtInServices
         self.directory = directory
         self.runtime = runtime
+        cache = ModuleCache(capacity: cacheBytes, cost: \.byteCount)
     }
 
     /// The answer to one request (errors are answers too, as the protocol wants).
@@ -41,17 +58,28 @@ final class ReflectionIndex: Sendable {
             let names = builtInServices + directory.services.filter { !builtInServices.contains($0) }
             response.listServicesResponse = .with { $0.service = names.map { name in .with { $0.name = name } } }
         case .fileByFilename(let name):
-            response.messageResponse = await files(notFound: "no file named \(name)") { $0.file(named: name) }
+            response.messageResponse = await files(notFound: "no file named \(name)", definedBy: { $0.files[name] }) {
+                $0.file(named: name)
+            }
         case .fileContainingSymbol(let symbol):
-            response.messageResponse = await files(notFound: "no file defines the symbol \(symbol)") { $0.file(containingSymbol: symbol) }
+            let name = symbol.hasPrefix(".") ? String(symbol.dropFirst()) : symbol
+            response.messageResponse = await files(notFound: "no file defines the symbol \(symbol)", definedBy: { $0.symbols[name] }) {
+                $0.file(containingSymbol: symbol)
+            }
         case .fileContainingExtension(let wanted):
-            response.messageResponse = await files(notFound: "no file defines extension \(wanted.extensionNumber) of \(wanted.containingType)") {
+            let key = ReflectionNames.Extension(type: wanted.containingType, number: wanted.extensionNumber)
+            response.messageResponse = await files(
+                notFound: "no file defines extension \(wanted.extensionNumber) of \(wanted.containingType)", definedBy: { $0.extensions[key] }
+            ) {
                 $0.file(containingExtension: wanted.extensionNumber, of: wanted.containingType)
             }
         case .allExtensionNumbersOfType(let type):
             // The extensions that the set defining the type knows (extensions from other modules'
             // sets would describe other versions of it).
-            guard let numbers = await firstAnswer({ $0.definesMessage(type) ? $0.extensionNumbers(of: type).sorted() : nil }) else {
+            let numbers = await firstAnswer(definedBy: { $0.messages[type] }) {
+                $0.definesMessage(type) ? $0.extensionNumbers(of: type).sorted() : nil
+            }
+            guard let numbers else {
                 response.messageResponse = Self.error(.notFound, "no message type \(type)")
                 break
             }
@@ -67,30 +95,61 @@ final class ReflectionIndex: Sendable {
 
     /// The first set's answer to `query`, as a file descriptor response.
     private func files(
-        notFound: String, _ query: (DescriptorFiles) -> [Data]?
+        notFound: String, definedBy: (ReflectionNames) -> Set<ModuleID>?, _ query: (DescriptorFiles) -> [Data]?
     ) async -> Grpc_Reflection_V1_ServerReflectionResponse.OneOf_MessageResponse {
-        guard let files = await firstAnswer(query) else { return Self.error(.notFound, notFound) }
+        guard let files = await firstAnswer(definedBy: definedBy, query) else { return Self.error(.notFound, notFound) }
         return .fileDescriptorResponse(.with { $0.fileDescriptorProto = files })
     }
 
     /// The answer of the first set that has one, in search order (built-in, then modules newest
-    /// first); modules' sets are read only as far as the search goes.
-    private func firstAnswer<T>(_ query: (DescriptorFiles) -> T?) async -> T? {
+    /// first); of the modules, only those whose sets define the name (`definedBy`) are read.
+    private func firstAnswer<T>(
+        definedBy: (ReflectionNames) -> Set<ModuleID>?, _ query: (DescriptorFiles) -> T?
+    ) async -> T? {
         if let answer = query(builtIn) { return answer }
-        for id in directory.modulesNewestFirst {
+        await indexNewModules()
+        guard let defining = names.withLock({ definedBy($0) }), !defining.isEmpty else { return nil }
+        for id in directory.modulesNewestFirst where defining.contains(id) {
             if let set = await moduleFiles(id), let answer = query(set) { return answer }
         }
         return nil
     }
 
-    /// Module `id`'s descriptor, indexed (cached); nil if it cannot be read.
+    /// Indexes the names of every module the directory lists and the index does not have yet.
+    /// One pass runs at a time; a query that finds one running waits for it, then looks again.
+    private func indexNewModules() async {
+        while true {
+            let pending = directory.modulesNewestFirst.filter { id in names.withLock { !$0.indexed.contains(id) } }
+            if pending.isEmpty { return }
+            let pass = indexing.withLock { running -> Task<Void, Never> in
+                if let running { return running }
+                let task = Task { [self] in
+                    for id in pending {
+                        let files = await readFiles(id)
+                        names.withLock { $0.add(files?.names, of: id) }
+                    }
+                    indexing.withLock { $0 = nil }
+                }
+                running = task
+                return task
+            }
+            await pass.value
+        }
+    }
+
+    /// Module `id`'s descriptor, parsed (cached); nil if it cannot be read.
     private func moduleFiles(_ id: ModuleID) async -> DescriptorFiles? {
-        if let cached = modules.withLock({ $0[id] }) { return cached }
+        if let cached = cache.value(id) { return cached }
+        return await readFiles(id)
+    }
+
+    /// Reads and parses module `id`'s descriptor and caches it.
+    private func readFiles(_ id: ModuleID) async -> DescriptorFiles? {
+        reads.add(1, ordering: .relaxed)
         guard let descriptor = try? await runtime.withStore({ try $0.record(id)?.descriptor }),
             let files = try? DescriptorFiles(serialized: descriptor)
         else { return nil }
-        modules.withLock { $0[id] = files }
-        return files
+        return cache.insert(files, for: id)
     }
 
     private static func error(_ code: RPCError.Code, _ message: String) -> Grpc_Reflection_V1_ServerReflectionResponse.OneOf_MessageResponse {

@@ -40,6 +40,8 @@ public final class WasmRPCServer: Service, Sendable {
         /// Where to serve Prometheus metrics (`GET /metrics`, HTTP/1.1, plaintext): an IP literal
         /// or `localhost`, as `host`; nil: nowhere. Port 0 picks a free one (see `metricsPort()`).
         public var metrics: (host: String, port: Int)?
+        /// Bytes of parsed module descriptors server reflection keeps (least recently used first out).
+        public var reflectionCacheBytes = ReflectionIndex.defaultCacheBytes
 
         public init(dataDirectory: String) {
             self.dataDirectory = dataDirectory
@@ -50,6 +52,8 @@ public final class WasmRPCServer: Service, Sendable {
     public let runtime: ModuleRuntime
     public let metrics = ServerMetrics()
     private let health: HealthService
+    /// Server reflection's index of the uploaded modules' descriptors.
+    let reflection: ReflectionIndex
     private let logger: Logger
     private let boundMetricsPort = OnceValue<Int>()
     private let lifecycle: ServerLifecycle<NativeRoutingTransport<HTTP2ServerTransport.Posix>>
@@ -78,7 +82,8 @@ public final class WasmRPCServer: Service, Sendable {
             Grpc_Reflection_V1_ServerReflection.descriptor, Grpc_Reflection_V1alpha_ServerReflection.descriptor,
         ].map(\.fullyQualifiedService)
         health = HealthService(services: Set(builtInServices), directory: directory)
-        let reflection = try ReflectionIndex(builtInServices: builtInServices, directory: directory, runtime: runtime)
+        reflection = try ReflectionIndex(
+            builtInServices: builtInServices, directory: directory, runtime: runtime, cacheBytes: configuration.reflectionCacheBytes)
         let services: [any RegistrableRPCService] = [
             RegistryService(runtime: runtime, directory: directory, health: health, metrics: metrics),
             InvokerService(runtime: runtime, metrics: metrics), LogService(runtime: runtime), health,

@@ -1,7 +1,7 @@
 import Client
 import Foundation
 import GRPCCore
-import Server
+@testable import Server
 import SwiftProtobuf
 import Testing
 import WasmRPCProto
@@ -116,6 +116,34 @@ import WasmRPCProto
             #expect(answers[0].listServicesResponse.service.map(\.name).contains("complex.Calculator"))
             let file = try Google_Protobuf_FileDescriptorProto(serializedBytes: answers[1].fileDescriptorResponse.fileDescriptorProto[0])
             #expect(file.package == "complex")
+        }
+    }
+
+    /// A query for a name nobody defines reads no descriptor once the names are indexed, a query
+    /// for a defined name reads only a set that defines it, and the parsed sets kept stay within
+    /// the configured bytes.
+    @Test func queriesReadOnlyTheSetsThatDefineTheNameAndTheCacheStaysWithinItsBytes() async throws {
+        let sets = (0..<4).map { n in
+            descriptorSet(package: "echo\(n)", messages: ["Text": ["text"]], services: [("Echo", [("echo", "Text", "Text")])])
+        }
+        let budget = try 2 * (sets[0].serializedBytes() as [UInt8]).count + 10  // room for two of the four sets
+        try await withRunningServer(configure: { $0.reflectionCacheBytes = budget }) { client, server in
+            for (n, set) in sets.enumerated() { _ = try await client.add(wasm: LogTests.copy(n), descriptorSet: set) }
+            let index = server.reflection
+            let unknown = Request.with { $0.fileContainingSymbol = "no.such.Symbol" }
+            let first = try await ask(client, [unknown])
+            #expect(first.first?.errorResponse.errorCode == Int32(Status.Code.notFound.rawValue))
+            #expect(index.descriptorReads == 4)  // the first query indexes every module's names
+            _ = try await ask(client, Array(repeating: unknown, count: 20))
+            #expect(index.descriptorReads == 4)
+            #expect(index.cache.totalCost <= budget && index.cache.count == 2)
+            // Each defined symbol is answered from the module that defines it, read again if evicted.
+            for n in [0, 3, 1, 2, 0] {
+                let answers = try await ask(client, [.with { $0.fileContainingSymbol = "echo\(n).Echo.echo" }])
+                #expect(try files(try #require(answers.first)).map(\.package) == ["echo\(n)"])
+                #expect(index.cache.totalCost <= budget)
+            }
+            #expect(index.descriptorReads <= 4 + 5)
         }
     }
 }
