@@ -119,12 +119,17 @@ public final class ContentStore: Sendable {
                 try db.execute(sql: "UPDATE module SET leaf_index = ? WHERE seq = ?", arguments: [index, row["seq"] as Int64])
             }
         }
+        // The functions' types (FunctionSignature lines), so that List reads no descriptor; NULL for
+        // modules stored before (their lists parse the descriptor).
+        migrator.registerMigration("module-signatures") { db in
+            try db.alter(table: "module") { table in table.add(column: "signatures", .text) }
+        }
         return migrator
     }
 
     /// Stores a module (bytes first, durably) and its record. Returns the record and whether it was
     /// new; for bytes already stored, the existing record comes back unchanged.
-    public func add(wasm: [UInt8], descriptor: [UInt8], name: String, functions: [String]) throws(ContentStoreError)
+    public func add(wasm: [UInt8], descriptor: [UInt8], name: String, functions: [FunctionSignature]) throws(ContentStoreError)
         -> (record: ModuleRecord, inserted: Bool)
     {
         if let problem = ModuleLogEntry.nameProblem(name) {
@@ -135,13 +140,20 @@ public final class ContentStore: Sendable {
         do {
             return try database.write { [log] db in
                 if let existing = try Self.record(id, in: db) { return (existing, false) }
+                let paths = functions.map(\.path)
                 var record = ModuleRecord(
-                    id: id, name: name, size: wasm.count, descriptor: descriptor, functions: functions, addedMilliseconds: now,
+                    id: id, name: name, size: wasm.count, descriptor: descriptor, functions: paths, addedMilliseconds: now,
                     leafIndex: 0)
                 record.leafIndex = try LogStorage.append([record.logEntry.bytes], db)
                 try db.execute(
-                    sql: "INSERT INTO module (id, name, size, descriptor, functions, added, leaf_index) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    arguments: [id.hex, name, wasm.count, Data(descriptor), functions.joined(separator: "\n"), now, record.leafIndex])
+                    sql: """
+                        INSERT INTO module (id, name, size, descriptor, functions, added, leaf_index, signatures)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        id.hex, name, wasm.count, Data(descriptor), paths.joined(separator: "\n"), now, record.leafIndex,
+                        FunctionSignature.encode(functions),
+                    ])
                 try log.signCheckpoint(size: record.leafIndex + 1, db)
                 return (record, true)
             }
@@ -171,19 +183,50 @@ public final class ContentStore: Sendable {
         return (record, wasm)
     }
 
-    /// Modules in the order they were added, `limit` at a time; pass the returned token to get the
-    /// next page (nil when there is none).
-    public func list(after token: Int64? = nil, limit: Int = 100) throws(ContentStoreError) -> (records: [ModuleRecord], next: Int64?) {
+    /// Modules in the order they were added, at most `limit` (1...1000) and about `maxBytes` of
+    /// names, functions and (if `includeDescriptors`) descriptors at a time, but at least one; pass
+    /// the returned token to get the next page (nil when there is none). Descriptors are read only
+    /// when asked for.
+    public func list(
+        after token: Int64? = nil, limit: Int = 100, maxBytes: Int = .max, includeDescriptors: Bool = false
+    ) throws(ContentStoreError) -> (modules: [ModuleSummary], next: Int64?) {
         let limit = max(1, min(limit, 1000))
+        let columns = "seq, id, name, size, added, leaf_index, functions, signatures, length(descriptor) AS descriptor_size"
+            + (includeDescriptors ? ", descriptor" : "")
         do {
             return try database.read { db in
-                let rows = try Row.fetchAll(
-                    db, sql: "SELECT * FROM module WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [token ?? 0, limit + 1])
-                let page = rows.prefix(limit)
-                let records = try page.map(Self.record(from:))
-                let next: Int64? = rows.count > limit ? page.last?["seq"] : nil
-                return (records, next)
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT \(columns) FROM module WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [token ?? 0, limit + 1])
+                var modules: [ModuleSummary] = []
+                var bytes = 0
+                var lastSeq: Int64 = 0
+                while let row = try rows.next() {
+                    let functions: String = row["functions"]
+                    let signatures: String? = row["signatures"]
+                    let name: String = row["name"]
+                    // What the row adds to a response, roughly: its text, and its descriptor if sent.
+                    let weight = 128 + name.utf8.count + functions.utf8.count + (signatures?.utf8.count ?? 0)
+                        + (includeDescriptors ? (row["descriptor_size"] as Int? ?? 0) : 0)
+                    guard modules.count < limit, modules.isEmpty || bytes + weight <= maxBytes else {
+                        return (modules, lastSeq)
+                    }
+                    bytes += weight
+                    lastSeq = row["seq"]
+                    let hex: String = row["id"]
+                    guard let id = ModuleID(hex: hex) else {
+                        throw ContentStoreError(.dataLoss, "the index holds the malformed module id \"\(hex)\"")
+                    }
+                    modules.append(
+                        ModuleSummary(
+                            id: id, name: name, size: row["size"], addedMilliseconds: row["added"], leafIndex: row["leaf_index"] ?? -1,
+                            functions: functions.isEmpty ? [] : functions.split(separator: "\n").map(String.init),
+                            signatures: signatures.flatMap(FunctionSignature.decode),
+                            descriptor: includeDescriptors ? (row["descriptor"] as Data?).map(Array.init) ?? [] : nil))
+                }
+                return (modules, nil)
             }
+        } catch let error as ContentStoreError {
+            throw error
         } catch {
             throw ContentStoreError(.storage, "cannot list modules: \(error)")
         }

@@ -1,3 +1,4 @@
+import ContentStore
 import DynamicProto
 
 /// What a module offers callers, read from its descriptor: the services' methods, each a function
@@ -15,6 +16,15 @@ public struct ModuleInterface: Sendable {
     /// (the Registry passes swift-protobuf's serialization of the set the client sent), or the
     /// module's embedded set re-serialized the same way.
     public let descriptorSet: [UInt8]
+
+    /// The functions with their message types, as the store's index records them.
+    public var signatures: [FunctionSignature] {
+        functions.map {
+            FunctionSignature(
+                path: $0.path, input: pool[$0.input].fullName, output: pool[$0.output].fullName, clientStreaming: $0.clientStreaming,
+                serverStreaming: $0.serverStreaming)
+        }
+    }
 
     /// The custom section a module may carry its descriptor set in.
     public static let customSectionName = "wasmrpc.descriptor"

@@ -146,6 +146,9 @@ public final class ModuleRuntime: Sendable {
         return String(function.path.dropFirst())
     }
 
+    /// Parsed descriptors kept (for tests).
+    public var parsedDescriptorCount: Int { interfaces.count }
+
     /// Instances kept warm across all loaded modules (for tests and metrics).
     public var idleInstanceCount: Int { idleInstances.count }
 
@@ -195,7 +198,7 @@ public final class ModuleRuntime: Sendable {
             let interface = try ModuleInterface(descriptorSet: set)
             let name = name.isEmpty ? interface.pool.services[0].fullName : name
             let (record, created) = try store.add(
-                wasm: wasm, descriptor: set, name: name, functions: interface.functions.map(\.path))
+                wasm: wasm, descriptor: set, name: name, functions: interface.signatures)
             if created {
                 logger.info("added module", metadata: ["id": "\(record.id)", "name": "\(name)", "size": "\(wasm.count)"])
                 let interface = self.interfaces.insert(interface, for: record.id)
@@ -217,13 +220,19 @@ public final class ModuleRuntime: Sendable {
         }
     }
 
-    /// A page of modules in the order they were added, with their interfaces.
-    public func list(after token: Int64?, limit: Int) async throws
-        -> (modules: [(record: ModuleRecord, interface: ModuleInterface)], next: Int64?)
+    /// A page of modules in the order they were added (`ContentStore.list`), each with its
+    /// functions' signatures: from the index, or for a module stored before the index recorded
+    /// them, from its parsed descriptor (the only case in which List parses one).
+    public func list(after token: Int64?, limit: Int, maxBytes: Int, includeDescriptors: Bool) async throws
+        -> (modules: [ModuleSummary], next: Int64?)
     {
         try await onWorker { [self] in
-            let (records, next) = try store.list(after: token, limit: limit)
-            return (try records.map { ($0, try interface(of: $0)) }, next)
+            var (modules, next) = try store.list(after: token, limit: limit, maxBytes: maxBytes, includeDescriptors: includeDescriptors)
+            for index in modules.indices where modules[index].signatures == nil {
+                guard let record = try store.record(modules[index].id) else { continue }
+                modules[index].signatures = try interface(of: record).signatures
+            }
+            return (modules, next)
         }
     }
 

@@ -8,29 +8,46 @@ import WasmRPCProto
 extension Wasmrpc_V1_Metadata {
     /// The wire form of a stored module; the descriptor set is included only when asked for.
     init(record: ModuleRecord, interface: ModuleInterface, includeDescriptor: Bool) throws {
-        self.init()
-        id = record.id.hex
-        name = record.name
-        size = UInt64(record.size)
-        added = Google_Protobuf_Timestamp(
-            seconds: record.addedMilliseconds / 1000, nanos: Int32(record.addedMilliseconds % 1000) * 1_000_000)
-        functions = interface.functions.map { Wasmrpc_V1_Function(method: $0, pool: interface.pool) }
+        self.init(
+            id: record.id, name: record.name, size: record.size, addedMilliseconds: record.addedMilliseconds,
+            signatures: interface.signatures)
         if includeDescriptor {
             descriptor = try Google_Protobuf_FileDescriptorSet(serializedBytes: interface.descriptorSet)
         }
     }
+
+    /// The wire form of a listed module (its descriptor if the listing read it).
+    init(summary: ModuleSummary) throws {
+        self.init(
+            id: summary.id, name: summary.name, size: summary.size, addedMilliseconds: summary.addedMilliseconds,
+            signatures: summary.signatures ?? [])
+        if let set = summary.descriptor {
+            descriptor = try Google_Protobuf_FileDescriptorSet(serializedBytes: set)
+        }
+    }
+
+    private init(id: ModuleID, name: String, size: Int, addedMilliseconds: Int64, signatures: [FunctionSignature]) {
+        self.init()
+        self.id = id.hex
+        self.name = name
+        self.size = UInt64(size)
+        added = Google_Protobuf_Timestamp(seconds: addedMilliseconds / 1000, nanos: Int32(addedMilliseconds % 1000) * 1_000_000)
+        functions = signatures.map(Wasmrpc_V1_Function.init(signature:))
+    }
 }
 
 extension Wasmrpc_V1_Function {
-    init(method: MethodDescriptor, pool: DescriptorPool) {
+    init(signature: FunctionSignature) {
         self.init()
-        name = method.name
-        service = String(method.path.dropFirst().prefix { $0 != "/" })
-        path = method.path
-        inputType = pool[method.input].fullName
-        outputType = pool[method.output].fullName
-        clientStreaming = method.clientStreaming
-        serverStreaming = method.serverStreaming
+        // `/package.Service/method`
+        let parts = signature.path.dropFirst().split(separator: "/", maxSplits: 1)
+        service = parts.first.map(String.init) ?? ""
+        name = parts.count > 1 ? String(parts[1]) : ""
+        path = signature.path
+        inputType = signature.input
+        outputType = signature.output
+        clientStreaming = signature.clientStreaming
+        serverStreaming = signature.serverStreaming
     }
 }
 

@@ -16,6 +16,10 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
     /// List pages: `page_size` 0 means this many; larger sizes are capped at `maxPageSize`.
     static let defaultPageSize = 100
     static let maxPageSize = 1000
+    /// A page also ends before its modules' names, functions and descriptors pass this many bytes
+    /// (but holds at least one module), so that it stays under the 4 MiB that gRPC clients accept by
+    /// default. A module whose descriptor alone is larger comes alone.
+    static let maxPageBytes = 3 << 20
 
     func add(request: Wasmrpc_V1_AddRequest, context: ServerContext) async throws -> Wasmrpc_V1_AddResponse {
         try await mappingErrors {
@@ -23,7 +27,7 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
                 request.hasDescriptor && !request.descriptor.file.isEmpty
                 ? try request.descriptor.serializedBytes() : nil
             let added = try await runtime.add(wasm: Array(request.wasm), descriptorSet: descriptorSet, name: request.name)
-            directory.register(added.record)
+            directory.register(added.record.id, functions: added.record.functions)
             health.servicesChanged()
             metrics.added(created: added.created)
             let receipt = try await runtime.withStore { [record = added.record] store in try store.receipt(for: record) }
@@ -58,11 +62,10 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
                 after = token
             }
             let size = request.pageSize == 0 ? Self.defaultPageSize : min(Int(request.pageSize), Self.maxPageSize)
-            let page = try await runtime.list(after: after, limit: size)
+            let page = try await runtime.list(
+                after: after, limit: size, maxBytes: Self.maxPageBytes, includeDescriptors: request.includeDescriptors)
             return try Wasmrpc_V1_ListResponse.with {
-                $0.modules = try page.modules.map {
-                    try Wasmrpc_V1_Metadata(record: $0.record, interface: $0.interface, includeDescriptor: request.includeDescriptors)
-                }
+                $0.modules = try page.modules.map(Wasmrpc_V1_Metadata.init(summary:))
                 $0.nextPageToken = page.next.map(String.init) ?? ""
             }
         }

@@ -22,15 +22,16 @@ final class ServiceDirectory: Sendable {
 
     private let state = Mutex(State())
 
-    /// Records `record`'s methods; a module already recorded keeps its place.
-    func register(_ record: ModuleRecord) {
-        let paths = record.functions.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+    /// Records module `id`'s methods (`/package.Service/method`); a module already recorded keeps
+    /// its place.
+    func register(_ id: ModuleID, functions: [String]) {
+        let paths = functions.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
         state.withLock { state in
-            guard state.methods[record.id] == nil else { return }
-            state.methods[record.id] = Set(paths)
-            state.modules.append(record.id)
+            guard state.methods[id] == nil else { return }
+            state.methods[id] = Set(paths)
+            state.modules.append(id)
             for path in paths {
-                state.providers[path, default: []].append(record.id)
+                state.providers[path, default: []].append(id)
                 state.services.insert(String(path.prefix { $0 != "/" }))
             }
         }

@@ -72,10 +72,10 @@ public final class WasmRPCServer: Service, Sendable {
                 ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20))
         // The stored modules' methods are routable from the start.
         let directory = ServiceDirectory()
-        var page: (records: [ModuleRecord], next: Int64?) = (records: [], next: nil)
+        var page: (modules: [ModuleSummary], next: Int64?) = (modules: [], next: nil)
         repeat {
             page = try store.list(after: page.next, limit: 1000)
-            page.records.forEach(directory.register)
+            for module in page.modules { directory.register(module.id, functions: module.functions) }
         } while page.next != nil
         let builtInServices = [
             Wasmrpc_V1_Registry.descriptor, Wasmrpc_V1_Invoker.descriptor, Wasmrpc_V1_Log.descriptor, Grpc_Health_V1_Health.descriptor,

@@ -9,7 +9,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-audit-\(UUID().uuidString)").path
         let store = try ContentStore(directory: directory)
         let ids = try (0..<3).map { n in
-            try store.add(wasm: Array("module \(n)".utf8), descriptor: [UInt8(n)], name: "m\(n)", functions: ["/s.S/f"]).record.id
+            try store.add(wasm: Array("module \(n)".utf8), descriptor: [UInt8(n)], name: "m\(n)", functions: [FunctionSignature(path: "/s.S/f", input: "s.In", output: "s.Out")]).record.id
         }
         return (directory, ids)
     }

@@ -23,7 +23,11 @@ final class TemporaryDirectory {
     @Test func addGetAndIdempotentAdd() throws {
         let store = try ContentStore(directory: directory.path)
         let wasm: [UInt8] = [0, 0x61, 0x73, 0x6D, 1, 0, 0, 0]
-        let (record, inserted) = try store.add(wasm: wasm, descriptor: [1, 2, 3], name: "tiny", functions: ["/a.B/c", "/a.B/d"])
+        let functions = [
+            FunctionSignature(path: "/a.B/c", input: "a.In", output: "a.Out"),
+            FunctionSignature(path: "/a.B/d", input: "a.In", output: "a.Out", clientStreaming: true, serverStreaming: true),
+        ]
+        let (record, inserted) = try store.add(wasm: wasm, descriptor: [1, 2, 3], name: "tiny", functions: functions)
         #expect(inserted)
         #expect(record.id == ModuleID(of: wasm))
         #expect(record.size == 8)
@@ -34,6 +38,10 @@ final class TemporaryDirectory {
         #expect(fetched == record)
         #expect(bytes == wasm)
         #expect(fetched.functions == ["/a.B/c", "/a.B/d"])
+        let listed = try store.list().modules
+        #expect(listed.map(\.signatures) == [functions])
+        #expect(listed.map(\.descriptor) == [nil])
+        #expect(try store.list(includeDescriptors: true).modules.map(\.descriptor) == [[1, 2, 3]])
     }
 
     @Test func everythingSurvivesAReopen() throws {
@@ -80,12 +88,33 @@ final class TemporaryDirectory {
         var pages = 0
         repeat {
             let page = try store.list(after: token, limit: 3)
-            seen += page.records.map(\.id)
+            seen += page.modules.map(\.id)
             token = page.next
             pages += 1
         } while token != nil && pages < 10
         #expect(seen == added)
         #expect(pages == 3)
+    }
+
+    @Test func pagesEndByBytesAsWellAsByCountButHoldAtLeastOneModule() throws {
+        let store = try ContentStore(directory: directory.path)
+        // Descriptors of 1,000 bytes: four to a 4,600-byte page with descriptors, all without.
+        for index in 0..<10 {
+            _ = try store.add(wasm: [UInt8(index), 1], descriptor: [UInt8](repeating: UInt8(index), count: 1_000), name: "m\(index)", functions: [])
+        }
+        func pageSizes(maxBytes: Int, includeDescriptors: Bool) throws -> [Int] {
+            var sizes: [Int] = []
+            var token: Int64?
+            repeat {
+                let page = try store.list(after: token, limit: 1000, maxBytes: maxBytes, includeDescriptors: includeDescriptors)
+                sizes.append(page.modules.count)
+                token = page.next
+            } while token != nil && sizes.count < 20
+            return sizes
+        }
+        #expect(try pageSizes(maxBytes: 4_600, includeDescriptors: true) == [4, 4, 2])
+        #expect(try pageSizes(maxBytes: 4_600, includeDescriptors: false) == [10])
+        #expect(try pageSizes(maxBytes: 10, includeDescriptors: true) == Array(repeating: 1, count: 10))
     }
 
     @Test func noTemporaryFilesAreLeftBehind() throws {

@@ -1,6 +1,7 @@
 import Client
 import ContentStore
 import Foundation
+import GRDB
 import GRPCCore
 import SwiftProtobuf
 import Synchronization
@@ -102,6 +103,35 @@ import WasmRPCProto
             #expect(await statusCode { try await client.add(wasm: echoWasm, descriptorSet: longService) } == .invalidArgument)
             let listed = try await client.list()
             #expect(listed.map(\.name) == [longest])
+        }
+    }
+
+    /// List takes the functions' types from the index: after a restart, listing every module
+    /// (with or without descriptors) parses only the descriptor of a module stored before the
+    /// index recorded them.
+    @Test func listParsesNoDescriptor() async throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withServer(directory: directory) { client in
+            for n in 0..<3 { _ = try await client.add(wasm: LogTests.copy(n), descriptorSet: complexDescriptor) }
+        }
+        // As stored before the "module-signatures" migration.
+        try await DatabaseQueue(path: directory + "/wasmrpc.sqlite").write { db in
+            try db.execute(sql: "UPDATE module SET signatures = NULL WHERE leaf_index = 1")
+        }
+        try await withRunningServer(directory: directory) { client, server in
+            let plain = try await client.list()
+            let full = try await client.list(includeDescriptors: true)
+            #expect(server.runtime.parsedDescriptorCount == 1)
+            #expect(plain.count == 3 && full.count == 3)
+            #expect(plain[1].functions == plain[0].functions)
+            let mul = try #require(plain.first?.functions.first)
+            #expect(mul.path == "/complex.Calculator/mul" && mul.service == "complex.Calculator" && mul.name == "mul")
+            #expect(mul.inputType == "complex.ComplexRequest" && mul.outputType == "complex.ComplexResponse")
+            #expect(full.allSatisfy { $0.descriptor == complexDescriptor } && plain.allSatisfy { !$0.hasDescriptor })
+            // The same functions as Get reports from the parsed descriptor.
+            let got = try await client.metadata(try #require(ModuleID(hex: plain[0].id)))
+            #expect(got.functions == plain[0].functions)
         }
     }
 
