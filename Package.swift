@@ -7,6 +7,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "wasmrpc", targets: ["WasmRPCCLI"]),
+        .library(name: "WasmRPCCore", targets: ["WasmRPCCore"]),
         .library(name: "WapcHost", targets: ["WapcHost"]),
         .library(name: "DynamicProto", targets: ["DynamicProto"]),
         .library(name: "TransparencyLog", targets: ["TransparencyLog"]),
@@ -35,16 +36,22 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
+        // The project's own vocabulary: module ids, method paths, hex, wire names.
+        .target(
+            name: "WasmRPCCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(
             name: "WapcHost",
             dependencies: [
+                "WasmRPCCore",
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "DynamicProto",
-            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: ["WasmRPCCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .target(
             name: "WasmRPCProto",
@@ -56,15 +63,12 @@ let package = Package(
         ),
         .target(
             name: "TransparencyLog",
-            dependencies: [
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            dependencies: ["WasmRPCCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "ContentStore",
             dependencies: [
-                "TransparencyLog",
+                "WasmRPCCore", "TransparencyLog",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -72,7 +76,7 @@ let package = Package(
         .target(
             name: "ModuleRuntime",
             dependencies: [
-                "WapcHost", "DynamicProto", "ContentStore", "TransparencyLog",
+                "WasmRPCCore", "WapcHost", "DynamicProto", "ContentStore", "TransparencyLog",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -87,7 +91,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "ModuleRuntime", "WasmRPCProto", "TransparencyLog", "TLSFiles", "ContentStore", "DynamicProto", "WapcHost",
+                "WasmRPCCore", "ModuleRuntime", "WasmRPCProto", "TransparencyLog", "TLSFiles", "ContentStore", "DynamicProto", "WapcHost",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -103,7 +107,7 @@ let package = Package(
         .target(
             name: "Client",
             dependencies: [
-                "WasmRPCProto", "DynamicProto", "ContentStore", "TransparencyLog", "TLSFiles",
+                "WasmRPCCore", "WasmRPCProto", "DynamicProto", "TransparencyLog", "TLSFiles",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -114,7 +118,7 @@ let package = Package(
         .target(
             name: "WasmRPCCommands",
             dependencies: [
-                "WapcHost", "Server", "Client", "DynamicProto", "ContentStore", "TransparencyLog", "WasmRPCProto",
+                "WasmRPCCore", "WapcHost", "Server", "Client", "DynamicProto", "ContentStore", "TransparencyLog", "WasmRPCProto",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),
@@ -153,16 +157,17 @@ let package = Package(
         ),
         .testTarget(
             name: "TransparencyLogTests",
-            dependencies: ["TransparencyLog", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
+            // The log's SQLite storage is tested here too, with the pure Merkle code it stores.
+            dependencies: ["TransparencyLog", "ContentStore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "ContentStoreTests",
-            dependencies: ["ContentStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ContentStore", "WasmRPCCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos", "WapcHost",
+                "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos", "WapcHost", "WasmRPCCore",
                 "TransparencyLog",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -39,6 +39,7 @@ let package = Package(
             name: "LogBenchmarks",
             dependencies: [
                 .product(name: "TransparencyLog", package: "main"),
+                .product(name: "ContentStore", package: "main"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Benchmark", package: "benchmark"),
@@ -56,6 +57,7 @@ let package = Package(
                 .product(name: "Server", package: "main"),
                 .product(name: "Client", package: "main"),
                 .product(name: "ContentStore", package: "main"),
+                .product(name: "WasmRPCCore", package: "main"),
                 .product(name: "GeneratedTestProtos", package: "main"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),
@@ -65,6 +67,7 @@ let package = Package(
             name: "LogBenchmark",
             dependencies: [
                 .product(name: "TransparencyLog", package: "main"),
+                .product(name: "ContentStore", package: "main"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -1,10 +1,10 @@
-import ContentStore
 import Crypto
 import Foundation
 import GRPCCore
 import SwiftProtobuf
 import TransparencyLog
 import WasmRPCProto
+import WasmRPCCore
 
 /// A module fetched with Get and proven to be in the log everybody sees: its bytes hash to the
 /// id, its leaf names that id, size, descriptor and name, the leaf is included in a checkpoint

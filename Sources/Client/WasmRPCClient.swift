@@ -1,4 +1,3 @@
-import ContentStore
 import DynamicProto
 import Foundation
 import GRPCCore
@@ -6,6 +5,7 @@ import GRPCNIOTransportHTTP2
 import NIOPosix
 import SwiftProtobuf
 import WasmRPCProto
+import WasmRPCCore
 
 /// A module fetched with Get whose bytes hash to the id that was asked for, with metadata for
 /// that id. Only `WasmRPCClient.get` makes one.
@@ -148,7 +148,7 @@ public struct WasmRPCClient: Sendable {
         let result = try await invoke(
             id, function: function.path,
             parameters: .with {
-                $0.typeURL = "type.googleapis.com/" + input.descriptor.fullName
+                $0.typeURL = Wire.typeURLPrefix + input.descriptor.fullName
                 $0.value = Data(input.serializedBytes())
             }, timeout: timeout)
         let expected = input.pool[function.output].fullName
@@ -174,7 +174,6 @@ public struct NativeResponse: Sendable {
 extension WasmRPCClient {
     /// The header that pins a native call to one module (the server names the answering module in
     /// the same header).
-    public static let moduleHeader = "wasmrpc-module-id"
 
     /// Calls an uploaded service's method at its own path (`complex.Calculator/mul`, a leading `/`
     /// allowed) with the request message's bytes, as any gRPC client would; `module` pins one of
@@ -182,14 +181,12 @@ extension WasmRPCClient {
     public func call(
         _ path: String, message: [UInt8], module: ModuleID? = nil, timeout: Duration? = nil
     ) async throws -> NativeResponse {
-        let trimmed = path.hasPrefix("/") ? path.dropFirst() : path[...]
-        guard let slash = trimmed.lastIndex(of: "/"), slash != trimmed.startIndex, trimmed.index(after: slash) != trimmed.endIndex else {
+        guard let parsed = MethodPath(path) else {
             throw ClientError(.invalidArgument, "\"\(path)\" is not a method path (package.Service/method)")
         }
-        let descriptor = GRPCCore.MethodDescriptor(
-            fullyQualifiedService: String(trimmed[..<slash]), method: String(trimmed[trimmed.index(after: slash)...]))
+        let descriptor = GRPCCore.MethodDescriptor(fullyQualifiedService: parsed.service, method: parsed.method)
         var metadata: Metadata = [:]
-        if let module { metadata.addString(module.hex, forKey: Self.moduleHeader) }
+        if let module { metadata.addString(module.hex, forKey: Wire.moduleIDHeader) }
         var options = CallOptions.defaults
         options.timeout = timeout
         return try await grpc.unary(
@@ -197,7 +194,7 @@ extension WasmRPCClient {
             deserializer: RawBytesCoder(), options: options
         ) { response in
             let answer = try response.message
-            let module = response.metadata[stringValues: Self.moduleHeader].first(where: { _ in true }).flatMap(ModuleID.init(hex:))
+            let module = response.metadata[stringValues: Wire.moduleIDHeader].first(where: { _ in true }).flatMap(ModuleID.init(hex:))
             return NativeResponse(message: answer, module: module, metadata: response.metadata)
         }
     }

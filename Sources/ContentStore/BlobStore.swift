@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import WasmRPCCore
 
 /// Content-addressed files: `<root>/sha256/ab/abcdef…`, named by the SHA-256 of their bytes.
 ///

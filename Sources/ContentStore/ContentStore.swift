@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import TransparencyLog
+import WasmRPCCore
 
 /// What the store knows about a module besides its bytes.
 public struct ModuleRecord: Sendable, Hashable {
@@ -43,7 +44,7 @@ public final class ContentStore: Sendable {
     /// runs, no checkpoint is signed, no interrupted write is swept), and every write fails.
     /// (SQLite may still create its `-wal`/`-shm` companion files to read a WAL database.)
     public init(
-        directory: String, logOrigin: String = LogIdentity.defaultOrigin, logKey: String? = nil, readOnly: Bool = false
+        directory: String, logOrigin: String = Wire.defaultLogOrigin, logKey: String? = nil, readOnly: Bool = false
     ) throws(ContentStoreError) {
         self.directory = directory
         if !readOnly {

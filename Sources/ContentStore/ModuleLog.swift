@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import TransparencyLog
+import WasmRPCCore
 
 /// Proof that a module is in the log: its leaf, where it is, the inclusion proof, and the signed
 /// checkpoint of the tree the proof leads to.
@@ -19,7 +20,6 @@ public struct LogIdentity: Sendable {
     public let origin: String
     public let signer: NoteSigner
 
-    public static let defaultOrigin = "wasmrpc.local/log"
     /// The signing key's file in the data directory (mode 0600).
     public static let keyFileName = "log.key"
 

@@ -1,3 +1,4 @@
+import WasmRPCCore
 /// One function of a stored module as the index records it: its method path and message types, so
 /// that listing modules needs no descriptor.
 public struct FunctionSignature: Sendable, Hashable {

@@ -7,8 +7,7 @@ extension DescriptorPool {
         if let service = services.first(where: { $0.fullName == name }) {
             return "\(service.fullName) is a service:\n" + describe(service)
         }
-        let methodPath = name.hasPrefix("/") ? name : "/" + name.replacingLastDot(with: "/")
-        if let method = method(path: methodPath) {
+        if let method = method(path: name.hasPrefix("/") ? name : name.replacingLastDot(with: "/")) {
             return "\(name) is a method:\n" + describe(method) + "\n"
         }
         if let message = message(named: name) {

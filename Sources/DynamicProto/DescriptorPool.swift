@@ -1,4 +1,5 @@
 import SwiftProtobuf
+import WasmRPCCore
 
 /// The types and services of a `google.protobuf.FileDescriptorSet`, resolved and checked.
 ///
@@ -13,7 +14,7 @@ public final class DescriptorPool: Sendable {
     public let files: [Google_Protobuf_FileDescriptorProto]
     private let messageIndex: [String: Int]
     private let enumIndex: [String: Int]
-    private let methodIndex: [String: MethodDescriptor]
+    private let methodIndex: [MethodPath: MethodDescriptor]
 
     /// Parses and resolves a serialized FileDescriptorSet.
     public convenience init(serializedFileDescriptorSet bytes: [UInt8]) throws(DynamicProtoError) {
@@ -35,7 +36,7 @@ public final class DescriptorPool: Sendable {
         services = builder.services
         messageIndex = builder.messageIndex
         enumIndex = builder.enumIndex
-        methodIndex = Dictionary(uniqueKeysWithValues: builder.services.flatMap(\.methods).map { ($0.path, $0) })
+        methodIndex = Dictionary(uniqueKeysWithValues: builder.services.flatMap(\.methods).map { ($0.methodPath, $0) })
     }
 
     /// A message type by full name (`pkg.Outer.Inner`, with or without a leading dot).
@@ -55,20 +56,18 @@ public final class DescriptorPool: Sendable {
 
     /// A method by gRPC path (`/pkg.Service/method`).
     public func method(path: String) -> MethodDescriptor? {
-        methodIndex[path]
+        MethodPath(path).flatMap { methodIndex[$0] }
     }
 
     /// The methods a short or qualified name can mean: `mul` (any service), `Calculator/mul` (by
     /// the service's simple name), `complex.Calculator/mul` or `/complex.Calculator/mul`.
     public func methods(matching name: String) -> [MethodDescriptor] {
-        let trimmed = name.hasPrefix("/") ? name.dropFirst() : name[...]
-        guard let slash = trimmed.lastIndex(of: "/") else { return methods.filter { $0.name == trimmed } }
-        let service = trimmed[..<slash]
-        let method = trimmed[trimmed.index(after: slash)...]
+        guard name.contains("/") else { return methods.filter { $0.name == name } }
+        guard let wanted = MethodPath(name) else { return [] }
         return methods.filter { candidate in
-            guard candidate.name == method else { return false }
-            let fullService = candidate.path.dropFirst().prefix { $0 != "/" }
-            return service.contains(".") ? fullService == service : fullService.split(separator: ".").last == service
+            guard candidate.name == wanted.method else { return false }
+            let service = candidate.methodPath.service
+            return wanted.service.contains(".") ? service == wanted.service : service.split(separator: ".").last.map(String.init) == wanted.service
         }
     }
 
@@ -385,7 +384,7 @@ private struct PoolBuilder {
             }
             methods.append(
                 MethodDescriptor(
-                    name: method.name, path: "/\(fullName)/\(method.name)", input: input, output: output,
+                    name: method.name, methodPath: MethodPath(service: fullName, method: method.name), input: input, output: output,
                     clientStreaming: method.clientStreaming, serverStreaming: method.serverStreaming))
         }
         return ServiceDescriptor(fullName: fullName, name: service.name, fileName: file.name, methods: methods)

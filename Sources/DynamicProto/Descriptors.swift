@@ -1,3 +1,4 @@
+import WasmRPCCore
 /// A message type in a `DescriptorPool`, referred to by index so that recursive types need no
 /// reference cycles.
 public struct MessageID: Hashable, Sendable {
@@ -143,7 +144,9 @@ public struct EnumDescriptor: Sendable {
 public struct MethodDescriptor: Sendable {
     public let name: String
     /// `/package.Service/method`, as on the gRPC wire.
-    public let path: String
+    public let methodPath: MethodPath
+    /// `methodPath` as text.
+    public var path: String { methodPath.description }
     public let input: MessageID
     public let output: MessageID
     public let clientStreaming: Bool

@@ -1,3 +1,4 @@
+import WasmRPCCore
 /// Limits for `DynamicMessage.random`.
 public struct RandomMessageOptions: Sendable {
     /// Message fields below this depth are left unset, so recursive types end.
@@ -125,7 +126,7 @@ extension DynamicMessage {
             }
             guard depth + 1 < options.maxDepth, let chosen = candidates.randomElement(using: &generator) else { return message }
             let packed = random(type: MessageID(index: chosen), pool: pool, options: options, depth: depth + 1, using: &generator)
-            message.values[0] = .single(.string("type.googleapis.com/" + pool.messages[chosen].fullName))
+            message.values[0] = .single(.string(Wire.typeURLPrefix + pool.messages[chosen].fullName))
             message.values[1] = .single(.bytes(packed.serializedBytes()))
         default:
             return nil

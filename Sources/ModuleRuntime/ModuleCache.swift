@@ -1,5 +1,6 @@
 import ContentStore
 import Synchronization
+import WasmRPCCore
 
 /// A bounded map from module id to something derived from the module, evicting the least recently
 /// used entries when full. Each value costs `cost(value)` (1 by default, so the capacity is a

@@ -1,5 +1,6 @@
 import ContentStore
 import DynamicProto
+import WasmRPCCore
 
 /// What a module offers callers, read from its descriptor: the services' methods, each a function
 /// that runs the waPC operation of the same name. A waPC call takes one message and answers one,
@@ -28,8 +29,6 @@ public struct ModuleInterface: Sendable {
 
     /// The custom section a module may carry its descriptor set in.
     public static let customSectionName = "wasmrpc.descriptor"
-    /// Type URLs of results: `typeURLPrefix` + the message's full name.
-    public static let typeURLPrefix = "type.googleapis.com/"
 
     public init(descriptorSet: [UInt8]) throws(ModuleRuntimeError) {
         let pool: DescriptorPool
@@ -76,7 +75,7 @@ public struct ModuleInterface: Sendable {
 
     /// The type URL of a message type, e.g. `type.googleapis.com/complex.ComplexResponse`.
     public func typeURL(of type: MessageID) -> String {
-        Self.typeURLPrefix + pool[type].fullName
+        Wire.typeURLPrefix + pool[type].fullName
     }
 
     /// Whether `typeURL` names `type`: its last path segment is the type's full name (any host

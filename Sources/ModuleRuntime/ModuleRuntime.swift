@@ -6,6 +6,7 @@ import SwiftProtobuf
 import TransparencyLog
 import Synchronization
 import WapcHost
+import WasmRPCCore
 
 /// A module as Add stored it, with its interface; `created` is false when the same bytes were
 /// already stored (then record and interface are the stored ones).
@@ -143,7 +144,7 @@ public final class ModuleRuntime: Sendable {
     /// loaded (for metric labels, which must not grow with what clients send).
     public func loadedFunctionPath(module id: ModuleID, name: String) -> String? {
         guard let module = loaded.peek(id), let function = try? module.resolve(name) else { return nil }
-        return String(function.path.dropFirst())
+        return function.methodPath.qualified
     }
 
     /// Parsed descriptors kept (for tests).

@@ -54,7 +54,7 @@ struct InvokerService: Wasmrpc_V1_Invoker.ServiceProtocol {
             throw error
         }
         metrics.invocation(
-            module: "\(id)", function: String(invocation.function.path.dropFirst()), code: nil, duration: started.duration(to: .now),
+            module: "\(id)", function: invocation.function.methodPath.qualified, code: nil, duration: started.duration(to: .now),
             fuel: invocation.fuelUsed)
         return Wasmrpc_V1_InvokeResponse.with {
             $0.response.result.typeURL = invocation.typeURL

@@ -4,6 +4,7 @@ import ModuleRuntime
 import Foundation
 import SwiftProtobuf
 import WasmRPCProto
+import WasmRPCCore
 
 extension Wasmrpc_V1_Metadata {
     /// The wire form of a stored module; the descriptor set is included only when asked for.
@@ -39,10 +40,9 @@ extension Wasmrpc_V1_Metadata {
 extension Wasmrpc_V1_Function {
     init(signature: FunctionSignature) {
         self.init()
-        // `/package.Service/method`
-        let parts = signature.path.dropFirst().split(separator: "/", maxSplits: 1)
-        service = parts.first.map(String.init) ?? ""
-        name = parts.count > 1 ? String(parts[1]) : ""
+        let parsed = MethodPath(signature.path)
+        service = parsed?.service ?? ""
+        name = parsed?.method ?? ""
         path = signature.path
         inputType = signature.input
         outputType = signature.output

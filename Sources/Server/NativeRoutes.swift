@@ -3,6 +3,7 @@ import GRPCCore
 import Logging
 import ModuleRuntime
 import Synchronization
+import WasmRPCCore
 
 /// The seam for native routes (docs/ARCHITECTURE.md, "Native routes"): grpc-swift's router is fixed
 /// when the server starts, but every stream passes through the transport first. This transport
@@ -60,7 +61,6 @@ private final class BuiltInMethods: Sendable {
 /// UNIMPLEMENTED (`ModuleInterface.checkCallable` says why).
 struct NativeRoutes: Sendable {
     /// Pins a call to one of the modules that define its method.
-    static let moduleHeader = "wasmrpc-module-id"
 
     let runtime: ModuleRuntime
     let directory: ServiceDirectory
@@ -110,7 +110,7 @@ struct NativeRoutes: Sendable {
 
         var headers: Metadata {
             var headers: Metadata = [CallLog.requestIDHeader: "\(requestID)"]
-            if let module { headers.addString("\(module)", forKey: NativeRoutes.moduleHeader) }
+            if let module { headers.addString("\(module)", forKey: Wire.moduleIDHeader) }
             return headers
         }
     }
@@ -171,11 +171,11 @@ struct NativeRoutes: Sendable {
     /// The module that answers `path`: the one `wasmrpc-module-id` names, else the newest.
     private func provider(of path: String, metadata: Metadata) throws -> ModuleID {
         var pinned: ModuleID?
-        if let text = metadata[stringValues: Self.moduleHeader].first(where: { _ in true }) {
+        if let text = metadata[stringValues: Wire.moduleIDHeader].first(where: { _ in true }) {
             guard let id = ModuleID(hex: text) else {
                 throw RPCError(
                     code: .invalidArgument,
-                    message: "the \(Self.moduleHeader) header \(ModuleRuntimeError.quote(text)) is not a module id (64 lowercase hex digits)")
+                    message: "the \(Wire.moduleIDHeader) header \(ModuleRuntimeError.quote(text)) is not a module id (64 lowercase hex digits)")
             }
             pinned = id
         }

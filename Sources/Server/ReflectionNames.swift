@@ -1,4 +1,5 @@
 import ContentStore
+import WasmRPCCore
 
 /// Which uploaded modules' descriptor sets define each name a reflection query can ask for: file
 /// names, fully qualified symbols, extensions, message types. Only names are kept (a few bytes each,

@@ -4,6 +4,7 @@ import GRPCCore
 import ModuleRuntime
 import Synchronization
 import WasmRPCProto
+import WasmRPCCore
 
 /// gRPC server reflection (`grpc.reflection.v1` and the older `v1alpha`, which many clients still
 /// speak): lists the built-in services and those of uploaded modules, and answers file, symbol and

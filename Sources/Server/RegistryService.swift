@@ -4,6 +4,7 @@ import GRPCCore
 import ModuleRuntime
 import SwiftProtobuf
 import WasmRPCProto
+import WasmRPCCore
 
 /// `wasmrpc.v1.Registry`: Add, Get and List modules.
 struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {

@@ -1,5 +1,6 @@
 import ContentStore
 import Synchronization
+import WasmRPCCore
 
 /// Which stored modules define which gRPC methods: the table behind the native routes, and the
 /// list of uploaded services that health and reflection report. Filled from the store at start and
@@ -25,7 +26,7 @@ final class ServiceDirectory: Sendable {
     /// Records module `id`'s methods (`/package.Service/method`); a module already recorded keeps
     /// its place.
     func register(_ id: ModuleID, functions: [String]) {
-        let paths = functions.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 }
+        let paths = functions.compactMap { MethodPath($0)?.qualified }
         state.withLock { state in
             guard state.methods[id] == nil else { return }
             state.methods[id] = Set(paths)

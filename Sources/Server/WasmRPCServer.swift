@@ -7,6 +7,7 @@ import ServiceLifecycle
 import WapcHost
 import Synchronization
 import WasmRPCProto
+import WasmRPCCore
 
 /// The wasmrpc gRPC server, backed by one data directory, on one port over HTTP/2 (plaintext or
 /// TLS): Registry, Invoker, Log, Health, reflection (v1 and v1alpha), and every method of every
@@ -28,7 +29,7 @@ public final class WasmRPCServer: Service, Sendable {
         /// plus the largest descriptor Add accepts.
         public var maxRequestBytes: Int?
         /// The transparency log's origin line (its checkpoints name it).
-        public var logOrigin = LogIdentity.defaultOrigin
+        public var logOrigin = Wire.defaultLogOrigin
         /// The log's signing key (`PRIVATE+KEY+…`); nil reads or creates `log.key` in the data directory.
         public var logKey: String?
         /// Who may write (and, optionally, read); open by default.

@@ -51,7 +51,7 @@ public enum MerkleTree {
     }
 
     /// Folds subtree hashes from the right: `H(a, H(b, c))`.
-    static func foldRight(_ hashes: [[UInt8]]) -> [UInt8] {
+    public static func foldRight(_ hashes: [[UInt8]]) -> [UInt8] {
         guard var result = hashes.last else { return emptyRoot }
         for hash in hashes.dropLast().reversed() { result = nodeHash(hash, result) }
         return result

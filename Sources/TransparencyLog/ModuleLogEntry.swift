@@ -1,4 +1,5 @@
 import Crypto
+import WasmRPCCore
 
 /// The leaf the log records for an added module (docs/LOG.md): six lines of UTF-8 text, each
 /// ending in a newline, in this order and nothing else:
@@ -19,7 +20,7 @@ public struct ModuleLogEntry: Sendable, Hashable {
     public var addedMilliseconds: Int64
 
     public init(id: String, size: Int64, descriptor: [UInt8], name: String, addedMilliseconds: Int64) {
-        self.init(id: id, size: size, descriptorSHA256: lowercaseHex(Array(SHA256.hash(data: descriptor))), name: name, addedMilliseconds: addedMilliseconds)
+        self.init(id: id, size: size, descriptorSHA256: Hex.lowercase(SHA256.hash(data: descriptor)), name: name, addedMilliseconds: addedMilliseconds)
     }
 
     public init(id: String, size: Int64, descriptorSHA256: String, name: String, addedMilliseconds: Int64) {
@@ -76,9 +77,4 @@ public struct ModuleLogEntry: Sendable, Hashable {
         self.init(id: id, size: sizeValue, descriptorSHA256: descriptor, name: name, addedMilliseconds: addedValue)
         guard self.bytes == bytes else { throw LogError(.malformed, "the log entry is not in canonical form") }
     }
-}
-
-/// Lowercase hex, as the leaf format and the note key hashes write bytes.
-func lowercaseHex(_ bytes: some Sequence<UInt8>) -> String {
-    bytes.map { String(format: "%02x", $0) }.joined()
 }

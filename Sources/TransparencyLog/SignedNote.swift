@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import WasmRPCCore
 
 /// A C2SP `tlog-checkpoint` body: origin, tree size and root hash, one per line.
 public struct Checkpoint: Sendable, Hashable {
@@ -87,7 +88,7 @@ public struct NoteVerifier: Sendable, Hashable {
         keyHash = Array(SHA256.hash(data: Array(name.utf8) + [0x0A, 0x01] + Array(publicKey.rawRepresentation)).prefix(4))
     }
 
-    var keyHashHex: String { lowercaseHex(keyHash) }
+    var keyHashHex: String { Hex.lowercase(keyHash) }
 
     public var encoded: String {
         "\(name)+\(keyHashHex)+\(Data([0x01] + publicKey.rawRepresentation).base64EncodedString())"

@@ -1,4 +1,5 @@
 import Logging
+import WasmRPCCore
 
 /// One `__host_call` from a guest.
 public struct HostCall: Sendable {
@@ -109,19 +110,8 @@ public struct LoggingCapability: HostCapability {
     static func render(_ payload: [UInt8]) -> String {
         let shown = payload.prefix(1024)
         let isText = shown.allSatisfy { $0 == 0x0A || $0 == 0x09 || (0x20..<0x7F).contains($0) }
-        let body = isText ? String(decoding: shown, as: UTF8.self) : "0x" + hex(shown)
+        let body = isText ? String(decoding: shown, as: UTF8.self) : "0x" + Hex.lowercase(shown)
         return payload.count > shown.count ? body + "… (\(payload.count) bytes)" : body
-    }
-
-    private static func hex(_ bytes: some Collection<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 }
 

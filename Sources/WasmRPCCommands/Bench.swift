@@ -10,6 +10,7 @@ import NIOPosix
 import Server
 import SwiftProtobuf
 import Synchronization
+import WasmRPCCore
 
 /// `wasmrpc bench`: a load generator that measures wasmrpc next to the bare gRPC floor in one run,
 /// so that machine noise cancels in the ratios.
@@ -204,7 +205,7 @@ struct Bench: AsyncParsableCommand {
             message.append(UInt8(length))
             message += (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             return Workload(
-                function: "bench.Echo/echo", typeURL: "type.googleapis.com/bench.Blob", message: message,
+                function: "bench.Echo/echo", typeURL: Wire.typeURLPrefix + "bench.Blob", message: message,
                 wasm: try ModuleFile.read(echoModule), descriptorSet: Self.echoDescriptor,
                 description: "bench.Echo/echo of \(size) payload bytes (\(message.count)-byte message), echo guest")
         }
@@ -220,7 +221,7 @@ struct Bench: AsyncParsableCommand {
             jsonString: #"{"a":{"real":1,"imag":2},"b":{"real":3,"imag":4}}"#, type: mul.input, pool: pool)
         let message = request.serializedBytes()
         return Workload(
-            function: "complex.Calculator/mul", typeURL: "type.googleapis.com/complex.ComplexRequest", message: message,
+            function: "complex.Calculator/mul", typeURL: Wire.typeURLPrefix + "complex.ComplexRequest", message: message,
             wasm: try ModuleFile.read(complexModule), descriptorSet: set,
             description: "complex.Calculator/mul (\(message.count)-byte request), complex example")
     }

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Server
 import SwiftProtobuf
+import WasmRPCCore
 
 /// `wasmrpc demo`: the whole story in one process. Starts a server on a free loopback port with a
 /// temporary data directory, adds the bundled complex example with its descriptor, lists it,

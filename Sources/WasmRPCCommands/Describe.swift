@@ -2,6 +2,7 @@ import ArgumentParser
 import Client
 import DynamicProto
 import Foundation
+import WasmRPCCore
 
 /// `wasmrpc describe`: a module's services, or one function with its message types.
 struct Describe: AsyncParsableCommand {
@@ -44,7 +45,7 @@ struct Describe: AsyncParsableCommand {
             text += "  \(method.path)  (\(pool[method.input].fullName) → \(pool[method.output].fullName))\n"
         }
         text += "The most recently added module that defines a path answers it; this header pins this module:\n"
-        text += "  \(WasmRPCClient.moduleHeader): \(id)\n"
+        text += "  \(Wire.moduleIDHeader): \(id)\n"
         var random = SeededRandom(seed: 1)
         var options = RandomMessageOptions()
         options.maxDepth = 2
@@ -53,7 +54,7 @@ struct Describe: AsyncParsableCommand {
         let example = try DynamicMessage.random(type: first.input, pool: pool, options: options, using: &random).jsonString()
         let security = connection.clientTLS == nil ? "-plaintext " : ""
         text += "For example, with grpcurl:\n"
-        text += "  grpcurl \(security)-H '\(WasmRPCClient.moduleHeader): \(id)' -d '\(example)' \(address) \(first.path.dropFirst())\n"
+        text += "  grpcurl \(security)-H '\(Wire.moduleIDHeader): \(id)' -d '\(example)' \(address) \(MethodPath(first.path)?.qualified ?? first.path)\n"
         return text
     }
 }

@@ -3,6 +3,7 @@ import Client
 import ContentStore
 import Foundation
 import TransparencyLog
+import WasmRPCCore
 
 /// `wasmrpc log …`: the transparency log of every Add.
 struct LogCommand: AsyncParsableCommand {
@@ -49,7 +50,7 @@ struct LogKey: AsyncParsableCommand {
     func run() async throws {
         if let data {
             do {
-                print(try LogIdentity.load(directory: data, origin: LogIdentity.defaultOrigin, encodedKey: nil, create: false).signer.verifier.encoded)
+                print(try LogIdentity.load(directory: data, origin: Wire.defaultLogOrigin, encodedKey: nil, create: false).signer.verifier.encoded)
             } catch {
                 throw CommandFailure(error.message)
             }

@@ -5,6 +5,7 @@ import Client
 import ContentStore
 import Server
 import ServiceLifecycle
+import WasmRPCCore
 
 /// `wasmrpc serve`: the registry and invoker on one gRPC port.
 struct Serve: AsyncParsableCommand {
@@ -28,7 +29,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "Limits") var limits: ServeLimits
 
     @Option(help: "The transparency log's origin (the first line of its checkpoints).")
-    var logOrigin = "wasmrpc.local/log"
+    var logOrigin = Wire.defaultLogOrigin
 
     @Option(
         help:

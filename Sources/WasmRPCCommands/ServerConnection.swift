@@ -5,6 +5,7 @@ import ContentStore
 import Foundation
 import GRPCCore
 import TransparencyLog
+import WasmRPCCore
 
 /// `--server HOST:PORT`, the bearer token and TLS for the commands that talk to a server.
 struct ServerConnection: ParsableArguments {

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import ContentStore
+import WasmRPCCore
 
 @Suite(.timeLimit(.minutes(10))) struct AuditTests {
     /// A store with three modules, its directory, and their ids.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ContentStore
+import WasmRPCCore
 
 /// A fresh data directory per test, removed afterwards.
 final class TemporaryDirectory {

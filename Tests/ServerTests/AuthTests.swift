@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import Server
 import Testing
+import WasmRPCCore
 
 @Suite(.timeLimit(.minutes(10))) struct AuthTests {
     /// Runs `body` with a client carrying `token` against a server started with `policy`.

@@ -6,6 +6,7 @@ import GRPCProtobuf
 import SwiftProtobuf
 import Testing
 import WasmRPCProto
+import WasmRPCCore
 
 /// Sends fixed bytes whatever the message: garbage where a protobuf message should be.
 struct RawBytes<Message>: MessageSerializer {

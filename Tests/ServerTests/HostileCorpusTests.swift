@@ -6,6 +6,7 @@ import SwiftProtobuf
 import Synchronization
 import Testing
 import WAT
+import WasmRPCCore
 
 /// The server-level hostile corpus (`Tests/Fixtures/hostile/`): each module gets its status and a
 /// well-behaved module invoked meanwhile keeps answering. (The server's memory before and after

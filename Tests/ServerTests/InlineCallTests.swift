@@ -6,6 +6,7 @@ import WAT
 import WapcHost
 
 @testable import ModuleRuntime
+import WasmRPCCore
 
 /// Calls on the caller's thread (`RuntimeConfiguration.inlineCalls`): only for modules whose
 /// recent calls were short, never more than the configured number at once, and never again for a

@@ -6,6 +6,7 @@ import GRPCCore
 import SwiftProtobuf
 import Testing
 import WasmRPCProto
+import WasmRPCCore
 
 @Suite(.timeLimit(.minutes(10))) struct InvokerTests {
     static let echoDescriptor = descriptorSet(

@@ -7,6 +7,7 @@ import SwiftProtobuf
 import Testing
 import TransparencyLog
 import WasmRPCProto
+import WasmRPCCore
 
 @Suite(.timeLimit(.minutes(10))) struct LogTests {
     static let echoDescriptor = descriptorSet(

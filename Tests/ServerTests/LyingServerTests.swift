@@ -8,6 +8,7 @@ import SwiftProtobuf
 import Testing
 @testable import TransparencyLog
 import WasmRPCProto
+import WasmRPCCore
 
 /// The client against a server that lies: a proxy in front of a real server changes one thing in
 /// its answers (a size, a number near the type's limit, a proof, a checkpoint, another module's

@@ -10,6 +10,7 @@ import Testing
 import WAT
 import WapcHost
 import WasmRPCProto
+import WasmRPCCore
 
 /// Uploaded services at their own paths (`/complex.Calculator/mul`), called the way a stock gRPC
 /// client calls them: the plain request message, no `Any`, no wasmrpc types.

@@ -4,6 +4,7 @@ import ModuleRuntime
 import SwiftProtobuf
 import Testing
 @testable import Server
+import WasmRPCCore
 
 @Suite(.timeLimit(.minutes(10))) struct PartsTests {
     @Test func grpcTimeoutHeadersParse() {

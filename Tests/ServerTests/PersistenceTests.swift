@@ -3,6 +3,7 @@ import ContentStore
 import Foundation
 import GRPCCore
 import Testing
+import WasmRPCCore
 
 @Suite(.timeLimit(.minutes(10))) struct PersistenceTests {
     @Test func aRestartedServerKeepsEveryModule() async throws {

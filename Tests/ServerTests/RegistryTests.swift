@@ -9,6 +9,7 @@ import Testing
 import WAT
 import WapcHost
 import WasmRPCProto
+import WasmRPCCore
 
 @Suite(.timeLimit(.minutes(10))) struct RegistryTests {
     @Test func addGetListAndInvoke() async throws {

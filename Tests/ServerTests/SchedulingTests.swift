@@ -7,6 +7,7 @@ import WAT
 import WapcHost
 
 @testable import ModuleRuntime
+import WasmRPCCore
 
 /// How calls wait: for one of their module's instances (`CallGate`, off the workers), then for a
 /// worker thread (bounded queue). No test here depends on the machine's speed: a "held" call blocks

@@ -9,6 +9,7 @@ import Synchronization
 import Testing
 import WAT
 import WasmRPCProto
+import WasmRPCCore
 
 let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()

@@ -1,4 +1,5 @@
 import Foundation
+import ContentStore
 import GRDB
 import Testing
 @testable import TransparencyLog

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import GRDB
 import TransparencyLog
+import ContentStore
 
 // The transparency log per operation, in an in-memory SQLite database with 100,000 leaves: one
 // Add's log work (append a leaf, compute the root, sign and store a checkpoint), and the proofs a

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import TransparencyLog
+import ContentStore
 
 // The transparency log at scale: builds a log of N leaves (default 1,000,000) in a file-backed
 // SQLite database (WAL, as the server uses) through the bulk path, then measures

@@ -14,6 +14,7 @@ import Server
 import SwiftProtobuf
 import Synchronization
 import WAT
+import WasmRPCCore
 
 struct Options {
     var seconds = 5.0

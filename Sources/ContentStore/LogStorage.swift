@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TransparencyLog
 
 /// The Merkle log in SQLite, inside the caller's transactions (the content store appends a leaf
 /// in the same transaction that records the module).
