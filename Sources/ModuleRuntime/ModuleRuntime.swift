@@ -28,67 +28,6 @@ public struct Invocation: Sendable {
     public internal(set) var ranInline = false
 }
 
-/// Counts a module's calls in a row that were short; with enough of them, and unless barred, its
-/// calls may run on the caller's thread.
-final class CallPace: Sendable {
-    private let needed: Int
-    private let streak = Atomic<Int>(0)
-    private let barred: Atomic<Bool>
-
-    init(streak needed: Int, barred: Bool) {
-        self.needed = needed
-        self.barred = Atomic(barred)
-    }
-
-    var mayRunInline: Bool {
-        !barred.load(ordering: .relaxed) && streak.load(ordering: .relaxed) >= needed
-    }
-
-    /// Records one call; a long one restarts the count.
-    func record(short: Bool) {
-        if short {
-            if streak.load(ordering: .relaxed) < needed { streak.add(1, ordering: .relaxed) }
-        } else {
-            streak.store(0, ordering: .relaxed)
-        }
-    }
-
-    func bar() { barred.store(true, ordering: .relaxed) }
-}
-
-/// A module ready to run: its verified bytes parsed, its interface, its warm instances, and the
-/// gate that bounds how many of its calls run at once (one instance each).
-final class LoadedModule: Sendable {
-    let record: ModuleRecord
-    let interface: ModuleInterface
-    let instances: InstancePool
-    let gate: CallGate
-    /// Function names callers used → the method they resolved to (resolving filters every method).
-    private let resolved = Mutex<[String: MethodDescriptor]>([:])
-    /// Names that resolved; a module has few functions and callers use few spellings, but the
-    /// cache must not grow with names clients make up, so only hits are kept, up to this many.
-    static let maxResolvedNames = 256
-
-    /// Whether its calls may run on the caller's thread (its recent calls were short).
-    let pace: CallPace
-
-    init(record: ModuleRecord, interface: ModuleInterface, instances: InstancePool, pace: CallPace) {
-        self.record = record
-        self.interface = interface
-        self.instances = instances
-        self.pace = pace
-        gate = CallGate(limit: instances.maxInstances)
-    }
-
-    /// `interface.resolve(name)`, cached.
-    func resolve(_ name: String) throws(ModuleRuntimeError) -> MethodDescriptor {
-        if let function = resolved.withLock({ $0[name] }) { return function }
-        let function = try interface.resolve(name)
-        resolved.withLock { if $0.count < Self.maxResolvedNames { $0[name] = function } }
-        return function
-    }
-}
-
 /// Adds, loads and runs modules on top of the content store: validates modules and descriptors
 /// before they are stored, keeps recently used modules loaded with an instance pool each, and runs
 /// guests on its own worker threads so that a guest never blocks Swift's cooperative pool.
@@ -96,20 +35,9 @@ public final class ModuleRuntime: Sendable {
     public let store: ContentStore
     public let configuration: RuntimeConfiguration
     public let router: HostCallRouter
-    private let workers: NIOThreadPool
-    /// Jobs handed to the workers and not finished yet.
-    private let pending = Atomic<Int>(0)
-    private let loaded: ModuleCache<LoadedModule>
-    /// Bounds the idle instances of all loaded modules together.
-    private let idleInstances: IdleInstanceBudget
+    private let loader: ModuleLoader
+    private let scheduler: CallScheduler
     private let interfaces: ModuleCache<ModuleInterface>
-    /// Calls running on their caller's thread right now (at most `configuration.inlineCalls`).
-    private let inlineRunning = Atomic<Int>(0)
-    /// Calls that ran on their caller's thread since the runtime started.
-    private let inlineTotal = Atomic<Int>(0)
-    /// Modules one of whose calls was not short on a caller's thread: never inline
-    /// again, even after they are evicted and loaded again.
-    private let barredFromInline = Mutex<Set<ModuleID>>([])
     private let logger: Logger
 
     public init(
@@ -120,30 +48,31 @@ public final class ModuleRuntime: Sendable {
         self.configuration = configuration
         self.router = router
         self.logger = logger
-        loaded = ModuleCache(capacity: configuration.loadedModules)
-        idleInstances = IdleInstanceBudget(limit: configuration.maxIdleInstances)
+        loader = ModuleLoader(configuration: configuration, router: router, logger: logger)
+        scheduler = CallScheduler(configuration: configuration, loader: loader)
         interfaces = ModuleCache(capacity: configuration.parsedDescriptors)
-        workers = NIOThreadPool(numberOfThreads: max(1, configuration.workerThreads))
-        workers.start()
     }
 
     /// Finishes queued work and stops the worker threads; later calls fail as `unavailable`.
     public func shutdown() async {
-        try? await workers.shutdownGracefully()
+        await scheduler.shutdown()
     }
 
     /// How many modules are loaded right now (for tests and metrics).
-    public var loadedModuleCount: Int { loaded.count }
+    public var loadedModuleCount: Int { loader.count }
+
+    /// Modules loaded from the store since the runtime started (for tests).
+    public var loadCount: Int { loader.loadCount }
 
     /// Calls of module `id` running and waiting for one of its instances; nil if it is not loaded.
     public func callCounts(of id: ModuleID) -> (running: Int, waiting: Int)? {
-        loaded.peek(id)?.gate.counts
+        loader.peek(id)?.gate.counts
     }
 
     /// The path (`package.Service/method`) that `name` resolves to in module `id`, if the module is
     /// loaded (for metric labels, which must not grow with what clients send).
     public func loadedFunctionPath(module id: ModuleID, name: String) -> String? {
-        guard let module = loaded.peek(id), let function = try? module.resolve(name) else { return nil }
+        guard let module = loader.peek(id), let function = try? module.resolve(name) else { return nil }
         return function.methodPath.qualified
     }
 
@@ -151,13 +80,13 @@ public final class ModuleRuntime: Sendable {
     public var parsedDescriptorCount: Int { interfaces.count }
 
     /// Instances kept warm across all loaded modules (for tests and metrics).
-    public var idleInstanceCount: Int { idleInstances.count }
+    public var idleInstanceCount: Int { loader.idleInstances.count }
 
     /// Calls that ran on their caller's thread instead of a worker, since the runtime started.
-    public var inlineCallCount: Int { inlineTotal.load(ordering: .relaxed) }
+    public var inlineCallCount: Int { scheduler.inlineCallCount }
 
     /// Jobs on the worker threads or waiting for one (for tests and metrics).
-    public var pendingWork: Int { pending.load(ordering: .relaxed) }
+    public var pendingWork: Int { scheduler.pendingWork }
 
     // MARK: - Registry
 
@@ -173,7 +102,7 @@ public final class ModuleRuntime: Sendable {
         if let problem = ModuleLogEntry.nameProblem(name) {
             throw ModuleRuntimeError(.invalidArgument, "\(problem): \(ModuleRuntimeError.quote(name))")
         }
-        return try await onWorker { [self] in
+        return try await scheduler.onWorker { [self] in
             if let record = try store.record(ModuleID(of: wasm)) {
                 // Stored already: the write only restores the blob if it went missing or bad.
                 try store.blobs.write(wasm)
@@ -206,7 +135,7 @@ public final class ModuleRuntime: Sendable {
                 // Loaded at once with the module just parsed and the instance that validated it:
                 // the first call neither reads, verifies and parses the bytes again nor makes and
                 // translates an instance.
-                _ = loaded.insert(makeLoaded(record: record, interface: interface, module: module, trial: trial), for: record.id)
+                loader.insert(record: record, interface: interface, module: module, trial: trial)
                 return AddedModule(record: record, interface: interface, created: true)
             }
             return AddedModule(record: record, interface: try self.interface(of: record), created: false)
@@ -215,7 +144,7 @@ public final class ModuleRuntime: Sendable {
 
     /// A module's record, interface and bytes, read from disk and verified against the id.
     public func module(_ id: ModuleID) async throws -> (record: ModuleRecord, interface: ModuleInterface, wasm: [UInt8]) {
-        try await onWorker { [self] in
+        try await scheduler.onWorker { [self] in
             let (record, wasm) = try store.module(id)
             return (record, try interface(of: record), wasm)
         }
@@ -227,7 +156,7 @@ public final class ModuleRuntime: Sendable {
     public func list(after token: Int64?, limit: Int, maxBytes: Int, includeDescriptors: Bool) async throws
         -> (modules: [ModuleSummary], next: Int64?)
     {
-        try await onWorker { [self] in
+        try await scheduler.onWorker { [self] in
             var (modules, next) = try store.list(after: token, limit: limit, maxBytes: maxBytes, includeDescriptors: includeDescriptors)
             for index in modules.indices where modules[index].signatures == nil {
                 guard let record = try store.record(modules[index].id) else { continue }
@@ -249,7 +178,7 @@ public final class ModuleRuntime: Sendable {
 
     /// Runs blocking store work (log proofs, receipts) on a worker thread.
     public func withStore<T: Sendable>(_ body: @escaping @Sendable (ContentStore) throws -> T) async throws -> T {
-        try await onWorker { [store] in try body(store) }
+        try await scheduler.onWorker { [store] in try body(store) }
     }
 
     /// The parsed descriptor of a stored module (cached).
@@ -283,29 +212,7 @@ public final class ModuleRuntime: Sendable {
                 .invalidArgument,
                 "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \(ModuleRuntimeError.quote(typeURL))")
         }
-        // Wait for one of the module's instances here, off the workers, so that the calls of a module
-        // that has all its instances busy (a guest stuck in a loop until its deadline, say) leave the
-        // workers to other modules.
-        let maxWait = configuration.maxWait
-        let waitUntil = min(deadline ?? .now + maxWait, .now + maxWait)
-        try await module.gate.enter(until: waitUntil) { [limit = module.gate.limit] in
-            if let deadline, deadline <= waitUntil {
-                return ModuleRuntimeError(.deadlineExceeded, "the deadline passed while the call waited for one of the module's \(limit) instances")
-            }
-            return ModuleRuntimeError(.overloaded, "all \(limit) instances of module \(id) stayed busy for \(maxWait)")
-        }
-        defer { module.gate.leave() }
-        let queued = ContinuousClock.now
-        let call = { @Sendable () throws -> Invocation in
-            var timeout: Duration?
-            if let deadline {
-                timeout = ContinuousClock.now.duration(to: deadline)
-                if let left = timeout, left <= .zero {
-                    throw ModuleRuntimeError(.deadlineExceeded, "the deadline passed while the call waited for a worker")
-                }
-            } else if queued.duration(to: .now) > maxWait {
-                throw ModuleRuntimeError(.overloaded, "the call waited more than \(maxWait) for a worker")
-            }
+        return try await scheduler.schedule(module, deadline: deadline) { timeout in
             do throws(DynamicProtoError) {
                 _ = try DynamicMessage(serializedBytes: parameters, type: function.input, pool: interface.pool)
             } catch {
@@ -324,58 +231,6 @@ public final class ModuleRuntime: Sendable {
             }
             return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output, fuelUsed: fuelUsed)
         }
-        if module.pace.mayRunInline, takeInlineSlot() {
-            defer { inlineRunning.subtract(1, ordering: .relaxed) }
-            try Task.checkCancellation()
-            inlineTotal.add(1, ordering: .relaxed)
-            var invocation = try timed(call, of: module, inline: true)
-            invocation.ranInline = true
-            return invocation
-        }
-        return try await onWorker { [self] in try timed(call, of: module, inline: false) }
-    }
-
-    /// Runs `call`, telling the module's pace whether it was short; a call that was not short on
-    /// a caller's thread bars its module from running there again.
-    private func timed(_ call: () throws -> Invocation, of module: LoadedModule, inline: Bool) throws -> Invocation {
-        let started = ContinuousClock.now
-        // nil: the call did not run (its deadline or --max-wait passed before it could).
-        var short: Bool? = false
-        defer {
-            if let short {
-                let wasShort = short && started.duration(to: .now) <= configuration.inlineDuration
-                module.pace.record(short: wasShort)
-                if inline, !wasShort { barFromInline(module) }
-            }
-        }
-        do {
-            let invocation = try call()
-            short = invocation.fuelUsed <= configuration.inlineFuel
-            return invocation
-        } catch let error as ModuleRuntimeError where error.code == .deadlineExceeded || error.code == .overloaded {
-            short = nil
-            throw error
-        } catch let error as WapcError where error.code == .deadlineExceeded || error.code == .outOfFuel {
-            throw error  // stopped by a limit: not short, whatever the clock says
-        } catch {
-            short = true
-            throw error
-        }
-    }
-
-    private func barFromInline(_ module: LoadedModule) {
-        module.pace.bar()
-        barredFromInline.withLock { _ = $0.insert(module.record.id) }
-        logger.info(
-            "a call that ran on a caller's thread was not short; the module's calls go to the workers from now on",
-            metadata: ["id": "\(module.record.id)"])
-    }
-
-    /// One of the `inlineCalls` slots, if one is free.
-    private func takeInlineSlot() -> Bool {
-        if inlineRunning.add(1, ordering: .relaxed).oldValue < configuration.inlineCalls { return true }
-        inlineRunning.subtract(1, ordering: .relaxed)
-        return false
     }
 
     /// The method `name` names in module `id` (loading the module if needed).
@@ -383,60 +238,16 @@ public final class ModuleRuntime: Sendable {
         try await load(id).resolve(name)
     }
 
-    /// The loaded module `id`, from the cache or from the store (verified, parsed, linked).
+    /// The loaded module `id`, from the cache or from the store (verified, parsed, linked); one
+    /// load per module however many callers need it at once (`ModuleLoader`).
     private func load(_ id: ModuleID) async throws -> LoadedModule {
-        if let module = loaded.value(id) { return module }
-        return try await onWorker { [self] in
-            let (record, wasm) = try store.module(id)
-            let interface = try interface(of: record)
-            let (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc, router: router)
-            logger.debug("loaded module", metadata: ["id": "\(id)"])
-            return loaded.insert(makeLoaded(record: record, interface: interface, module: module, trial: trial), for: id)
-        }
-    }
-
-    /// A loaded module whose instance pool holds `trial`, the instance that validated it (if the
-    /// idle budget allows). The module's gate lets no more calls in than there are instances, so
-    /// the pool never waits.
-    private func makeLoaded(record: ModuleRecord, interface: ModuleInterface, module: WapcModule, trial: WapcInstance) -> LoadedModule {
-        let instances = InstancePool(
-            module: module, configuration: configuration.wapc, router: router, maxInstances: configuration.instancesPerModule,
-            acquireTimeout: configuration.wapc.timeout ?? .seconds(1), idleBudget: idleInstances)
-        instances.adopt(trial)
-        let barred = configuration.inlineCalls == 0 || barredFromInline.withLock { $0.contains(record.id) }
-        return LoadedModule(
-            record: record, interface: interface, instances: instances,
-            pace: CallPace(streak: configuration.inlineStreak, barred: barred))
-    }
-
-    /// Runs blocking `body` on a worker thread; refuses it when too much work is already waiting.
-    /// A job whose task was cancelled while it waited (the client gave up) does not run.
-    private func onWorker<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        let limit = configuration.maxQueuedCalls + max(1, configuration.workerThreads)
-        let before = pending.add(1, ordering: .relaxed).oldValue
-        defer { pending.subtract(1, ordering: .relaxed) }
-        guard before < limit else {
-            throw ModuleRuntimeError(.overloaded, "the server is busy: \(before) calls are running or waiting")
-        }
-        let abandoned = AbandonFlag()
-        do {
-            return try await withTaskCancellationHandler {
-                try await workers.runIfActive {
-                    if abandoned.isSet { throw CancellationError() }
-                    return try body()
-                }
-            } onCancel: {
-                abandoned.set()
+        try await loader.module(id) { [self] in
+            try await scheduler.onWorker { [self] in
+                let (record, wasm) = try store.module(id)
+                let interface = try interface(of: record)
+                let (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc, router: router)
+                return (record, interface, module, trial)
             }
-        } catch is NIOThreadPoolError.ThreadPoolInactive {
-            throw ModuleRuntimeError(.unavailable, "the runtime is shutting down")
         }
     }
-}
-
-/// Set once when the task waiting for a worker job is cancelled.
-private final class AbandonFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    var isSet: Bool { value.load(ordering: .relaxed) }
-    func set() { value.store(true, ordering: .relaxed) }
 }

@@ -1,0 +1,171 @@
+import ContentStore
+import DynamicProto
+import Logging
+import Synchronization
+import WapcHost
+import WasmRPCCore
+
+/// Counts a module's calls in a row that were short; with enough of them, and unless barred, its
+/// calls may run on the caller's thread.
+final class CallPace: Sendable {
+    private let needed: Int
+    private let streak = Atomic<Int>(0)
+    private let barred: Atomic<Bool>
+
+    init(streak needed: Int, barred: Bool) {
+        self.needed = needed
+        self.barred = Atomic(barred)
+    }
+
+    var mayRunInline: Bool {
+        !barred.load(ordering: .relaxed) && streak.load(ordering: .relaxed) >= needed
+    }
+
+    /// Records one call; a long one restarts the count.
+    func record(short: Bool) {
+        if short {
+            if streak.load(ordering: .relaxed) < needed { streak.add(1, ordering: .relaxed) }
+        } else {
+            streak.store(0, ordering: .relaxed)
+        }
+    }
+
+    func bar() { barred.store(true, ordering: .relaxed) }
+}
+
+/// A module ready to run: its verified bytes parsed, its interface, its warm instances, and the
+/// gate that bounds how many of its calls run at once (one instance each).
+final class LoadedModule: Sendable {
+    let record: ModuleRecord
+    let interface: ModuleInterface
+    let instances: InstancePool
+    let gate: CallGate
+    /// Function names callers used → the method they resolved to (resolving filters every method).
+    private let resolved = Mutex<[String: MethodDescriptor]>([:])
+    /// Names that resolved; a module has few functions and callers use few spellings, but the
+    /// cache must not grow with names clients make up, so only hits are kept, up to this many.
+    static let maxResolvedNames = 256
+
+    /// Whether its calls may run on the caller's thread (its recent calls were short).
+    let pace: CallPace
+
+    init(record: ModuleRecord, interface: ModuleInterface, instances: InstancePool, pace: CallPace) {
+        self.record = record
+        self.interface = interface
+        self.instances = instances
+        self.pace = pace
+        gate = CallGate(limit: instances.maxInstances)
+    }
+
+    /// `interface.resolve(name)`, cached.
+    func resolve(_ name: String) throws(ModuleRuntimeError) -> MethodDescriptor {
+        if let function = resolved.withLock({ $0[name] }) { return function }
+        let function = try interface.resolve(name)
+        resolved.withLock { if $0.count < Self.maxResolvedNames { $0[name] = function } }
+        return function
+    }
+}
+
+/// Keeps modules loaded — verified, parsed, linked, with their instance pools and gates — for the
+/// most recently used `loadedModules` modules, and loads each module once however many callers
+/// need it at the same time.
+///
+/// One module has one `LoadedModule` at a time: concurrent first calls (or calls of a module
+/// evicted and needed again) share one load, and a module evicted from the cache while its calls
+/// are still running is taken back as it is, so its gate keeps bounding all of its calls instead
+/// of a second gate admitting as many again.
+final class ModuleLoader: Sendable {
+    /// A module that calls may still hold after the cache let it go.
+    private struct Held: @unchecked Sendable {
+        // @unchecked: a weak reference to a Sendable class, read and written only under `held`'s lock.
+        weak var module: LoadedModule?
+    }
+
+    let configuration: RuntimeConfiguration
+    let router: HostCallRouter
+    private let cache: ModuleCache<LoadedModule>
+    /// Every `LoadedModule` made, as long as something holds it.
+    private let held = Mutex<[ModuleID: Held]>([:])
+    /// Loads under way; later callers wait for them.
+    private let loading = Mutex<[ModuleID: Task<LoadedModule, any Error>]>([:])
+    /// Bounds the idle instances of all loaded modules together.
+    let idleInstances: IdleInstanceBudget
+    /// Modules one of whose calls was not short on a caller's thread: never inline again, even
+    /// after they are evicted and loaded again.
+    private let barredFromInline = Mutex<Set<ModuleID>>([])
+    private let loads = Atomic<Int>(0)
+    private let logger: Logger
+
+    init(configuration: RuntimeConfiguration, router: HostCallRouter, logger: Logger) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+        cache = ModuleCache(capacity: configuration.loadedModules)
+        idleInstances = IdleInstanceBudget(limit: configuration.maxIdleInstances)
+    }
+
+    /// How many modules are in the cache.
+    var count: Int { cache.count }
+
+    /// Modules loaded from the store since the runtime started (Add's own are not counted).
+    var loadCount: Int { loads.load(ordering: .relaxed) }
+
+    /// The cached module `id`, without counting it as a use.
+    func peek(_ id: ModuleID) -> LoadedModule? { cache.peek(id) }
+
+    /// Module `id`: cached, still held by running calls, being loaded by another caller, or loaded
+    /// now by `load` (which runs on a worker).
+    func module(_ id: ModuleID, load: @escaping @Sendable () async throws -> (ModuleRecord, ModuleInterface, WapcModule, WapcInstance))
+        async throws -> LoadedModule
+    {
+        if let module = cache.value(id) { return module }
+        let task = loading.withLock { inFlight -> Task<LoadedModule, any Error>? in
+            if let task = inFlight[id] { return task }
+            if let module = held.withLock({ $0[id]?.module }) {
+                _ = cache.insert(module, for: id)
+                return nil
+            }
+            let task = Task { [self] in
+                defer { loading.withLock { $0[id] = nil } }
+                let (record, interface, module, trial) = try await load()
+                loads.add(1, ordering: .relaxed)
+                logger.debug("loaded module", metadata: ["id": "\(id)"])
+                return insert(record: record, interface: interface, module: module, trial: trial)
+            }
+            inFlight[id] = task
+            return task
+        }
+        guard let task else { return try await module(id, load: load) }
+        return try await task.value
+    }
+
+    /// Caches a module Add has just parsed, with the instance that validated it.
+    @discardableResult
+    func insert(record: ModuleRecord, interface: ModuleInterface, module: WapcModule, trial: WapcInstance) -> LoadedModule {
+        let instances = InstancePool(
+            module: module, configuration: configuration.wapc, router: router, maxInstances: configuration.instancesPerModule,
+            acquireTimeout: configuration.wapc.timeout ?? .seconds(1), idleBudget: idleInstances)
+        instances.adopt(trial)
+        let barred = configuration.inlineCalls == 0 || barredFromInline.withLock { $0.contains(record.id) }
+        let loaded = LoadedModule(
+            record: record, interface: interface, instances: instances, pace: CallPace(streak: configuration.inlineStreak, barred: barred))
+        let stored = held.withLock { held -> LoadedModule in
+            // One per module: one that calls still hold wins over a new one.
+            if let existing = held[record.id]?.module { return existing }
+            held[record.id] = Held(module: loaded)
+            // Forget modules nothing holds any more, so that this table follows the modules alive.
+            if held.count > 2 * configuration.loadedModules { held = held.filter { $0.value.module != nil } }
+            return loaded
+        }
+        return cache.insert(stored, for: record.id)
+    }
+
+    /// Bars `module` from running on callers' threads for the runtime's lifetime.
+    func barFromInline(_ module: LoadedModule) {
+        module.pace.bar()
+        barredFromInline.withLock { _ = $0.insert(module.record.id) }
+        logger.info(
+            "a call that ran on a caller's thread was not short; the module's calls go to the workers from now on",
+            metadata: ["id": "\(module.record.id)"])
+    }
+}
