@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TransparencyLog", targets: ["TransparencyLog"]),
         // The server and client, for Benchmarks/ (the CLI is their user here).
         .library(name: "Server", targets: ["Server"]),
+        .library(name: "WasmRPCBench", targets: ["WasmRPCBench"]),
         .library(name: "Client", targets: ["Client"]),
         .library(name: "ContentStore", targets: ["ContentStore"]),
         // swift-protobuf code generated from the test .proto files, for tests and Benchmarks/.
@@ -115,10 +116,20 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // `wasmrpc bench`'s load generator and the bare gRPC echo server it measures against.
+        .target(
+            name: "WasmRPCBench",
+            dependencies: [
+                "Server",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         .target(
             name: "WasmRPCCommands",
             dependencies: [
-                "WasmRPCCore", "WapcHost", "Server", "Client", "DynamicProto", "ContentStore", "TransparencyLog", "WasmRPCProto",
+                "WasmRPCCore", "WapcHost", "Server", "Client", "DynamicProto", "ContentStore", "TransparencyLog", "WasmRPCProto", "WasmRPCBench",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),
@@ -167,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos", "WapcHost", "WasmRPCCore",
+                "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos", "WapcHost", "WasmRPCCore", "WasmRPCBench",
                 "TransparencyLog",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -12,7 +12,7 @@ import Synchronization
 /// comes before the transport settled (listening, or failed to bind) is held back until it has,
 /// and the port callers wait for is this type's own value, which `ended()` settles too; when the
 /// transport could not bind, they get the reason.
-final class ServerLifecycle<Transport: ServerTransport>: Sendable {
+package final class ServerLifecycle<Transport: ServerTransport>: Sendable {
     private enum Phase {
         /// `serve()` may not have begun; `stopRequested`: stop once it has.
         case starting(stopRequested: Bool)
@@ -26,7 +26,7 @@ final class ServerLifecycle<Transport: ServerTransport>: Sendable {
     /// nil: stopped before it listened.
     private let boundPort = OnceValue<Result<Int, any Error>>()
 
-    init(server: GRPCServer<Transport>, transport: HTTP2ServerTransport.Posix) {
+    package init(server: GRPCServer<Transport>, transport: HTTP2ServerTransport.Posix) {
         self.server = server
         self.transport = transport
     }
@@ -34,7 +34,7 @@ final class ServerLifecycle<Transport: ServerTransport>: Sendable {
     /// Adds the serving task to `group` and waits until the transport listens; returns its port.
     /// Throws why it could not listen (the serving task's error, taken from `group`). A stop
     /// requested before this call means the server never serves: nil, and nothing is added.
-    func start(in group: inout ThrowingTaskGroup<Void, any Error>) async throws -> Int? {
+    package func start(in group: inout ThrowingTaskGroup<Void, any Error>) async throws -> Int? {
         if case .starting(stopRequested: true) = phase.withLock({ $0 }) {
             boundPort.set(nil)
             return nil
@@ -66,7 +66,7 @@ final class ServerLifecycle<Transport: ServerTransport>: Sendable {
     }
 
     /// Stops accepting calls (now, or as soon as `start` has seen the transport settle).
-    func stop() {
+    package func stop() {
         let now = phase.withLock { phase in
             guard case .started = phase else {
                 phase = .starting(stopRequested: true)
@@ -78,12 +78,12 @@ final class ServerLifecycle<Transport: ServerTransport>: Sendable {
     }
 
     /// Settles the port for anyone still waiting, once serving is over (or never began).
-    func ended() {
+    package func ended() {
         boundPort.set(nil)
     }
 
     /// The port the transport listens on, once it does; throws why it did not.
-    var port: Int {
+    package var port: Int {
         get async throws {
             guard let bound = try await boundPort.value else {
                 throw ServerError(.notListening, "the server is not listening: it was stopped before it began")

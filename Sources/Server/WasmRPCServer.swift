@@ -100,7 +100,7 @@ public final class WasmRPCServer: Service, Sendable {
 
     /// The HTTP/2 transport on `host:port` (`localhost` is 127.0.0.1), as every server here uses it
     /// (`BaselineEchoServer` too, so that benchmarks compare like with like).
-    static func transport(
+    package static func transport(
         host: String, port: Int, security: HTTP2ServerTransport.Posix.TransportSecurity, maxRequestBytes: Int
     ) -> HTTP2ServerTransport.Posix {
         let host = bindAddress(host)

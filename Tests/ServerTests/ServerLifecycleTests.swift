@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import ModuleRuntime
 import Server
+import WasmRPCBench
 import Testing
 
 /// Starting and stopping a server in any order ends `run()` and settles `listeningPort()`: it
