@@ -175,10 +175,39 @@ let package = Package(
             name: "ContentStoreTests",
             dependencies: ["ContentStore", "WasmRPCCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // Helpers shared by the test targets (fixtures, descriptors, servers on loopback, waiting).
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Server", "Client", "WasmRPCCore", "WasmRPCProto", "GeneratedTestProtos", "WapcHost",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "WAT", package: "WasmKit"),
+            ],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(
+            name: "ModuleRuntimeTests",
+            dependencies: [
+                "ModuleRuntime", "TestSupport", "ContentStore", "DynamicProto", "WapcHost", "WasmRPCCore",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "WAT", package: "WasmKit"),
+            ]
+        ),
+        .testTarget(
+            name: "ClientTests",
+            dependencies: [
+                "Client", "TestSupport", "TransparencyLog", "WasmRPCCore", "WasmRPCProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(
             name: "ServerTests",
             dependencies: [
                 "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos", "WapcHost", "WasmRPCCore", "WasmRPCBench",
+                "TestSupport",
                 "TransparencyLog",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -5,6 +5,7 @@ import GRPCCore
 import Server
 import Testing
 import WasmRPCCore
+import TestSupport
 
 @Suite(.timeLimit(.minutes(10))) struct AuthTests {
     /// Runs `body` with a client carrying `token` against a server started with `policy`.

@@ -7,6 +7,7 @@ import SwiftProtobuf
 import Testing
 import WasmRPCProto
 import WasmRPCCore
+import TestSupport
 
 /// Sends fixed bytes whatever the message: garbage where a protobuf message should be.
 struct RawBytes<Message>: MessageSerializer {

@@ -4,6 +4,7 @@ import GRPCCore
 import Server
 import Testing
 import WasmRPCProto
+import TestSupport
 
 @Suite(.timeLimit(.minutes(10))) struct HealthTests {
     func check(_ client: WasmRPCClient, _ service: String) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {

@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 import WAT
 import WasmRPCCore
+import TestSupport
 
 /// The server-level hostile corpus (`Tests/Fixtures/hostile/`): each module gets its status and a
 /// well-behaved module invoked meanwhile keeps answering. (The server's memory before and after

@@ -7,6 +7,7 @@ import SwiftProtobuf
 import Testing
 import WasmRPCProto
 import WasmRPCCore
+import TestSupport
 
 @Suite(.timeLimit(.minutes(10))) struct InvokerTests {
     static let echoDescriptor = descriptorSet(

@@ -8,14 +8,9 @@ import Testing
 import TransparencyLog
 import WasmRPCProto
 import WasmRPCCore
+import TestSupport
 
 @Suite(.timeLimit(.minutes(10))) struct LogTests {
-    static let echoDescriptor = descriptorSet(
-        package: "echo", messages: ["Text": ["text"]], services: [("Echo", [("echo", "Text", "Text")])])
-
-    /// Distinct modules with the echo guest's behaviour.
-    static func copy(_ n: Int) -> [UInt8] { appendingCustomSection(echoWasm, name: "test.copy", payload: Array("\(n)".utf8)) }
-
     @Test func addAndGetCarryReceiptsThatVerify() async throws {
         let trust = LogTrust(directory: temporaryDirectory())
         defer { try? FileManager.default.removeItem(atPath: trust.directory) }
@@ -24,7 +19,7 @@ import WasmRPCCore
             #expect(try Checkpoint(body: key.verify(note)).size == 0)
             var ids: [ModuleID] = []
             for n in 0..<5 {
-                let added = try await client.add(wasm: Self.copy(n), descriptorSet: Self.echoDescriptor)
+                let added = try await client.add(wasm: TestGuests.echoCopy(n), descriptorSet: TestGuests.echoDescriptor)
                 let receipt = added.receipt
                 #expect(receipt.leafIndex == UInt64(n))
                 let checkpoint = try Checkpoint(body: key.verify(receipt.checkpoint))
@@ -35,13 +30,13 @@ import WasmRPCCore
                 ids.append(try #require(ModuleID(hex: added.metadata.id)))
             }
             // Adding the same bytes again appends nothing.
-            let again = try await client.add(wasm: Self.copy(0), descriptorSet: Self.echoDescriptor)
+            let again = try await client.add(wasm: TestGuests.echoCopy(0), descriptorSet: TestGuests.echoDescriptor)
             #expect(again.receipt.leafIndex == 0 && again.receipt.treeSize == 5)
 
             let first = try await client.getVerified(ids[0], trust: trust)
             #expect(first.entry.id == ids[0].hex && first.checkpoint.size == 5 && first.previous == nil)
             #expect(try trust.pinnedKey(origin: "wasmrpc.local/log") == key)
-            _ = try await client.add(wasm: Self.copy(5), descriptorSet: Self.echoDescriptor)
+            _ = try await client.add(wasm: TestGuests.echoCopy(5), descriptorSet: TestGuests.echoDescriptor)
             let later = try await client.getVerified(ids[3], trust: trust)
             #expect(later.previous?.size == 5 && later.checkpoint.size == 6 && later.leafIndex == 3)
 
@@ -64,14 +59,14 @@ import WasmRPCCore
         let key = try NoteSigner(name: "wasmrpc.local/log", key: Curve25519.Signing.PrivateKey()).encoded
         // The history the client sees first: module 1.
         let target = try await withServer(configure: { $0.logKey = key }) { client in
-            let id = try #require(ModuleID(hex: try await client.add(wasm: Self.copy(1), descriptorSet: Self.echoDescriptor).metadata.id))
+            let id = try #require(ModuleID(hex: try await client.add(wasm: TestGuests.echoCopy(1), descriptorSet: TestGuests.echoDescriptor).metadata.id))
             _ = try await client.getVerified(id, trust: trust)
             return id
         }
         // The same key, a rewritten history: module 2 first, then module 1.
         try await withServer(configure: { $0.logKey = key }) { client in
-            _ = try await client.add(wasm: Self.copy(2), descriptorSet: Self.echoDescriptor)
-            _ = try await client.add(wasm: Self.copy(1), descriptorSet: Self.echoDescriptor)
+            _ = try await client.add(wasm: TestGuests.echoCopy(2), descriptorSet: TestGuests.echoDescriptor)
+            _ = try await client.add(wasm: TestGuests.echoCopy(1), descriptorSet: TestGuests.echoDescriptor)
             let error = await #expect(throws: ClientError.self) { try await client.getVerified(target, trust: trust) }
             #expect(error?.code == .verificationFailed)
             #expect(error?.message.contains("forked") == true)
@@ -80,7 +75,7 @@ import WasmRPCCore
         }
         // Another key: the signature does not verify against the pinned one.
         try await withServer { client in
-            _ = try await client.add(wasm: Self.copy(1), descriptorSet: Self.echoDescriptor)
+            _ = try await client.add(wasm: TestGuests.echoCopy(1), descriptorSet: TestGuests.echoDescriptor)
             let error = await #expect(throws: ClientError.self) { try await client.getVerified(target, trust: trust) }
             #expect(error?.message.contains("signature") == true)
         }
@@ -91,7 +86,7 @@ import WasmRPCCore
         defer { try? FileManager.default.removeItem(atPath: data) }
         let ids = try await withServer(directory: data) { client in
             var ids: [ModuleID] = []
-            for n in 0..<3 { ids.append(try #require(ModuleID(hex: try await client.add(wasm: Self.copy(n), descriptorSet: Self.echoDescriptor).metadata.id))) }
+            for n in 0..<3 { ids.append(try #require(ModuleID(hex: try await client.add(wasm: TestGuests.echoCopy(n), descriptorSet: TestGuests.echoDescriptor).metadata.id))) }
             return ids
         }
         let edits: [(String, String)] = [

@@ -11,6 +11,7 @@ import WAT
 import WapcHost
 import WasmRPCProto
 import WasmRPCCore
+import TestSupport
 
 /// Uploaded services at their own paths (`/complex.Calculator/mul`), called the way a stock gRPC
 /// client calls them: the plain request message, no `Any`, no wasmrpc types.
@@ -211,14 +212,14 @@ import WasmRPCCore
     /// A native call in flight when shutdown begins finishes; `run()` returns once it is done.
     /// (Health's NOT_SERVING during shutdown is in HealthTests.)
     @Test func shutdownDrainsACallInFlight() async throws {
-        let hold = SchedulingTests.Hold()
+        let hold = Hold()
         defer { hold.release(100) }
         let configure = { (configuration: inout WasmRPCServer.Configuration) in
             configuration.hostCalls.register(hold, binding: "test", namespace: "hold")
             configuration.runtime.wapc.timeout = .seconds(60)
         }
         try await withRunningServer(configure: configure) { client, server in
-            _ = try await client.add(wasm: try wat2wasm(SchedulingTests.holdWat), descriptorSet: SchedulingTests.nothing)
+            _ = try await client.add(wasm: try wat2wasm(TestGuests.holdWat), descriptorSet: TestGuests.nothing)
             let call = Task { try await client.call("loop.Loop/run", message: []) }
             // Wait (bounded) until the call holds its instance.
             try await eventually { server.runtime.loadedModuleCount == 1 && server.runtime.pendingWork == 1 }

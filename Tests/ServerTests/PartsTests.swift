@@ -5,6 +5,7 @@ import SwiftProtobuf
 import Testing
 @testable import Server
 import WasmRPCCore
+import TestSupport
 
 @Suite(.timeLimit(.minutes(10))) struct PartsTests {
     @Test func grpcTimeoutHeadersParse() {

@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import Testing
 import WasmRPCCore
+import TestSupport
 
 @Suite(.timeLimit(.minutes(10))) struct PersistenceTests {
     @Test func aRestartedServerKeepsEveryModule() async throws {

@@ -5,6 +5,7 @@ import GRPCCore
 import SwiftProtobuf
 import Testing
 import WasmRPCProto
+import TestSupport
 
 /// Server reflection, v1 and v1alpha: what grpcurl-style clients use to discover the services and
 /// build requests without generated code.
@@ -128,7 +129,7 @@ import WasmRPCProto
         }
         let budget = try 2 * (sets[0].serializedBytes() as [UInt8]).count + 10  // room for two of the four sets
         try await withRunningServer(configure: { $0.reflectionCacheBytes = budget }) { client, server in
-            for (n, set) in sets.enumerated() { _ = try await client.add(wasm: LogTests.copy(n), descriptorSet: set) }
+            for (n, set) in sets.enumerated() { _ = try await client.add(wasm: TestGuests.echoCopy(n), descriptorSet: set) }
             let index = server.reflection
             let unknown = Request.with { $0.fileContainingSymbol = "no.such.Symbol" }
             let first = try await ask(client, [unknown])

@@ -10,6 +10,7 @@ import WAT
 import WapcHost
 import WasmRPCProto
 import WasmRPCCore
+import TestSupport
 
 @Suite(.timeLimit(.minutes(10))) struct RegistryTests {
     @Test func addGetListAndInvoke() async throws {
@@ -56,15 +57,6 @@ import WasmRPCCore
         }
     }
 
-    /// A host capability that counts its calls.
-    final class Counter: HostCapability {
-        let calls = Atomic<Int>(0)
-        func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
-            calls.add(1, ordering: .relaxed)
-            return []
-        }
-    }
-
     @Test func addingStoredBytesAgainNeitherValidatesNorRunsInitializers() async throws {
         // wapc_init makes the host call test/count once per instance it initializes.
         let wasm = try wat2wasm(#"""
@@ -76,13 +68,13 @@ import WasmRPCCore
                 (drop (call $host_call (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 5) (i32.const 9) (i32.const 0) (i32.const 0) (i32.const 0))))
               (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 0)))
             """#)
-        let counter = Counter()
+        let counter = HostCallCounter()
         try await withServer(configure: { $0.hostCalls.register(counter, binding: "test", namespace: "count") }) { client in
-            let first = try await client.add(wasm: wasm, descriptorSet: SchedulingTests.nothing)
+            let first = try await client.add(wasm: wasm, descriptorSet: TestGuests.nothing)
             #expect(first.created)
             #expect(counter.calls.load(ordering: .relaxed) == 1)
             for _ in 0..<3 {
-                let again = try await client.add(wasm: wasm, descriptorSet: SchedulingTests.nothing)
+                let again = try await client.add(wasm: wasm, descriptorSet: TestGuests.nothing)
                 #expect(!again.created && again.metadata.id == first.metadata.id)
             }
             #expect(counter.calls.load(ordering: .relaxed) == 1)
@@ -114,7 +106,7 @@ import WasmRPCCore
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await withServer(directory: directory) { client in
-            for n in 0..<3 { _ = try await client.add(wasm: LogTests.copy(n), descriptorSet: complexDescriptor) }
+            for n in 0..<3 { _ = try await client.add(wasm: TestGuests.echoCopy(n), descriptorSet: complexDescriptor) }
         }
         // As stored before the "module-signatures" migration.
         try await DatabaseQueue(path: directory + "/wasmrpc.sqlite").write { db in

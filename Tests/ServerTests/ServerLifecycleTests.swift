@@ -4,6 +4,7 @@ import ModuleRuntime
 import Server
 import WasmRPCBench
 import Testing
+import TestSupport
 
 /// Starting and stopping a server in any order ends `run()` and settles `listeningPort()`: it
 /// answers the port or throws, and never waits forever (grpc-swift-2 alone leaves a server that

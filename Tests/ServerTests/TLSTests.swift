@@ -7,6 +7,7 @@ import Server
 import Testing
 import X509
 import WasmRPCCore
+import TestSupport
 
 /// A throwaway PKI in a temporary directory: a CA with a server certificate for `localhost` and a
 /// client certificate, and a second CA nobody trusts with a client certificate of its own.

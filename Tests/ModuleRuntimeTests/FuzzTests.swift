@@ -5,6 +5,7 @@ import ModuleRuntime
 import SwiftProtobuf
 import Testing
 import WapcHost
+import TestSupport
 
 /// Seeded, bounded fuzzing of Add and Invoke in-process: mutated modules, mutated descriptor sets
 /// and mutated parameters must each end in a result or one of our error types — never a crash, a

@@ -7,6 +7,7 @@ import WapcHost
 
 @testable import ModuleRuntime
 import WasmRPCCore
+import TestSupport
 
 /// Calls on the caller's thread (`RuntimeConfiguration.inlineCalls`): only for modules whose
 /// recent calls were short, never more than the configured number at once, and never again for a
@@ -131,7 +132,7 @@ import WasmRPCCore
     }
 
     @Test func noMoreCallsRunInlineAtOnceThanConfigured() async throws {
-        let hold = SchedulingTests.Hold()
+        let hold = Hold()
         defer { hold.release(100) }  // whatever a failed test left blocked
         var router = HostCallRouter.standard
         router.register(hold, binding: "test", namespace: "hold")
@@ -147,7 +148,7 @@ import WasmRPCCore
         configuration.wapc.timeout = .seconds(120)
         let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
         let holder = try await runtime.add(
-            wasm: try wat2wasm(SchedulingTests.holdWat), descriptorSet: try SchedulingTests.nothing.serializedBytes(), name: ""
+            wasm: try wat2wasm(TestGuests.holdWat), descriptorSet: try TestGuests.nothing.serializedBytes(), name: ""
         ).record.id
         let held = { @Sendable in try await runtime.invoke(module: holder, function: "run", typeURL: "", parameters: []).ranInline }
         hold.release(3)

@@ -1,5 +1,4 @@
 import Client
-import ContentStore
 import Crypto
 import Foundation
 import GRPCCore
@@ -9,6 +8,7 @@ import Testing
 @testable import TransparencyLog
 import WasmRPCProto
 import WasmRPCCore
+import TestSupport
 
 /// The client against a server that lies: a proxy in front of a real server changes one thing in
 /// its answers (a size, a number near the type's limit, a proof, a checkpoint, another module's
@@ -79,7 +79,7 @@ import WasmRPCCore
         defer { try? FileManager.default.removeItem(atPath: trustDirectory) }
         try await withServer { upstream in
             var ids: [ModuleID] = []
-            for n in 0..<3 { ids.append(try await upstream.add(wasm: LogTests.copy(n), descriptorSet: LogTests.echoDescriptor).id) }
+            for n in 0..<3 { ids.append(try await upstream.add(wasm: TestGuests.echoCopy(n), descriptorSet: TestGuests.echoDescriptor).id) }
             let key = try await upstream.logCheckpoint().key
             try await body(upstream, ids, LogTrust(directory: trustDirectory, explicitKey: key))
         }
@@ -123,7 +123,7 @@ import WasmRPCCore
             }),
             ("an empty checkpoint", "empty", { response, _ in response.receipt.checkpoint = "" }),
             ("the receipt of another module", "does not describe the module", { response, upstream in
-                let other = try await upstream.registry.get(.with { $0.id = ModuleID(of: LogTests.copy(2)).hex })
+                let other = try await upstream.registry.get(.with { $0.id = ModuleID(of: TestGuests.echoCopy(2)).hex })
                 response.receipt = other.receipt
             }),
         ]
@@ -193,7 +193,7 @@ import WasmRPCCore
         try await withLog { upstream, ids, trust in
             // The client remembers the tree of 3 leaves; the log grows to 4.
             _ = try await upstream.getVerified(ids[0], trust: trust)
-            _ = try await upstream.add(wasm: LogTests.copy(3), descriptorSet: LogTests.echoDescriptor)
+            _ = try await upstream.add(wasm: TestGuests.echoCopy(3), descriptorSet: TestGuests.echoDescriptor)
             let lies: [(String, String, @Sendable (inout Wasmrpc_V1_GetConsistencyProofResponse) -> Void)] = [
                 ("a proof for other sizes", "not 3 and 4 as asked", { $0.first = 2 }),
                 ("proof truncated", "too short", { $0.hashes.removeLast() }),

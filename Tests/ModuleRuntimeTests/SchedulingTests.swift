@@ -8,37 +8,12 @@ import WapcHost
 
 @testable import ModuleRuntime
 import WasmRPCCore
+import TestSupport
 
 /// How calls wait: for one of their module's instances (`CallGate`, off the workers), then for a
 /// worker thread (bounded queue). No test here depends on the machine's speed: a "held" call blocks
 /// in a host call until the test releases it, so it holds its worker exactly as long as the test says.
 @Suite(.timeLimit(.minutes(10))) struct SchedulingTests {
-    static let nothing = descriptorSet(package: "loop", messages: ["Nothing": []], services: [("Loop", [("run", "Nothing", "Nothing")])])
-
-    /// A host capability that blocks the guest's host call until the test releases it (bounded, so
-    /// a failing test cannot hang).
-    final class Hold: HostCapability {
-        let released = DispatchSemaphore(value: 0)
-        func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
-            guard released.wait(timeout: .now() + 60) == .success else { throw HostCallFailure("never released") }
-            return []
-        }
-        func release(_ count: Int = 1) { for _ in 0..<count { released.signal() } }
-    }
-
-    /// A guest whose every call makes the host call `test`/`hold`, then answers an empty message.
-    static let holdWat = """
-        (module
-          (import "wapc" "__host_call" (func $host_call (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
-          (import "wapc" "__guest_response" (func $respond (param i32 i32)))
-          (memory (export "memory") 1)
-          (data (i32.const 0) "testhold")
-          (func (export "__guest_call") (param i32 i32) (result i32)
-            (drop (call $host_call (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 4) (i32.const 4) (i32.const 4) (i32.const 0) (i32.const 0)))
-            (call $respond (i32.const 0) (i32.const 0))
-            (i32.const 1)))
-        """
-
     struct Fixture {
         let runtime: ModuleRuntime
         let complex: ModuleID
@@ -60,7 +35,7 @@ import WasmRPCCore
         router.register(hold, binding: "test", namespace: "hold")
         let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
         let complex = try await runtime.add(wasm: complexWasm, descriptorSet: try complexDescriptor.serializedBytes(), name: "").record.id
-        let holder = try await runtime.add(wasm: try wat2wasm(Self.holdWat), descriptorSet: try Self.nothing.serializedBytes(), name: "")
+        let holder = try await runtime.add(wasm: try wat2wasm(TestGuests.holdWat), descriptorSet: try TestGuests.nothing.serializedBytes(), name: "")
             .record.id
         let fixture = Fixture(runtime: runtime, complex: complex, holder: holder, hold: hold)
         // Both modules loaded, so that no loading job takes a worker later.

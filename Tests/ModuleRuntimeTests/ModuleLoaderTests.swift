@@ -7,6 +7,7 @@ import WapcHost
 import WasmRPCCore
 
 @testable import ModuleRuntime
+import TestSupport
 
 /// One module has one loaded form at a time: concurrent first calls share one load, and a module
 /// evicted while its calls run is taken back with its gate, so it never runs more calls at once
@@ -28,7 +29,7 @@ import WasmRPCCore
         """
 
     @Test func concurrentFirstCallsShareOneLoad() async throws {
-        let counter = RegistryTests.Counter()
+        let counter = HostCallCounter()
         var router = HostCallRouter.standard
         router.register(counter, binding: "test", namespace: "count")
         let directory = temporaryDirectory()
@@ -39,7 +40,7 @@ import WasmRPCCore
         configuration.wapc.timeout = .seconds(60)
         let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
         let counting = try await runtime.add(
-            wasm: try wat2wasm(Self.countingInit), descriptorSet: try SchedulingTests.nothing.serializedBytes(), name: ""
+            wasm: try wat2wasm(Self.countingInit), descriptorSet: try TestGuests.nothing.serializedBytes(), name: ""
         ).record.id
         #expect(counter.calls.load(ordering: .relaxed) == 1)
         // Another module takes the only place in the cache.
@@ -58,7 +59,7 @@ import WasmRPCCore
     }
 
     @Test func aModuleEvictedWhileItsCallsRunKeepsItsGate() async throws {
-        let hold = SchedulingTests.Hold()
+        let hold = Hold()
         defer { hold.release(100) }
         var router = HostCallRouter.standard
         router.register(hold, binding: "test", namespace: "hold")
@@ -72,7 +73,7 @@ import WasmRPCCore
         configuration.wapc.timeout = .seconds(120)
         let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
         let holder = try await runtime.add(
-            wasm: try wat2wasm(SchedulingTests.holdWat), descriptorSet: try SchedulingTests.nothing.serializedBytes(), name: ""
+            wasm: try wat2wasm(TestGuests.holdWat), descriptorSet: try TestGuests.nothing.serializedBytes(), name: ""
         ).record.id
         let held = { @Sendable in try await runtime.invoke(module: holder, function: "run", typeURL: "", parameters: []) }
         let first = Task { try await held() }
