@@ -1,23 +1,9 @@
+import WasmRPCCore
+
 /// Why the client refused something the server sent, or could not start. Errors the server
 /// reports arrive as `RPCError`s with their status code.
-public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
-
-        /// The server address is malformed.
-        public static let invalidAddress = Code("invalidAddress")
-        /// What the server sent does not match what was asked for (a module whose bytes do not
-        /// hash to its id, metadata of another module).
-        public static let verificationFailed = Code("verificationFailed")
-        /// The server's descriptor or answer cannot be used.
-        public static let invalidResponse = Code("invalidResponse")
-        /// A TLS file is missing, not PEM, or a key does not match its certificate.
-        public static let invalidTLS = Code("invalidTLS")
-        /// The caller asked for something malformed (a method path without service or method).
-        public static let invalidArgument = Code("invalidArgument")
-    }
+public struct ClientError: LayerError {
+    public typealias Code = ErrorCode<ClientError>
 
     public var code: Code
     public var message: String
@@ -26,6 +12,18 @@ public struct ClientError: Error, Sendable, Hashable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
+}
 
-    public var description: String { "\(code): \(message)" }
+extension ErrorCode where Layer == ClientError {
+    /// The server address is malformed.
+    public static let invalidAddress = Self("invalidAddress")
+    /// What the server sent does not match what was asked for (a module whose bytes do not
+    /// hash to its id, metadata of another module).
+    public static let verificationFailed = Self("verificationFailed")
+    /// The server's descriptor or answer cannot be used.
+    public static let invalidResponse = Self("invalidResponse")
+    /// A TLS file is missing, not PEM, or a key does not match its certificate.
+    public static let invalidTLS = Self("invalidTLS")
+    /// The caller asked for something malformed (a method path without service or method).
+    public static let invalidArgument = Self("invalidArgument")
 }

@@ -1,18 +1,8 @@
-/// Why the store could not do what was asked.
-public struct ContentStoreError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
+import WasmRPCCore
 
-        public static let notFound = Code("notFound")
-        /// Stored bytes no longer hash to their id: never served.
-        public static let dataLoss = Code("dataLoss")
-        /// The file system or database failed.
-        public static let storage = Code("storage")
-        /// The request cannot be stored as asked (e.g. a name with control characters).
-        public static let invalidArgument = Code("invalidArgument")
-    }
+/// Why the store could not do what was asked.
+public struct ContentStoreError: LayerError {
+    public typealias Code = ErrorCode<ContentStoreError>
 
     public var code: Code
     public var message: String
@@ -21,6 +11,14 @@ public struct ContentStoreError: Error, Sendable, Hashable, CustomStringConverti
         self.code = code
         self.message = message
     }
+}
 
-    public var description: String { "\(code): \(message)" }
+extension ErrorCode where Layer == ContentStoreError {
+    public static let notFound = Self("notFound")
+    /// Stored bytes no longer hash to their id: never served.
+    public static let dataLoss = Self("dataLoss")
+    /// The file system or database failed.
+    public static let storage = Self("storage")
+    /// The request cannot be stored as asked (e.g. a name with control characters).
+    public static let invalidArgument = Self("invalidArgument")
 }

@@ -1,17 +1,9 @@
+import WasmRPCCore
+
 /// Why a server could not start or serve. (Failures of a call are `RPCError`s, or the runtime's
 /// errors mapped by `StatusMapping`.)
-public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private let name: String
-        private init(_ name: String) { self.name = name }
-        public var description: String { name }
-
-        /// The gRPC port is not listening: the server was stopped before it began, or listens
-        /// on something that is not an IP address.
-        public static let notListening = Code("notListening")
-        /// The metrics endpoint could not be bound.
-        public static let metricsUnavailable = Code("metricsUnavailable")
-    }
+public struct ServerError: LayerError {
+    public typealias Code = ErrorCode<ServerError>
 
     public var code: Code
     public var message: String
@@ -20,6 +12,12 @@ public struct ServerError: Error, Sendable, Hashable, CustomStringConvertible {
         self.code = code
         self.message = message
     }
+}
 
-    public var description: String { "\(code): \(message)" }
+extension ErrorCode where Layer == ServerError {
+    /// The gRPC port is not listening: the server was stopped before it began, or listens
+    /// on something that is not an IP address.
+    public static let notListening = Self("notListening")
+    /// The metrics endpoint could not be bound.
+    public static let metricsUnavailable = Self("metricsUnavailable")
 }
