@@ -96,57 +96,61 @@ public final class ModuleRuntime: Sendable {
     /// service's full name. Bytes that are already stored return the stored module without
     /// being validated (or their initializers run) again.
     public func add(wasm: [UInt8], descriptorSet: [UInt8]?, name: String) async throws -> AddedModule {
-        guard wasm.count <= configuration.maxModuleBytes else {
-            throw ModuleRuntimeError(.overloaded, "a module of \(wasm.count) bytes exceeds the limit of \(configuration.maxModuleBytes) bytes")
-        }
-        if let problem = ModuleLogEntry.nameProblem(name) {
-            throw ModuleRuntimeError(.invalidArgument, "\(problem): \(ModuleRuntimeError.quote(name))")
-        }
-        return try await scheduler.onWorker { [self] in
-            if let record = try store.record(ModuleID(of: wasm)) {
-                // Stored already: the write only restores the blob if it went missing or bad.
-                try store.blobs.write(wasm)
-                return AddedModule(record: record, interface: try interface(of: record), created: false)
+        try await wrappingErrors {
+            guard wasm.count <= configuration.maxModuleBytes else {
+                throw ModuleRuntimeError(.overloaded, "a module of \(wasm.count) bytes exceeds the limit of \(configuration.maxModuleBytes) bytes")
             }
-            let module: WapcModule
-            let trial: WapcInstance
-            do throws(WapcError) {
-                (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc, router: router)
-            } catch {
-                throw ModuleRuntimeError(.invalidModule, "the module cannot run here: \(error.message)")
+            if let problem = ModuleLogEntry.nameProblem(name) {
+                throw ModuleRuntimeError(.invalidArgument, "\(problem): \(ModuleRuntimeError.quote(name))")
             }
-            guard let set = try descriptorSet ?? module.customSections[ModuleInterface.customSectionName].map(Self.normalized) else {
-                throw ModuleRuntimeError(
-                    .invalidDescriptor,
-                    "no descriptor: send a FileDescriptorSet with the module or embed one in a custom section named \"\(ModuleInterface.customSectionName)\"")
+            return try await scheduler.onWorker { [self] in
+                if let record = try store.record(ModuleID(of: wasm)) {
+                    // Stored already: the write only restores the blob if it went missing or bad.
+                    try store.blobs.write(wasm)
+                    return AddedModule(record: record, interface: try interface(of: record), created: false)
+                }
+                let module: WapcModule
+                let trial: WapcInstance
+                do throws(WapcError) {
+                    (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc, router: router)
+                } catch {
+                    throw ModuleRuntimeError(.invalidModule, "the module cannot run here: \(error.message)")
+                }
+                guard let set = try descriptorSet ?? module.customSections[ModuleInterface.customSectionName].map(Self.normalized) else {
+                    throw ModuleRuntimeError(
+                        .invalidDescriptor,
+                        "no descriptor: send a FileDescriptorSet with the module or embed one in a custom section named \"\(ModuleInterface.customSectionName)\"")
+                }
+                // Sent or embedded, one limit.
+                guard set.count <= configuration.maxDescriptorBytes else {
+                    throw ModuleRuntimeError(
+                        .overloaded, "a descriptor set of \(set.count) bytes exceeds the limit of \(configuration.maxDescriptorBytes) bytes")
+                }
+                let interface = try ModuleInterface(descriptorSet: set)
+                let name = name.isEmpty ? interface.pool.services[0].fullName : name
+                let (record, created) = try store.add(
+                    wasm: wasm, descriptor: set, name: name, functions: interface.signatures)
+                if created {
+                    logger.info("added module", metadata: ["id": "\(record.id)", "name": "\(name)", "size": "\(wasm.count)"])
+                    let interface = self.interfaces.insert(interface, for: record.id)
+                    // Loaded at once with the module just parsed and the instance that validated it:
+                    // the first call neither reads, verifies and parses the bytes again nor makes and
+                    // translates an instance.
+                    loader.insert(record: record, interface: interface, module: module, trial: trial)
+                    return AddedModule(record: record, interface: interface, created: true)
+                }
+                return AddedModule(record: record, interface: try self.interface(of: record), created: false)
             }
-            // Sent or embedded, one limit.
-            guard set.count <= configuration.maxDescriptorBytes else {
-                throw ModuleRuntimeError(
-                    .overloaded, "a descriptor set of \(set.count) bytes exceeds the limit of \(configuration.maxDescriptorBytes) bytes")
-            }
-            let interface = try ModuleInterface(descriptorSet: set)
-            let name = name.isEmpty ? interface.pool.services[0].fullName : name
-            let (record, created) = try store.add(
-                wasm: wasm, descriptor: set, name: name, functions: interface.signatures)
-            if created {
-                logger.info("added module", metadata: ["id": "\(record.id)", "name": "\(name)", "size": "\(wasm.count)"])
-                let interface = self.interfaces.insert(interface, for: record.id)
-                // Loaded at once with the module just parsed and the instance that validated it:
-                // the first call neither reads, verifies and parses the bytes again nor makes and
-                // translates an instance.
-                loader.insert(record: record, interface: interface, module: module, trial: trial)
-                return AddedModule(record: record, interface: interface, created: true)
-            }
-            return AddedModule(record: record, interface: try self.interface(of: record), created: false)
         }
     }
 
     /// A module's record, interface and bytes, read from disk and verified against the id.
     public func module(_ id: ModuleID) async throws -> (record: ModuleRecord, interface: ModuleInterface, wasm: [UInt8]) {
-        try await scheduler.onWorker { [self] in
-            let (record, wasm) = try store.module(id)
-            return (record, try interface(of: record), wasm)
+        try await wrappingErrors {
+            try await scheduler.onWorker { [self] in
+                let (record, wasm) = try store.module(id)
+                return (record, try interface(of: record), wasm)
+            }
         }
     }
 
@@ -156,13 +160,15 @@ public final class ModuleRuntime: Sendable {
     public func list(after token: Int64?, limit: Int, maxBytes: Int, includeDescriptors: Bool) async throws
         -> (modules: [ModuleSummary], next: Int64?)
     {
-        try await scheduler.onWorker { [self] in
-            var (modules, next) = try store.list(after: token, limit: limit, maxBytes: maxBytes, includeDescriptors: includeDescriptors)
-            for index in modules.indices where modules[index].signatures == nil {
-                guard let record = try store.record(modules[index].id) else { continue }
-                modules[index].signatures = try interface(of: record).signatures
+        try await wrappingErrors {
+            try await scheduler.onWorker { [self] in
+                var (modules, next) = try store.list(after: token, limit: limit, maxBytes: maxBytes, includeDescriptors: includeDescriptors)
+                for index in modules.indices where modules[index].signatures == nil {
+                    guard let record = try store.record(modules[index].id) else { continue }
+                    modules[index].signatures = try interface(of: record).signatures
+                }
+                return (modules, next)
             }
-            return (modules, next)
         }
     }
 
@@ -178,7 +184,9 @@ public final class ModuleRuntime: Sendable {
 
     /// Runs blocking store work (log proofs, receipts) on a worker thread.
     public func withStore<T: Sendable>(_ body: @escaping @Sendable (ContentStore) throws -> T) async throws -> T {
-        try await scheduler.onWorker { [store] in try body(store) }
+        try await wrappingErrors {
+            try await scheduler.onWorker { [store] in try body(store) }
+        }
     }
 
     /// The parsed descriptor of a stored module (cached).
@@ -203,39 +211,43 @@ public final class ModuleRuntime: Sendable {
         module id: ModuleID, function name: String, typeURL: String, parameters: [UInt8],
         deadline: ContinuousClock.Instant? = nil
     ) async throws -> Invocation {
-        let module = try await load(id)
-        let interface = module.interface
-        let function = try module.resolve(name)
-        try ModuleInterface.checkCallable(function)
-        guard interface.typeURL(typeURL, names: function.input) else {
-            throw ModuleRuntimeError(
-                .invalidArgument,
-                "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \(ModuleRuntimeError.quote(typeURL))")
-        }
-        return try await scheduler.schedule(module, deadline: deadline) { timeout in
-            do throws(DynamicProtoError) {
-                _ = try DynamicMessage(serializedBytes: parameters, type: function.input, pool: interface.pool)
-            } catch {
+        try await wrappingErrors {
+            let module = try await load(id)
+            let interface = module.interface
+            let function = try module.resolve(name)
+            try ModuleInterface.checkCallable(function)
+            guard interface.typeURL(typeURL, names: function.input) else {
                 throw ModuleRuntimeError(
-                    .invalidArgument, "the parameters are not a valid \(interface.pool[function.input].fullName): \(error.message)")
+                    .invalidArgument,
+                    "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \(ModuleRuntimeError.quote(typeURL))")
             }
-            let (output, fuelUsed) = try module.instances.withInstance { instance throws(WapcError) in
-                (try instance.invoke(operation: function.name, payload: parameters, timeout: timeout), instance.lastFuelUsed)
+            return try await scheduler.schedule(module, deadline: deadline) { timeout in
+                do throws(DynamicProtoError) {
+                    _ = try DynamicMessage(serializedBytes: parameters, type: function.input, pool: interface.pool)
+                } catch {
+                    throw ModuleRuntimeError(
+                        .invalidArgument, "the parameters are not a valid \(interface.pool[function.input].fullName): \(error.message)")
+                }
+                let (output, fuelUsed) = try module.instances.withInstance { instance throws(WapcError) in
+                    (try instance.invoke(operation: function.name, payload: parameters, timeout: timeout), instance.lastFuelUsed)
+                }
+                do throws(DynamicProtoError) {
+                    _ = try DynamicMessage(serializedBytes: output, type: function.output, pool: interface.pool)
+                } catch {
+                    throw ModuleRuntimeError(
+                        .invalidOutput,
+                        "the guest's answer to \(function.name) is not a valid \(interface.pool[function.output].fullName): \(error.message)")
+                }
+                return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output, fuelUsed: fuelUsed)
             }
-            do throws(DynamicProtoError) {
-                _ = try DynamicMessage(serializedBytes: output, type: function.output, pool: interface.pool)
-            } catch {
-                throw ModuleRuntimeError(
-                    .invalidOutput,
-                    "the guest's answer to \(function.name) is not a valid \(interface.pool[function.output].fullName): \(error.message)")
-            }
-            return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output, fuelUsed: fuelUsed)
         }
     }
 
     /// The method `name` names in module `id` (loading the module if needed).
     public func function(_ name: String, of id: ModuleID) async throws -> MethodDescriptor {
-        try await load(id).resolve(name)
+        try await wrappingErrors {
+            try await load(id).resolve(name)
+        }
     }
 
     /// The loaded module `id`, from the cache or from the store (verified, parsed, linked); one
@@ -248,6 +260,15 @@ public final class ModuleRuntime: Sendable {
                 let (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc, router: router)
                 return (record, interface, module, trial)
             }
+        }
+    }
+
+    /// Runs `body`, throwing lower layers' errors as the runtime's own (`ModuleRuntimeError.wrapping`).
+    private func wrappingErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw ModuleRuntimeError.wrapping(error)
         }
     }
 }

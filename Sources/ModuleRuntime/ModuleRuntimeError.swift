@@ -1,17 +1,66 @@
+import ContentStore
+import WapcHost
 import WasmRPCCore
 
-/// Why the runtime refused a module or a call before or after the guest ran. Failures inside the
-/// guest are `WapcError`s; failures of the store are `ContentStoreError`s. The server maps all three
-/// to gRPC status codes in one place (`Server/StatusMapping.swift`).
+/// The one error the runtime throws: why it refused a module or a call, or why the guest or the
+/// store failed it. A lower layer's error (`WapcError`, `ContentStoreError`) becomes one of these
+/// codes, chosen by what it means for the caller, and stays readable as `cause`. The server maps
+/// the codes to gRPC status codes in one place (`Server/StatusMapping.swift`).
 public struct ModuleRuntimeError: LayerError {
     public typealias Code = ErrorCode<ModuleRuntimeError>
 
     public var code: Code
     public var message: String
+    /// The lower layer's error this one stands for, if any.
+    public var cause: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
+    }
+
+    public static func == (lhs: ModuleRuntimeError, rhs: ModuleRuntimeError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(message)
+    }
+
+    /// The runtime's error for `error` if it is a lower layer's; any other error unchanged.
+    static func wrapping(_ error: any Error) -> any Error {
+        switch error {
+        case let error as WapcError: ModuleRuntimeError(code(for: error.code), "\(error.code): \(error.message)", cause: error)
+        case let error as ContentStoreError: ModuleRuntimeError(code(for: error.code), error.message, cause: error)
+        default: error
+        }
+    }
+
+    private static func code(for code: WapcError.Code) -> Code {
+        switch code {
+        // The guest ran out of time.
+        case .outOfFuel, .deadlineExceeded: .deadlineExceeded
+        // Memory, sizes, host-call budget.
+        case .memoryLimit, .limitExceeded: .limitExceeded
+        case .poolExhausted: .overloaded
+        // The descriptor names a function the guest does not handle.
+        case .unknownOperation: .functionNotFound
+        // The guest failed: it answered with an error, trapped, broke the protocol or exited; or a
+        // stored module no longer loads.
+        default: .guestFailed
+        }
+    }
+
+    private static func code(for code: ContentStoreError.Code) -> Code {
+        switch code {
+        case .notFound: .moduleNotFound
+        case .dataLoss: .dataLoss
+        case .invalidArgument: .invalidArgument
+        // The disk or database failed: worth retrying elsewhere, not our bug.
+        default: .unavailable
+        }
     }
 
     /// `text` quoted for an error message, cut to 100 characters: messages travel in HTTP/2
@@ -40,8 +89,15 @@ extension ErrorCode where Layer == ModuleRuntimeError {
     public static let overloaded = Self("overloaded")
     /// The caller's deadline passed before the guest could run.
     public static let deadlineExceeded = Self("deadlineExceeded")
-    /// The runtime was shut down.
+    /// The runtime was shut down, or the disk or database failed.
     public static let unavailable = Self("unavailable")
     /// The function exists but cannot be called (a client-streaming method).
     public static let unimplemented = Self("unimplemented")
+    /// The guest failed the call: it answered with an error, trapped, broke the waPC protocol or
+    /// exited; or a stored module no longer loads.
+    public static let guestFailed = Self("guestFailed")
+    /// The guest hit a per-call limit: its memory cap, the response size, the host-call budget.
+    public static let limitExceeded = Self("limitExceeded")
+    /// Stored bytes no longer hash to their id, or are missing.
+    public static let dataLoss = Self("dataLoss")
 }

@@ -1,12 +1,10 @@
-import ContentStore
-import DynamicProto
 import GRPCCore
 import ModuleRuntime
 import TransparencyLog
-import WapcHost
 
-/// The one place where errors of the lower layers become gRPC statuses (see docs/ARCHITECTURE.md,
-/// "Errors"). Anything not listed here is our own bug and becomes INTERNAL.
+/// The one place where errors become gRPC statuses (see docs/ARCHITECTURE.md, "Errors"): the
+/// runtime's one error type (which stands for the guest's and the store's errors too), and the log's
+/// errors. Anything not listed here is our own bug and becomes INTERNAL.
 enum StatusMapping {
     /// Status messages travel in HTTP/2 trailers; longer ones are cut (a message that echoes a
     /// client's input must never break the response).
@@ -25,10 +23,6 @@ enum StatusMapping {
         case let error as RPCError:
             return error
         case let error as ModuleRuntimeError:
-            return RPCError(code: code(for: error.code), message: error.message, cause: error)
-        case let error as WapcError:
-            return RPCError(code: code(for: error.code), message: "\(error.code): \(error.message)", cause: error)
-        case let error as ContentStoreError:
             return RPCError(code: code(for: error.code), message: error.message, cause: error)
         case let error as LogError:
             // The server reads its own log: a malformed or unverifiable entry means damage.
@@ -49,33 +43,11 @@ enum StatusMapping {
         case .deadlineExceeded: .deadlineExceeded
         case .unavailable: .unavailable
         case .unimplemented: .unimplemented
-        default: .internalError
-        }
-    }
-
-    static func code(for code: WapcError.Code) -> RPCError.Code {
-        switch code {
-        // The guest ran out of time.
-        case .outOfFuel, .deadlineExceeded: .deadlineExceeded
-        // Memory, sizes, host-call budget, pool.
-        case .memoryLimit, .limitExceeded, .poolExhausted: .resourceExhausted
-        // The descriptor names a function the guest does not handle.
-        case .unknownOperation: .notFound
-        // The guest failed: it answered with an error, trapped, broke the protocol or exited; or a
-        // stored module no longer loads.
-        case .guestError, .trapped, .guestFault, .exited, .initializationFailed, .invalidModule, .missingExport, .unknownImport:
-            .failedPrecondition
-        default: .internalError
-        }
-    }
-
-    static func code(for code: ContentStoreError.Code) -> RPCError.Code {
-        switch code {
-        case .notFound: .notFound
+        // The guest failed the call (or a stored module no longer loads).
+        case .guestFailed: .failedPrecondition
+        // The guest hit its memory cap, the response size or the host-call budget.
+        case .limitExceeded: .resourceExhausted
         case .dataLoss: .dataLoss
-        // The disk or database failed: worth retrying elsewhere, not our bug.
-        case .storage: .unavailable
-        case .invalidArgument: .invalidArgument
         default: .internalError
         }
     }

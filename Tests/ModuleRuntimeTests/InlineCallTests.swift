@@ -50,15 +50,13 @@ import TestSupport
         return invocation
     }
 
-    /// Calls hostile case `length`; returns the error's code.
+    /// Calls hostile case `length`; returns the error's code (the guest's, for a guest failure).
     func hostileCase(_ runtime: ModuleRuntime, _ hostile: ModuleID, _ length: Int) async -> String {
         do {
             _ = try await runtime.invoke(module: hostile, function: String(repeating: "x", count: length), typeURL: "", parameters: [])
             return "ok"
-        } catch let error as WapcError {
-            return "\(error.code)"
         } catch let error as ModuleRuntimeError {
-            return "\(error.code)"
+            return (error.cause as? WapcError).map { "\($0.code)" } ?? "\(error.code)"
         } catch {
             return "\(error)"
         }
