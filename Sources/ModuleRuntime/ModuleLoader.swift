@@ -76,8 +76,7 @@ final class LoadedModule: Sendable {
 /// of a second gate admitting as many again.
 final class ModuleLoader: Sendable {
     /// A module that calls may still hold after the cache let it go.
-    private struct Held: @unchecked Sendable {
-        // @unchecked: a weak reference to a Sendable class, read and written only under `held`'s lock.
+    private struct Held {
         weak var module: LoadedModule?
     }
 
