@@ -13,7 +13,9 @@
 # `--check` generates into a temporary folder and fails if anything committed differs (CI runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v protoc >/dev/null || { echo "error: protoc not found; install it with: apt-get install protobuf-compiler" >&2; exit 1; }
+command -v protoc >/dev/null || { echo "error: protoc not found; install it with: apt-get install protobuf-compiler libprotobuf-dev" >&2; exit 1; }
+[ -f /usr/include/google/protobuf/any.proto ] \
+  || { echo "error: the well-known types' .proto files are missing; install them with: apt-get install libprotobuf-dev" >&2; exit 1; }
 check=false
 [ "${1:-}" = "--check" ] && check=true
 
