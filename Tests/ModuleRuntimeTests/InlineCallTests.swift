@@ -25,21 +25,20 @@ import TestSupport
     func withRuntime(
         _ configure: (inout RuntimeConfiguration) -> Void = { _ in }, _ body: (ModuleRuntime, _ complex: ModuleID, _ hostile: ModuleID) async throws -> Void
     ) async throws {
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var configuration = RuntimeConfiguration()
-        configuration.inlineStreak = 3
-        configuration.inlineDuration = .seconds(60)
-        // The loop ends by fuel, not by the clock (a busy test machine must not fail other calls).
-        configuration.wapc.timeout = .seconds(60)
-        configuration.wapc.fuel = 5_000_000
-        configure(&configuration)
-        let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration)
-        let complex = try await runtime.add(wasm: complexWasm, descriptorSet: try complexDescriptor.serializedBytes(), name: "").record.id
-        let hostile = try await runtime.add(
-            wasm: try fixture("Tests/Fixtures/hostile.wat"), descriptorSet: try Self.hostileSet.serializedBytes(), name: "").record.id
-        try await body(runtime, complex, hostile)
-        await runtime.shutdown()
+        let settings = { (configuration: inout RuntimeConfiguration) in
+            configuration.inlineStreak = 3
+            configuration.inlineDuration = .seconds(60)
+            // The loop ends by fuel, not by the clock (a busy test machine must not fail other calls).
+            configuration.wapc.timeout = .seconds(60)
+            configuration.wapc.fuel = 5_000_000
+            configure(&configuration)
+        }
+        try await withFreshRuntime(settings) { runtime in
+            let complex = try await runtime.add(wasm: complexWasm, descriptorSet: try complexDescriptor.serializedBytes(), name: "").record.id
+            let hostile = try await runtime.add(
+                wasm: try fixture("Tests/Fixtures/hostile.wat"), descriptorSet: try Self.hostileSet.serializedBytes(), name: "").record.id
+            try await body(runtime, complex, hostile)
+        }
     }
 
     func mul(_ runtime: ModuleRuntime, _ complex: ModuleID) async throws -> Invocation {
@@ -131,40 +130,35 @@ import TestSupport
 
     @Test func noMoreCallsRunInlineAtOnceThanConfigured() async throws {
         let hold = Hold()
-        defer { hold.release(100) }  // whatever a failed test left blocked
-        var router = HostCallRouter.standard
-        router.register(hold, binding: "test", namespace: "hold")
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var configuration = RuntimeConfiguration()
-        configuration.inlineStreak = 3
-        configuration.inlineDuration = .seconds(60)
-        configuration.workerThreads = 2
-        configuration.maxInstancesPerModule = 2
-        // The held calls last as long as the test takes to see them held: their deadline must not
-        // be what ends them on a busy machine (the hold itself gives up after 60 s).
-        configuration.wapc.timeout = .seconds(120)
-        let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
-        let holder = try await runtime.add(
-            wasm: try wat2wasm(TestGuests.holdWat), descriptorSet: try TestGuests.nothing.serializedBytes(), name: ""
-        ).record.id
-        let held = { @Sendable in try await runtime.invoke(module: holder, function: "run", typeURL: "", parameters: []).ranInline }
-        hold.release(3)
-        for _ in 0..<3 {
-            let ranInline = try await held()
-            #expect(!ranInline)
+        let configure = { (configuration: inout RuntimeConfiguration) in
+            configuration.inlineStreak = 3
+            configuration.inlineDuration = .seconds(60)
+            configuration.workerThreads = 2
+            configuration.maxInstancesPerModule = 2
+            // The held calls last as long as the test takes to see them held: their deadline must
+            // not be what ends them on a busy machine (the hold itself gives up after 60 s).
+            configuration.wapc.timeout = .seconds(120)
         }
-        // Two calls of a promoted module at once: one holds this runtime's only inline slot (and a
-        // cooperative thread) in its host call, so the other goes to a worker.
-        async let first = held()
-        async let second = held()
-        try await eventually { runtime.inlineCallCount == 1 && runtime.pendingWork == 1 }
-        #expect(runtime.inlineCallCount == 1)
-        #expect(runtime.pendingWork == 1)
-        hold.release(2)
-        let ranInline = [try await first, try await second]
-        #expect(ranInline.sorted { !$0 && $1 } == [false, true])
-        await runtime.shutdown()
+        try await withFreshRuntime(configure, capabilities: ["hold": hold]) { runtime in
+            defer { hold.release(100) }  // whatever a failed test left blocked, before the runtime shuts down
+            let holder = try await addNothingModule(runtime, wat: TestGuests.holdWat)
+            let held = { @Sendable in try await runtime.invoke(module: holder, function: "run", typeURL: "", parameters: []).ranInline }
+            hold.release(3)
+            for _ in 0..<3 {
+                let ranInline = try await held()
+                #expect(!ranInline)
+            }
+            // Two calls of a promoted module at once: one holds this runtime's only inline slot (and
+            // a cooperative thread) in its host call, so the other goes to a worker.
+            async let first = held()
+            async let second = held()
+            try await eventually { runtime.inlineCallCount == 1 && runtime.pendingWork == 1 }
+            #expect(runtime.inlineCallCount == 1)
+            #expect(runtime.pendingWork == 1)
+            hold.release(2)
+            let ranInline = [try await first, try await second]
+            #expect(ranInline.sorted { !$0 && $1 } == [false, true])
+        }
     }
 
     @Test func deepRecursionOnTheCallersThreadTrapsLikeOnAWorker() async throws {

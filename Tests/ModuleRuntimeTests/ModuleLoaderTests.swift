@@ -30,65 +30,55 @@ import TestSupport
 
     @Test func concurrentFirstCallsShareOneLoad() async throws {
         let counter = HostCallCounter()
-        var router = HostCallRouter.standard
-        router.register(counter, binding: "test", namespace: "count")
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var configuration = RuntimeConfiguration()
-        configuration.loadedModules = 1
-        configuration.maxInstancesPerModule = 1  // the trial instance is the only one: one init per load
-        configuration.wapc.timeout = .seconds(60)
-        let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
-        let counting = try await runtime.add(
-            wasm: try wat2wasm(Self.countingInit), descriptorSet: try TestGuests.nothing.serializedBytes(), name: ""
-        ).record.id
-        #expect(counter.calls.load(ordering: .relaxed) == 1)
-        // Another module takes the only place in the cache.
-        _ = try await runtime.add(wasm: complexWasm, descriptorSet: try complexDescriptor.serializedBytes(), name: "")
-        #expect(runtime.callCounts(of: counting) == nil)
-        let loadsBefore = runtime.loadCount
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<8 {
-                group.addTask { _ = try await runtime.invoke(module: counting, function: "run", typeURL: "", parameters: []) }
-            }
-            try await group.waitForAll()
+        let configure = { (configuration: inout RuntimeConfiguration) in
+            configuration.loadedModules = 1
+            configuration.maxInstancesPerModule = 1  // the trial instance is the only one: one init per load
+            configuration.wapc.timeout = .seconds(60)
         }
-        #expect(runtime.loadCount == loadsBefore + 1)
-        #expect(counter.calls.load(ordering: .relaxed) == 2)
-        await runtime.shutdown()
+        try await withFreshRuntime(configure, capabilities: ["count": counter]) { runtime in
+            let counting = try await addNothingModule(runtime, wat: Self.countingInit)
+            #expect(counter.calls.load(ordering: .relaxed) == 1)
+            // Another module takes the only place in the cache.
+            _ = try await runtime.add(wasm: complexWasm, descriptorSet: try complexDescriptor.serializedBytes(), name: "")
+            #expect(runtime.callCounts(of: counting) == nil)
+            let loadsBefore = runtime.loadCount
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { _ = try await runtime.invoke(module: counting, function: "run", typeURL: "", parameters: []) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(runtime.loadCount == loadsBefore + 1)
+            #expect(counter.calls.load(ordering: .relaxed) == 2)
+        }
     }
 
     @Test func aModuleEvictedWhileItsCallsRunKeepsItsGate() async throws {
         let hold = Hold()
-        defer { hold.release(100) }
-        var router = HostCallRouter.standard
-        router.register(hold, binding: "test", namespace: "hold")
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var configuration = RuntimeConfiguration()
-        configuration.loadedModules = 1
-        configuration.maxInstancesPerModule = 1
-        configuration.workerThreads = 3
-        configuration.inlineCalls = 0
-        configuration.wapc.timeout = .seconds(120)
-        let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
-        let holder = try await runtime.add(
-            wasm: try wat2wasm(TestGuests.holdWat), descriptorSet: try TestGuests.nothing.serializedBytes(), name: ""
-        ).record.id
-        let held = { @Sendable in try await runtime.invoke(module: holder, function: "run", typeURL: "", parameters: []) }
-        let first = Task { try await held() }
-        try await eventually { runtime.callCounts(of: holder).map { $0 == (1, 0) } ?? false }
-        // Another module evicts the holder from the cache while its call holds its only instance.
-        _ = try await runtime.add(wasm: complexWasm, descriptorSet: try complexDescriptor.serializedBytes(), name: "")
-        #expect(runtime.callCounts(of: holder) == nil)
-        // The next call takes the module back as it is, and waits at its gate.
-        let second = Task { try await held() }
-        try await eventually { runtime.callCounts(of: holder).map { $0 == (1, 1) } ?? false }
-        #expect(runtime.pendingWork == 1)
-        hold.release(2)
-        _ = try await first.value
-        _ = try await second.value
-        #expect(runtime.callCounts(of: holder).map { $0 == (0, 0) } ?? false)
-        await runtime.shutdown()
+        let configure = { (configuration: inout RuntimeConfiguration) in
+            configuration.loadedModules = 1
+            configuration.maxInstancesPerModule = 1
+            configuration.workerThreads = 3
+            configuration.inlineCalls = 0
+            configuration.wapc.timeout = .seconds(120)
+        }
+        try await withFreshRuntime(configure, capabilities: ["hold": hold]) { runtime in
+            defer { hold.release(100) }  // whatever a failed test left blocked, before the runtime shuts down
+            let holder = try await addNothingModule(runtime, wat: TestGuests.holdWat)
+            let held = { @Sendable in try await runtime.invoke(module: holder, function: "run", typeURL: "", parameters: []) }
+            let first = Task { try await held() }
+            try await eventually { runtime.callCounts(of: holder).map { $0 == (1, 0) } ?? false }
+            // Another module evicts the holder from the cache while its call holds its only instance.
+            _ = try await runtime.add(wasm: complexWasm, descriptorSet: try complexDescriptor.serializedBytes(), name: "")
+            #expect(runtime.callCounts(of: holder) == nil)
+            // The next call takes the module back as it is, and waits at its gate.
+            let second = Task { try await held() }
+            try await eventually { runtime.callCounts(of: holder).map { $0 == (1, 1) } ?? false }
+            #expect(runtime.pendingWork == 1)
+            hold.release(2)
+            _ = try await first.value
+            _ = try await second.value
+            #expect(runtime.callCounts(of: holder).map { $0 == (0, 0) } ?? false)
+        }
     }
 }

@@ -24,27 +24,23 @@ import TestSupport
     /// Runs `body` with a runtime holding the complex module and the hold module, both loaded;
     /// calls may run 60 s.
     func withRuntime(_ configure: (inout RuntimeConfiguration) -> Void, _ body: (Fixture) async throws -> Void) async throws {
-        let directory = temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var configuration = RuntimeConfiguration()
-        configuration.wapc.timeout = .seconds(60)
-        configuration.inlineCalls = 0  // these tests are about the workers (InlineCallTests: the other way)
-        configure(&configuration)
         let hold = Hold()
-        var router = HostCallRouter.standard
-        router.register(hold, binding: "test", namespace: "hold")
-        let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
-        let complex = try await runtime.add(wasm: complexWasm, descriptorSet: try complexDescriptor.serializedBytes(), name: "").record.id
-        let holder = try await runtime.add(wasm: try wat2wasm(TestGuests.holdWat), descriptorSet: try TestGuests.nothing.serializedBytes(), name: "")
-            .record.id
-        let fixture = Fixture(runtime: runtime, complex: complex, holder: holder, hold: hold)
-        // Both modules loaded, so that no loading job takes a worker later.
-        _ = try await mul(fixture)
-        hold.release()
-        #expect(await held(fixture).0 == .ok)
-        try await body(fixture)
-        hold.release(100)  // whatever a failed test left blocked
-        await runtime.shutdown()
+        let settings = { (configuration: inout RuntimeConfiguration) in
+            configuration.wapc.timeout = .seconds(60)
+            configuration.inlineCalls = 0  // these tests are about the workers (InlineCallTests: the other way)
+            configure(&configuration)
+        }
+        try await withFreshRuntime(settings, capabilities: ["hold": hold]) { runtime in
+            defer { hold.release(100) }  // whatever a failed test left blocked, before the runtime shuts down
+            let complex = try await runtime.add(wasm: complexWasm, descriptorSet: try complexDescriptor.serializedBytes(), name: "").record.id
+            let holder = try await addNothingModule(runtime, wat: TestGuests.holdWat)
+            let fixture = Fixture(runtime: runtime, complex: complex, holder: holder, hold: hold)
+            // Both modules loaded, so that no loading job takes a worker later.
+            _ = try await mul(fixture)
+            hold.release()
+            #expect(await held(fixture).0 == .ok)
+            try await body(fixture)
+        }
     }
 
     func mul(_ fixture: Fixture, deadline: ContinuousClock.Instant? = nil) async throws -> Invocation {
