@@ -118,12 +118,9 @@ final class ModuleLoader: Sendable {
         async throws -> LoadedModule
     {
         if let module = cache.value(id) { return module }
-        let task = loading.withLock { inFlight -> Task<LoadedModule, any Error>? in
-            if let task = inFlight[id] { return task }
-            if let module = held.withLock({ $0[id]?.module }) {
-                _ = cache.insert(module, for: id)
-                return nil
-            }
+        let found = loading.withLock { inFlight -> Lookup in
+            if let task = inFlight[id] { return .loading(task) }
+            if let module = held.withLock({ $0[id]?.module }) { return .ready(cache.insert(module, for: id)) }
             let task = Task { [self] in
                 defer { loading.withLock { $0[id] = nil } }
                 let (record, interface, module, trial) = try await load()
@@ -132,10 +129,18 @@ final class ModuleLoader: Sendable {
                 return insert(record: record, interface: interface, module: module, trial: trial)
             }
             inFlight[id] = task
-            return task
+            return .loading(task)
         }
-        guard let task else { return try await module(id, load: load) }
-        return try await task.value
+        switch found {
+        case .ready(let module): return module
+        case .loading(let task): return try await task.value
+        }
+    }
+
+    /// A module found in memory, or the load that will make it.
+    private enum Lookup {
+        case ready(LoadedModule)
+        case loading(Task<LoadedModule, any Error>)
     }
 
     /// Caches a module Add has just parsed, with the instance that validated it.

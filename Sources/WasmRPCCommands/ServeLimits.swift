@@ -26,10 +26,10 @@ struct ServeLimits: ParsableArguments {
     @Option(help: "Payload of one host call [WASMRPC_MAX_HOST_CALL_BYTES, 4MiB].")
     var maxHostCallBytes: ByteCountArgument?
 
-    @Option(help: "Guest log lines (console and WASI writes, wasmrpc:log host calls) one call may write; the rest are dropped [WASMRPC_MAX_LOG_LINES_PER_CALL, 100].")
+    @Option(help: "Guest log lines (console and WASI writes, wasmrpc:log host calls) one call may write; the rest are dropped, 0 drops them all [WASMRPC_MAX_LOG_LINES_PER_CALL, 100].")
     var maxLogLinesPerCall: Int?
 
-    @Option(help: "Guest log lines per second one module may write, all its calls together; the rest are dropped and counted in a warning [WASMRPC_LOG_LINES_PER_SECOND, 100].")
+    @Option(help: "Guest log lines per second one module may write, all its calls together; the rest are dropped and counted in a warning, 0 drops them all [WASMRPC_LOG_LINES_PER_SECOND, 100].")
     var logLinesPerSecond: Int?
 
     @Option(help: "Largest module Add accepts [WASMRPC_MAX_MODULE_BYTES, 32MiB].")
