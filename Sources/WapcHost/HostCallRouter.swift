@@ -58,7 +58,7 @@ public struct HostCallRouter: Sendable {
     }
 
     /// The capability that answers `call`: the most specific route, else the fallback.
-    public func capability(for call: HostCall) -> (any HostCapability)? {
+    private func capability(for call: HostCall) -> (any HostCapability)? {
         // Most specific first; looked up one by one so that a host call allocates no key list.
         routes[Key(binding: call.binding, namespace: call.namespace, operation: call.operation)]
             ?? routes[Key(binding: nil, namespace: call.namespace, operation: call.operation)]
@@ -67,8 +67,14 @@ public struct HostCallRouter: Sendable {
             ?? fallback
     }
 
-    public func route(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
-        if let capability = capability(for: call) { return try capability.handle(call) }
+    /// Answers `call` with its capability. A capability that writes a log line answers only if
+    /// `admitLog` allows one more (the guest log limits); otherwise the call succeeds with an empty
+    /// payload, and the guest is none the wiser.
+    public func route(_ call: HostCall, admitLog: () -> Bool = { true }) throws(HostCallFailure) -> [UInt8] {
+        if let capability = capability(for: call) {
+            if capability.writesLog, !admitLog() { return [] }
+            return try capability.handle(call)
+        }
         throw HostCallFailure(
             "no host capability for binding \"\(call.binding)\", namespace \"\(call.namespace)\", operation \"\(call.operation)\"")
     }

@@ -79,12 +79,7 @@ enum WapcABI {
             payload: try memory.read(arguments.u32(first + 4), arguments.u32(first + 5), "__host_call payload"))
         let succeeded: Bool
         do throws(HostCallFailure) {
-            guard let capability = state.router.capability(for: call) else {
-                throw HostCallFailure(
-                    "no host capability for binding \"\(call.binding)\", namespace \"\(call.namespace)\", operation \"\(call.operation)\"")
-            }
-            // A log line over the guest log limits is dropped, and the guest is none the wiser.
-            state.hostResponse = capability.writesLog && !state.admitLogLine() ? [] : try capability.handle(call)
+            state.hostResponse = try state.router.route(call, admitLog: state.admitLogLine)
             state.hostError = nil
             succeeded = true
         } catch {
