@@ -60,7 +60,7 @@ enum DurableFile {
         }
     }
 
-    static func syncDirectory(_ path: String) throws(ContentStoreError) {
+    private static func syncDirectory(_ path: String) throws(ContentStoreError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw failure("open directory \(path)") }
         defer { close(fd) }
