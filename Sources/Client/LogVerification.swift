@@ -101,13 +101,7 @@ extension WasmRPCClient {
         }
         var proof: [[UInt8]] = []
         if old.size < new.size, old.size > 0 {
-            let response = try await logService.getConsistencyProof(
-                .with {
-                    $0.first = UInt64(old.size)
-                    $0.second = UInt64(new.size)
-                })
-            try Self.checkSizes(of: response, first: old.size, second: new.size)
-            proof = response.hashes.map(Array.init)
+            proof = try await consistencyProof(first: old.size, second: new.size).hashes.map(Array.init)
         }
         do {
             try MerkleTree.verifyConsistency(first: old.size, second: new.size, firstRoot: old.rootHash, secondRoot: new.rootHash, proof: proof)
@@ -132,12 +126,7 @@ extension WasmRPCClient {
             guard newest.origin == origin else { throw LogError(.malformed, "the checkpoint's origin line is not its own") }
             let second = second ?? newest.size
             guard first <= second else { throw ClientError(.invalidArgument, "tree \(second) is smaller than tree \(first)") }
-            let response = try await logService.getConsistencyProof(
-                .with {
-                    $0.first = UInt64(first)
-                    $0.second = UInt64(second)
-                })
-            try Self.checkSizes(of: response, first: first, second: second)
+            let response = try await consistencyProof(first: first, second: second)
             let roots = (Array(response.firstRoot), Array(response.secondRoot))
             let hashes = response.hashes.map { Array($0) }
             try MerkleTree.verifyConsistency(first: first, second: second, firstRoot: roots.0, secondRoot: roots.1, proof: hashes)
@@ -159,13 +148,20 @@ extension WasmRPCClient {
         }
     }
 
-    /// A consistency proof must be for the sizes that were asked for.
-    static func checkSizes(of response: Wasmrpc_V1_GetConsistencyProofResponse, first: Int64, second: Int64) throws(LogError) {
+    /// The server's consistency proof between the trees of `first` and `second` leaves (both
+    /// non-negative), refused unless it is for those sizes.
+    func consistencyProof(first: Int64, second: Int64) async throws -> Wasmrpc_V1_GetConsistencyProofResponse {
+        let response = try await logService.getConsistencyProof(
+            .with {
+                $0.first = UInt64(first)
+                $0.second = UInt64(second)
+            })
         guard response.first == UInt64(first), response.second == UInt64(second) else {
             throw LogError(
                 .invalidProof,
                 "the server answered with a proof between trees \(response.first) and \(response.second), not \(first) and \(second) as asked")
         }
+        return response
     }
 }
 
