@@ -134,7 +134,7 @@ public final class ContentStore: Sendable {
         -> (record: ModuleRecord, inserted: Bool)
     {
         if let problem = ModuleLogEntry.nameProblem(name) {
-            throw ContentStoreError(.invalidArgument, "\(problem): \(String(name.prefix(80)).debugDescription)\(name.count > 80 ? "…" : "")")
+            throw ContentStoreError(.invalidArgument, "\(problem): \(EchoedText.quote(name))")
         }
         let id = try blobs.write(wasm)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -213,14 +213,10 @@ public final class ContentStore: Sendable {
                     }
                     bytes += weight
                     lastSeq = row["seq"]
-                    let hex: String = row["id"]
-                    guard let id = ModuleID(hex: hex) else {
-                        throw ContentStoreError(.dataLoss, "the index holds the malformed module id \"\(hex)\"")
-                    }
                     modules.append(
                         ModuleSummary(
-                            id: id, name: name, size: row["size"], addedMilliseconds: row["added"], leafIndex: row["leaf_index"] ?? -1,
-                            functions: functions.isEmpty ? [] : functions.split(separator: "\n").map(String.init),
+                            id: try Self.moduleID(in: row), name: name, size: row["size"], addedMilliseconds: row["added"],
+                            leafIndex: row["leaf_index"] ?? -1, functions: Self.paths(in: row),
                             signatures: signatures.flatMap(FunctionSignature.decode),
                             descriptor: includeDescriptors ? (row["descriptor"] as Data?).map(Array.init) ?? [] : nil))
                 }
@@ -238,16 +234,25 @@ public final class ContentStore: Sendable {
     }
 
     static func record(from row: Row) throws -> ModuleRecord {
+        let descriptor: Data = row["descriptor"]
+        return ModuleRecord(
+            id: try moduleID(in: row), name: row["name"], size: row["size"], descriptor: Array(descriptor), functions: paths(in: row),
+            addedMilliseconds: row["added"], leafIndex: row["leaf_index"] ?? -1)
+    }
+
+    /// A row's `id` column, checked.
+    private static func moduleID(in row: Row) throws(ContentStoreError) -> ModuleID {
         let hex: String = row["id"]
         guard let id = ModuleID(hex: hex) else {
             throw ContentStoreError(.dataLoss, "the index holds the malformed module id \"\(hex)\"")
         }
+        return id
+    }
+
+    /// A row's `functions` column: newline-separated method paths.
+    private static func paths(in row: Row) -> [String] {
         let functions: String = row["functions"]
-        let descriptor: Data = row["descriptor"]
-        return ModuleRecord(
-            id: id, name: row["name"], size: row["size"], descriptor: Array(descriptor),
-            functions: functions.isEmpty ? [] : functions.split(separator: "\n").map(String.init), addedMilliseconds: row["added"],
-            leafIndex: row["leaf_index"] ?? -1)
+        return functions.isEmpty ? [] : functions.split(separator: "\n").map(String.init)
     }
 
     // MARK: - Transparency log

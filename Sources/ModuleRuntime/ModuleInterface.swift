@@ -58,10 +58,10 @@ public struct ModuleInterface: Sendable {
             return candidates[0]
         case 0:
             let known = functions.map(\.path).joined(separator: ", ")
-            throw ModuleRuntimeError(.functionNotFound, "the module has no function \(ModuleRuntimeError.quote(name)); it has \(known)")
+            throw ModuleRuntimeError(.functionNotFound, "the module has no function \(EchoedText.quote(name)); it has \(known)")
         default:
             let paths = candidates.map(\.path).joined(separator: ", ")
-            throw ModuleRuntimeError(.invalidArgument, "the function name \(ModuleRuntimeError.quote(name)) is ambiguous: it matches \(paths)")
+            throw ModuleRuntimeError(.invalidArgument, "the function name \(EchoedText.quote(name)) is ambiguous: it matches \(paths)")
         }
     }
 

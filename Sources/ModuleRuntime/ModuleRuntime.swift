@@ -101,7 +101,7 @@ public final class ModuleRuntime: Sendable {
                 throw ModuleRuntimeError(.overloaded, "a module of \(wasm.count) bytes exceeds the limit of \(configuration.maxModuleBytes) bytes")
             }
             if let problem = ModuleLogEntry.nameProblem(name) {
-                throw ModuleRuntimeError(.invalidArgument, "\(problem): \(ModuleRuntimeError.quote(name))")
+                throw ModuleRuntimeError(.invalidArgument, "\(problem): \(EchoedText.quote(name))")
             }
             return try await scheduler.onWorker { [self] in
                 if let record = try store.record(ModuleID(of: wasm)) {
@@ -219,7 +219,7 @@ public final class ModuleRuntime: Sendable {
             guard interface.typeURL(typeURL, names: function.input) else {
                 throw ModuleRuntimeError(
                     .invalidArgument,
-                    "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \(ModuleRuntimeError.quote(typeURL))")
+                    "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \(EchoedText.quote(typeURL))")
             }
             return try await scheduler.schedule(module, deadline: deadline) { timeout in
                 do throws(DynamicProtoError) {

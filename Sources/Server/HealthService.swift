@@ -2,6 +2,7 @@ import GRPCCore
 import ModuleRuntime
 import Synchronization
 import WasmRPCProto
+import WasmRPCCore
 
 /// `grpc.health.v1.Health`, for stock health checkers (grpc_health_probe, Kubernetes probes,
 /// grpcio-health-checking): the server as a whole ("") and each built-in service are SERVING until
@@ -49,7 +50,7 @@ final class HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
 
     func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Grpc_Health_V1_HealthCheckResponse {
         guard let status = status(of: request.service) else {
-            throw RPCError(code: .notFound, message: "this server has no service \(ModuleRuntimeError.quote(request.service))")
+            throw RPCError(code: .notFound, message: "this server has no service \(EchoedText.quote(request.service))")
         }
         return .with { $0.status = status }
     }

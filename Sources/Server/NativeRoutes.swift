@@ -175,7 +175,7 @@ struct NativeRoutes: Sendable {
             guard let id = ModuleID(hex: text) else {
                 throw RPCError(
                     code: .invalidArgument,
-                    message: "the \(Wire.moduleIDHeader) header \(ModuleRuntimeError.quote(text)) is not a module id (64 lowercase hex digits)")
+                    message: "the \(Wire.moduleIDHeader) header \(EchoedText.quote(text)) is not a module id (64 lowercase hex digits)")
             }
             pinned = id
         }

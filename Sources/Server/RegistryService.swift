@@ -58,7 +58,7 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
             var after: Int64?
             if !request.pageToken.isEmpty {
                 guard let token = Int64(request.pageToken), token > 0 else {
-                    throw RPCError(code: .invalidArgument, message: "the page token \(ModuleRuntimeError.quote(request.pageToken)) did not come from List")
+                    throw RPCError(code: .invalidArgument, message: "the page token \(EchoedText.quote(request.pageToken)) did not come from List")
                 }
                 after = token
             }
@@ -76,7 +76,7 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
         guard let id = ModuleID(hex: text) else {
             throw RPCError(
                 code: .invalidArgument,
-                message: "\(ModuleRuntimeError.quote(text)) is not a module id (64 lowercase hex digits of the module's SHA-256)")
+                message: "\(EchoedText.quote(text)) is not a module id (64 lowercase hex digits of the module's SHA-256)")
         }
         return id
     }
