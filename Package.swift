@@ -168,12 +168,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TransparencyLogTests",
-            // The log's SQLite storage is tested here too, with the pure Merkle code it stores.
-            dependencies: ["TransparencyLog", "ContentStore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["TransparencyLog", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "ContentStoreTests",
-            dependencies: ["ContentStore", "WasmRPCCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["ContentStore", "TransparencyLog", "WasmRPCCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Helpers shared by the test targets (fixtures, descriptors, servers on loopback, waiting).
         .target(

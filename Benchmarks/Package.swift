@@ -40,7 +40,6 @@ let package = Package(
             dependencies: [
                 .product(name: "TransparencyLog", package: "main"),
                 .product(name: "ContentStore", package: "main"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
@@ -68,7 +67,6 @@ let package = Package(
             dependencies: [
                 .product(name: "TransparencyLog", package: "main"),
                 .product(name: "ContentStore", package: "main"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -1,58 +1,85 @@
-import Foundation
-import GRDB
 import TransparencyLog
+import WasmRPCCore
 
 extension ContentStore {
-    /// An offline audit of the data directory (`wasmrpc log verify`): recomputes every complete
-    /// subtree hash from the leaves and compares it with the stored one, checks the newest
-    /// checkpoint's signature, size and root, checks that every module row matches its leaf and
-    /// every blob still hashes to its id. Returns one line per problem; empty means all is well.
-    public func audit() throws(ContentStoreError) -> [String] {
+    /// An offline audit of the store (`wasmrpc log verify`): recomputes every complete subtree
+    /// hash from the leaves and compares it with the stored one, checks the newest checkpoint's
+    /// signature, origin, size and root, checks that every module row matches its leaf and every
+    /// blob still hashes to its id. Returns one line per problem; empty means all is well.
+    public func audit() async throws(ContentStoreError) -> [String] {
+        let reads = engine.reads
         var problems: [String] = []
-        do {
-            try database.read { db in
-                // 1. The tree, from the leaves up.
-                let (size, root, treeProblems) = try LogStorage.recompute(db)
-                problems += treeProblems
 
-                // 2. The newest checkpoint.
-                if let note = try LogStorage.latestCheckpoint(db)?.note {
-                    do {
-                        let checkpoint = try Checkpoint(body: log.signer.verifier.verify(note))
-                        if checkpoint.origin != log.origin { problems.append("the newest checkpoint names origin \(checkpoint.origin), not \(log.origin)") }
-                        if checkpoint.size != size { problems.append("the newest checkpoint covers \(checkpoint.size) leaves; the log has \(size)") }
-                        if checkpoint.size == size, checkpoint.rootHash != root {
-                            problems.append("the newest checkpoint's root does not match the root recomputed from the leaves")
-                        }
-                    } catch {
-                        problems.append("the newest checkpoint does not verify with this data directory's key: \(error)")
-                    }
-                } else {
-                    problems.append("the log has no checkpoint")
-                }
-
-                // 3. Module rows against their leaves, and 4. blobs against their ids.
-                var modules: Int64 = 0
-                let rows = try Row.fetchCursor(db, sql: "SELECT * FROM module ORDER BY seq")
-                while let row = try rows.next() {
-                    modules += 1
-                    let record = try Self.record(from: row)
-                    if let leaf = try LogStorage.leaf(record.leafIndex, db) {
-                        if leaf != record.logEntry.bytes { problems.append("module \(record.id): its row differs from its log leaf \(record.leafIndex)") }
-                    } else {
-                        problems.append("module \(record.id) has no log leaf")
-                    }
-                    do throws(ContentStoreError) {
-                        _ = try blobs.read(record.id)
-                    } catch {
-                        problems.append("module \(record.id): \(error.message)")
-                    }
-                }
-                if modules != size { problems.append("the log has \(size) leaves for \(modules) modules") }
+        // 1. The tree, from the leaves up, a page of leaves at a time.
+        var edge: [(level: Int, hash: [UInt8])] = []  // completed subtrees on the right edge
+        var size: Int64 = 0
+        let expected = try await reads.logSize()
+        while size < expected {
+            let page = try await reads.leaves(start: size, count: 1024)
+            if page.isEmpty {
+                problems.append("log leaf \(size) is missing")
+                break
             }
-        } catch {
-            throw ContentStoreError(.storage, "cannot audit \(directory): \(error)")
+            var computed: [(MerkleTree.Node, [UInt8])] = []
+            for leaf in page {
+                var hash = MerkleTree.leafHash(leaf)
+                var node = MerkleTree.Node(level: 0, index: size)
+                computed.append((node, hash))
+                while node.index & 1 == 1, let left = edge.popLast() {
+                    hash = MerkleTree.nodeHash(left.hash, hash)
+                    node = MerkleTree.Node(level: node.level + 1, index: node.index >> 1)
+                    computed.append((node, hash))
+                }
+                edge.append((node.level, hash))
+                size += 1
+            }
+            let stored = try await reads.subtrees(Set(computed.map(\.0)))
+            for (node, hash) in computed where stored[node] != hash {
+                problems.append("stored hash of subtree (level \(node.level), index \(node.index)) does not match the leaves")
+            }
         }
+        let root = MerkleTree.foldRight(edge.map(\.hash))
+
+        // 2. The newest checkpoint.
+        if let note = try await reads.latestCheckpoint()?.note {
+            do {
+                let checkpoint = try Checkpoint(body: log.signer.verifier.verify(note))
+                if checkpoint.origin != log.origin { problems.append("the newest checkpoint names origin \(checkpoint.origin), not \(log.origin)") }
+                if checkpoint.size != size { problems.append("the newest checkpoint covers \(checkpoint.size) leaves; the log has \(size)") }
+                if checkpoint.size == size, checkpoint.rootHash != root {
+                    problems.append("the newest checkpoint's root does not match the root recomputed from the leaves")
+                }
+            } catch {
+                problems.append("the newest checkpoint does not verify with this store's key: \(error.message)")
+            }
+        } else {
+            problems.append("the log has no checkpoint")
+        }
+
+        // 3. Module rows against their leaves, and 4. blobs against their ids.
+        var modules: Int64 = 0
+        var token: Int64?
+        repeat {
+            let page = try await reads.modules(after: token, limit: 100, maxBytes: 16 << 20, includeDescriptors: true)
+            for module in page.modules {
+                modules += 1
+                let entry = ModuleLogEntry(
+                    id: module.id.hex, size: Int64(module.size), descriptor: module.descriptor ?? [], name: module.name,
+                    addedMilliseconds: module.addedMilliseconds)
+                if let leaf = try await reads.leaves(start: module.leafIndex, count: 1).first, module.leafIndex >= 0 {
+                    if leaf != entry.bytes { problems.append("module \(module.id): its row differs from its log leaf \(module.leafIndex)") }
+                } else {
+                    problems.append("module \(module.id) has no log leaf")
+                }
+                do throws(ContentStoreError) {
+                    _ = try await blobs.bytes(of: module.id)
+                } catch {
+                    problems.append("module \(module.id): \(error.message)")
+                }
+            }
+            token = page.next
+        } while token != nil
+        if modules != size { problems.append("the log has \(size) leaves for \(modules) modules") }
         return problems
     }
 }

@@ -82,3 +82,13 @@ public struct BlobStore: Sendable {
 
 // The POSIX call under a name that BlobStore's own `read` does not shadow.
 private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
+
+extension BlobStore: BlobStorage {
+    public func put(_ bytes: [UInt8]) async throws(ContentStoreError) -> ModuleID {
+        try await blocking { () throws(ContentStoreError) in try write(bytes) }
+    }
+
+    public func bytes(of id: ModuleID) async throws(ContentStoreError) -> [UInt8] {
+        try await blocking { () throws(ContentStoreError) in try read(id) }
+    }
+}

@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GRDB
 import TransparencyLog
 import WasmRPCCore
 
@@ -22,6 +21,11 @@ public struct LogIdentity: Sendable {
 
     /// The signing key's file in the data directory (mode 0600).
     public static let keyFileName = "log.key"
+
+    public init(origin: String, signer: NoteSigner) {
+        self.origin = origin
+        self.signer = signer
+    }
 
     /// The key from `encodedKey` if given, else from `directory/log.key`, created on first use
     /// (written durably, mode 0600). With `create` false, a missing key file is an error. A key
@@ -66,10 +70,4 @@ public struct LogIdentity: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Signs the checkpoint of the first `size` leaves and stores it.
-    func signCheckpoint(size: Int64, _ db: Database) throws {
-        let root = try LogStorage.root(size: size, db)
-        let note = try signer.sign(Checkpoint(origin: origin, size: size, rootHash: root).body)
-        try LogStorage.storeCheckpoint(note, size: size, db)
-    }
 }

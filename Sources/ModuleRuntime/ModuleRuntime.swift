@@ -103,12 +103,13 @@ public final class ModuleRuntime: Sendable {
             if let problem = ModuleLogEntry.nameProblem(name) {
                 throw ModuleRuntimeError(.invalidArgument, "\(problem): \(EchoedText.quote(name))")
             }
-            return try await scheduler.onWorker { [self] in
-                if let record = try store.record(ModuleID(of: wasm)) {
-                    // Stored already: the write only restores the blob if it went missing or bad.
-                    try store.blobs.write(wasm)
-                    return AddedModule(record: record, interface: try interface(of: record), created: false)
-                }
+            let id = try await scheduler.onWorker { ModuleID(of: wasm) }
+            if let record = try await store.record(id) {
+                // Stored already: the write only restores the blob if it went missing or bad.
+                try await store.blobs.put(wasm)
+                return AddedModule(record: record, interface: try await scheduler.onWorker { [self] in try self.interface(of: record) }, created: false)
+            }
+            let (module, trial, set, interface) = try await scheduler.onWorker { [self] in
                 let module: WapcModule
                 let trial: WapcInstance
                 do throws(WapcError) {
@@ -126,31 +127,28 @@ public final class ModuleRuntime: Sendable {
                     throw ModuleRuntimeError(
                         .overloaded, "a descriptor set of \(set.count) bytes exceeds the limit of \(configuration.maxDescriptorBytes) bytes")
                 }
-                let interface = try ModuleInterface(descriptorSet: set)
-                let name = name.isEmpty ? interface.pool.services[0].fullName : name
-                let (record, created) = try store.add(
-                    wasm: wasm, descriptor: set, name: name, functions: interface.signatures)
-                if created {
-                    logger.info("added module", metadata: ["id": "\(record.id)", "name": "\(name)", "size": "\(wasm.count)"])
-                    let interface = self.interfaces.insert(interface, for: record.id)
-                    // Loaded at once with the module just parsed and the instance that validated it:
-                    // the first call neither reads, verifies and parses the bytes again nor makes and
-                    // translates an instance.
-                    loader.insert(record: record, interface: interface, module: module, trial: trial)
-                    return AddedModule(record: record, interface: interface, created: true)
-                }
-                return AddedModule(record: record, interface: try self.interface(of: record), created: false)
+                return (module, trial, set, try ModuleInterface(descriptorSet: set))
             }
+            let name = name.isEmpty ? interface.pool.services[0].fullName : name
+            let (record, created) = try await store.add(wasm: wasm, descriptor: set, name: name, functions: interface.signatures)
+            guard created else {
+                return AddedModule(record: record, interface: try await scheduler.onWorker { [self] in try self.interface(of: record) }, created: false)
+            }
+            logger.info("added module", metadata: ["id": "\(record.id)", "name": "\(name)", "size": "\(wasm.count)"])
+            let cached = interfaces.insert(interface, for: record.id)
+            // Loaded at once with the module just parsed and the instance that validated it: the
+            // first call neither reads, verifies and parses the bytes again nor makes and translates
+            // an instance.
+            loader.insert(record: record, interface: cached, module: module, trial: trial)
+            return AddedModule(record: record, interface: cached, created: true)
         }
     }
 
     /// A module's record, interface and bytes, read from disk and verified against the id.
     public func module(_ id: ModuleID) async throws -> (record: ModuleRecord, interface: ModuleInterface, wasm: [UInt8]) {
         try await wrappingErrors {
-            try await scheduler.onWorker { [self] in
-                let (record, wasm) = try store.module(id)
-                return (record, try interface(of: record), wasm)
-            }
+            let (record, wasm) = try await store.module(id)
+            return (record, try await scheduler.onWorker { [self] in try interface(of: record) }, wasm)
         }
     }
 
@@ -161,14 +159,12 @@ public final class ModuleRuntime: Sendable {
         -> (modules: [ModuleSummary], next: Int64?)
     {
         try await wrappingErrors {
-            try await scheduler.onWorker { [self] in
-                var (modules, next) = try store.list(after: token, limit: limit, maxBytes: maxBytes, includeDescriptors: includeDescriptors)
-                for index in modules.indices where modules[index].signatures == nil {
-                    guard let record = try store.record(modules[index].id) else { continue }
-                    modules[index].signatures = try interface(of: record).signatures
-                }
-                return (modules, next)
+            var (modules, next) = try await store.list(after: token, limit: limit, maxBytes: maxBytes, includeDescriptors: includeDescriptors)
+            for index in modules.indices where modules[index].signatures == nil {
+                guard let record = try await store.record(modules[index].id) else { continue }
+                modules[index].signatures = try await scheduler.onWorker { [self] in try interface(of: record).signatures }
             }
+            return (modules, next)
         }
     }
 
@@ -182,11 +178,9 @@ public final class ModuleRuntime: Sendable {
         }
     }
 
-    /// Runs blocking store work (log proofs, receipts) on a worker thread.
-    public func withStore<T: Sendable>(_ body: @escaping @Sendable (ContentStore) throws -> T) async throws -> T {
-        try await wrappingErrors {
-            try await scheduler.onWorker { [store] in try body(store) }
-        }
+    /// Runs store work (log proofs, receipts) with its errors as the runtime's.
+    public func withStore<T: Sendable>(_ body: (ContentStore) async throws -> T) async throws -> T {
+        try await wrappingErrors { try await body(store) }
     }
 
     /// The parsed descriptor of a stored module (cached).
@@ -254,8 +248,8 @@ public final class ModuleRuntime: Sendable {
     /// load per module however many callers need it at once (`ModuleLoader`).
     private func load(_ id: ModuleID) async throws -> LoadedModule {
         try await loader.module(id) { [self] in
-            try await scheduler.onWorker { [self] in
-                let (record, wasm) = try store.module(id)
+            let (record, wasm) = try await store.module(id)
+            return try await scheduler.onWorker { [self] in
                 let interface = try interface(of: record)
                 let (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc, router: router)
                 return (record, interface, module, trial)

@@ -15,7 +15,7 @@ struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
         -> Wasmrpc_V1_GetCheckpointResponse
     {
         try await mappingErrors {
-            let note = try await runtime.withStore { try $0.checkpoint().note }
+            let note = try await runtime.withStore { try await $0.checkpoint().note }
             return .with {
                 $0.checkpoint = note
                 $0.verifierKey = runtime.store.log.signer.verifier.encoded
@@ -35,13 +35,13 @@ struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
                 case .leafIndex(let value)?: index = try Self.int64(value, "leaf_index")
                 case .moduleID(let text)?:
                     let id = try RegistryService.moduleID(text)
-                    guard let record = try store.record(id) else { throw ContentStoreError(.notFound, "no module \(id)") }
+                    guard let record = try await store.record(id) else { throw ContentStoreError(.notFound, "no module \(id)") }
                     index = record.leafIndex
                 case nil: throw RPCError(code: .invalidArgument, message: "name a leaf_index or a module_id")
                 }
-                let size = requestedSize == 0 ? try store.checkpoint().size : requestedSize
-                let proof = try store.inclusionProof(index: index, size: size)
-                guard let leaf = try store.logEntries(start: index, count: 1).first else {
+                let size = requestedSize == 0 ? try await store.checkpoint().size : requestedSize
+                let proof = try await store.inclusionProof(index: index, size: size)
+                guard let leaf = try await store.logEntries(start: index, count: 1).first else {
                     throw ContentStoreError(.dataLoss, "the log has no leaf \(index)")
                 }
                 return .with {
@@ -61,9 +61,9 @@ struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
             let first = try Self.int64(request.first, "first")
             let requestedSecond = try Self.int64(request.second, "second")
             return try await runtime.withStore { store in
-                let second = requestedSecond == 0 ? try store.checkpoint().size : requestedSecond
-                let proof = try store.consistencyProof(first: first, second: second)
-                let roots = try store.roots(first, second)
+                let second = requestedSecond == 0 ? try await store.checkpoint().size : requestedSecond
+                let proof = try await store.consistencyProof(first: first, second: second)
+                let roots = try await store.roots(first, second)
                 return .with {
                     $0.first = UInt64(first)
                     $0.second = UInt64(second)
@@ -79,7 +79,7 @@ struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {
         try await mappingErrors {
             let start = try Self.int64(request.start, "start")
             let count = request.count == 0 ? Self.defaultEntries : min(Int(request.count), Self.maxEntries)
-            let leaves = try await runtime.withStore { try $0.logEntries(start: start, count: count) }
+            let leaves = try await runtime.withStore { try await $0.logEntries(start: start, count: count) }
             return .with { $0.leaves = leaves.map { Data($0) } }
         }
     }

@@ -147,7 +147,7 @@ public final class ReflectionIndex: Sendable {
     /// Reads and parses module `id`'s descriptor and caches it.
     private func readFiles(_ id: ModuleID) async -> DescriptorFiles? {
         reads.add(1, ordering: .relaxed)
-        guard let descriptor = try? await runtime.withStore({ try $0.record(id)?.descriptor }),
+        guard let descriptor = try? await runtime.withStore({ try await $0.record(id)?.descriptor }),
             let files = try? DescriptorFiles(serialized: descriptor)
         else { return nil }
         return cache.insert(files, for: id)

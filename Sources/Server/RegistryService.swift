@@ -31,7 +31,7 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
             directory.register(added.record.id, functions: added.record.functions)
             health.servicesChanged()
             metrics.added(created: added.created)
-            let receipt = try await runtime.withStore { [record = added.record] store in try store.receipt(for: record) }
+            let receipt = try await runtime.withStore { [record = added.record] store in try await store.receipt(for: record) }
             return try Wasmrpc_V1_AddResponse.with {
                 $0.metadata = try Wasmrpc_V1_Metadata(record: added.record, interface: added.interface, includeDescriptor: true)
                 $0.created = added.created
@@ -44,7 +44,7 @@ struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {
         try await mappingErrors {
             let id = try Self.moduleID(request.id)
             let module = try await runtime.module(id)
-            let receipt = try await runtime.withStore { [record = module.record] store in try store.receipt(for: record) }
+            let receipt = try await runtime.withStore { [record = module.record] store in try await store.receipt(for: record) }
             return try Wasmrpc_V1_GetResponse.with {
                 $0.receipt = Wasmrpc_V1_LogReceipt(receipt)
                 $0.metadata = try Wasmrpc_V1_Metadata(record: module.record, interface: module.interface, includeDescriptor: true)

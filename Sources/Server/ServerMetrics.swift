@@ -139,7 +139,7 @@ public final class ServerMetrics: Sendable {
             defer { seen = max(seen, now) }
             return max(0, now - seen)
         }))
-        if let size = try? await runtime.withStore({ try $0.logSize() }) { logSize.set(size) }
+        if let size = try? await runtime.withStore({ try await $0.logSize() }) { logSize.set(size) }
         return registry.emitToBuffer()
     }
 

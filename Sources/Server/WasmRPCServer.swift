@@ -59,12 +59,12 @@ public final class WasmRPCServer: Service, Sendable {
     private let boundMetricsPort = OnceValue<Int>()
     private let lifecycle: ServerLifecycle<NativeRoutingTransport<HTTP2ServerTransport.Posix>>
 
-    public init(configuration: Configuration, logger: Logger = Logger(label: "wasmrpc.server")) throws {
+    public init(configuration: Configuration, logger: Logger = Logger(label: "wasmrpc.server")) async throws {
         self.configuration = configuration
         self.logger = logger
         // TLS files first: a wrong path should not leave a data directory behind.
         let security = try configuration.tls?.transportSecurity() ?? .plaintext
-        let store = try ContentStore(
+        let store = try await ContentStore.open(
             directory: configuration.dataDirectory, logOrigin: configuration.logOrigin, logKey: configuration.logKey)
         runtime = ModuleRuntime(store: store, configuration: configuration.runtime, router: configuration.hostCalls, logger: logger)
         let transport = Self.transport(
@@ -75,7 +75,7 @@ public final class WasmRPCServer: Service, Sendable {
         let directory = ServiceDirectory()
         var page: (modules: [ModuleSummary], next: Int64?) = (modules: [], next: nil)
         repeat {
-            page = try store.list(after: page.next, limit: 1000)
+            page = try await store.list(after: page.next, limit: 1000)
             for module in page.modules { directory.register(module.id, functions: module.functions) }
         } while page.next != nil
         let builtInServices = [

@@ -263,7 +263,7 @@ struct Bench: AsyncParsableCommand {
         var configuration = WasmRPCServer.Configuration(dataDirectory: data)
         configuration.port = 0
         try limits.apply(to: &configuration, environment: ProcessInfo.processInfo.environment)
-        let server = try WasmRPCServer(configuration: configuration)
+        let server = try await WasmRPCServer(configuration: configuration)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             defer { server.shutdown() }

@@ -54,7 +54,7 @@ struct Demo: AsyncParsableCommand {
 
         var configuration = WasmRPCServer.Configuration(dataDirectory: data)
         configuration.port = 0
-        let server = try WasmRPCServer(configuration: configuration)
+        let server = try await WasmRPCServer(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             defer { server.shutdown() }

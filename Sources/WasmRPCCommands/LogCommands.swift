@@ -136,7 +136,7 @@ struct LogVerify: AsyncParsableCommand {
         }
         let problems: [String]
         do {
-            problems = try ContentStore(directory: directory, readOnly: true).audit()
+            problems = try await ContentStore.open(directory: directory, readOnly: true).audit()
         } catch {
             throw CommandFailure(error.message)
         }

@@ -66,7 +66,7 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = level
             return handler
         }
-        let server = try makeServer()
+        let server = try await makeServer()
         let logger = Logger(label: "wasmrpc.server")
         // SIGTERM and SIGINT shut the server down gracefully (instead of killing it mid-write).
         let services = ServiceGroup(
@@ -103,7 +103,7 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    func makeServer() throws -> WasmRPCServer {
+    func makeServer() async throws -> WasmRPCServer {
         guard let address = ServerAddress(listen) else {
             throw ValidationError("--listen \"\(listen)\" is not HOST:PORT")
         }
@@ -140,7 +140,7 @@ struct Serve: AsyncParsableCommand {
             configuration.logKey = key
         }
         do {
-            return try WasmRPCServer(configuration: configuration)
+            return try await WasmRPCServer(configuration: configuration)
         } catch {
             throw CommandFailure("cannot start the server: \(error)")
         }

@@ -6,19 +6,21 @@ import WasmRPCCore
 
 @Suite(.timeLimit(.minutes(10))) struct AuditTests {
     /// A store with three modules, its directory, and their ids.
-    func makeStore() throws -> (String, [ModuleID]) {
+    func makeStore() async throws -> (String, [ModuleID]) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-audit-\(UUID().uuidString)").path
-        let store = try ContentStore(directory: directory)
-        let ids = try (0..<3).map { n in
-            try store.add(wasm: Array("module \(n)".utf8), descriptor: [UInt8(n)], name: "m\(n)", functions: [FunctionSignature(path: "/s.S/f", input: "s.In", output: "s.Out")]).record.id
+        let store = try await ContentStore.open(directory: directory)
+        var ids: [ModuleID] = []
+        for n in 0..<3 {
+            let functions = [FunctionSignature(path: "/s.S/f", input: "s.In", output: "s.Out")]
+            ids.append(try await store.add(wasm: Array("module \(n)".utf8), descriptor: [UInt8(n)], name: "m\(n)", functions: functions).record.id)
         }
         return (directory, ids)
     }
 
-    @Test func aCleanStorePassesAndEveryKindOfTamperingIsReported() throws {
-        let (directory, ids) = try makeStore()
+    @Test func aCleanStorePassesAndEveryKindOfTamperingIsReported() async throws {
+        let (directory, ids) = try await makeStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(try ContentStore(directory: directory, readOnly: true).audit() == [])
+        #expect(try await ContentStore.open(directory: directory, readOnly: true).audit() == [])
 
         let edits: [(String, String, String)] = [
             ("a module row", "UPDATE module SET size = size + 1 WHERE leaf_index = 1", "differs from its log leaf"),
@@ -31,9 +33,9 @@ import WasmRPCCore
             try FileManager.default.copyItem(atPath: directory, toPath: copy)
             defer { try? FileManager.default.removeItem(atPath: copy) }
             let queue = try DatabaseQueue(path: copy + "/wasmrpc.sqlite")
-            try queue.write { try $0.execute(sql: sql) }
+            try await queue.write { try $0.execute(sql: sql) }
             try queue.close()
-            let problems = try ContentStore(directory: copy, readOnly: true).audit()
+            let problems = try await ContentStore.open(directory: copy, readOnly: true).audit()
             #expect(problems.contains { $0.contains(expected) }, "\(what): \(problems)")
         }
 
@@ -41,21 +43,21 @@ import WasmRPCCore
         let path = "\(directory)/blobs/sha256/\(ids[0].hex.prefix(2))/\(ids[0].hex)"
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
         try Data("tampered".utf8).write(to: URL(fileURLWithPath: path))
-        let problems = try ContentStore(directory: directory, readOnly: true).audit()
+        let problems = try await ContentStore.open(directory: directory, readOnly: true).audit()
         #expect(problems.count == 1 && problems[0].contains(ids[0].hex), "\(problems)")
     }
 
-    @Test func theLogKeyIsCreatedOnceWithMode0600() throws {
-        let (directory, _) = try makeStore()
+    @Test func theLogKeyIsCreatedOnceWithMode0600() async throws {
+        let (directory, _) = try await makeStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/log.key")
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
-        let first = try ContentStore(directory: directory).log.signer.verifier
-        #expect(try ContentStore(directory: directory).log.signer.verifier == first)
+        let first = try await ContentStore.open(directory: directory).log.signer.verifier
+        #expect(try await ContentStore.open(directory: directory).log.signer.verifier == first)
         // An audit never creates a key.
         let empty = directory + "-empty"
         defer { try? FileManager.default.removeItem(atPath: empty) }
-        #expect(throws: ContentStoreError.self) { try ContentStore(directory: empty, readOnly: true) }
+        await #expect(throws: ContentStoreError.self) { try await ContentStore.open(directory: empty, readOnly: true) }
         // No temporary file is left beside it.
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".tmp") } == [])
     }
@@ -73,39 +75,39 @@ import WasmRPCCore
         return files
     }
 
-    @Test func anAuditChangesNothingAndRefusesASchemaItWouldHaveToMigrate() throws {
-        let (directory, _) = try makeStore()
+    @Test func anAuditChangesNothingAndRefusesASchemaItWouldHaveToMigrate() async throws {
+        let (directory, _) = try await makeStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let before = try files(directory)
-        #expect(try ContentStore(directory: directory, readOnly: true).audit() == [])
+        #expect(try await ContentStore.open(directory: directory, readOnly: true).audit() == [])
         #expect(try files(directory) == before)
         // A store from an older wasmrpc (its last migration not applied) is refused, not migrated.
-        try DatabaseQueue(path: directory + "/wasmrpc.sqlite").write { db in
+        try await DatabaseQueue(path: directory + "/wasmrpc.sqlite").write { db in
             try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'module-leaf-index'")
         }
         let older = try files(directory)
-        let error = #expect(throws: ContentStoreError.self) { try ContentStore(directory: directory, readOnly: true) }
+        let error = await #expect(throws: ContentStoreError.self) { try await ContentStore.open(directory: directory, readOnly: true) }
         #expect(error?.message.contains("module-leaf-index") == true, "\(String(describing: error))")
         #expect(try files(directory) == older)
         // A missing key or database is an error, and nothing is created.
         try FileManager.default.removeItem(atPath: directory + "/log.key")
         let keyless = try files(directory)
-        #expect(throws: ContentStoreError.self) { try ContentStore(directory: directory, readOnly: true) }
+        await #expect(throws: ContentStoreError.self) { try await ContentStore.open(directory: directory, readOnly: true) }
         #expect(try files(directory) == keyless)
         let missing = directory + "-missing"
-        #expect(throws: ContentStoreError.self) { try ContentStore(directory: missing, readOnly: true) }
+        await #expect(throws: ContentStoreError.self) { try await ContentStore.open(directory: missing, readOnly: true) }
         #expect(!FileManager.default.fileExists(atPath: missing))
     }
 
-    @Test func aLogKeyThatOthersMayReadIsRefused() throws {
-        let (directory, _) = try makeStore()
+    @Test func aLogKeyThatOthersMayReadIsRefused() async throws {
+        let (directory, _) = try await makeStore()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for mode in [0o640, 0o604] {
             try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: directory + "/log.key")
-            let error = #expect(throws: ContentStoreError.self) { try ContentStore(directory: directory) }
+            let error = await #expect(throws: ContentStoreError.self) { try await ContentStore.open(directory: directory) }
             #expect(error?.message.contains("chmod 600") == true, "\(String(describing: error))")
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: directory + "/log.key")
-        _ = try ContentStore(directory: directory)
+        _ = try await ContentStore.open(directory: directory)
     }
 }

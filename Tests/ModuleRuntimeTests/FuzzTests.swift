@@ -53,7 +53,7 @@ import TestSupport
         configuration.wapc.fuel = 5_000_000
         configuration.wapc.memoryLimit = 4 << 20
         configuration.wapc.output = .discard
-        let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration)
+        let runtime = ModuleRuntime(store: try await ContentStore.open(directory: directory), configuration: configuration)
         let descriptor: [UInt8] = try complexDescriptor.serializedBytes()
         let complex = try await runtime.add(wasm: complexWasm, descriptorSet: descriptor, name: "")
         let request: [UInt8] = try complexRequest((1, 2), (3, 4)).value.map { $0 }

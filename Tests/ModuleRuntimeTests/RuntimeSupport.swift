@@ -19,7 +19,7 @@ func withFreshRuntime<T>(
     defer { try? FileManager.default.removeItem(atPath: directory) }
     var configuration = RuntimeConfiguration()
     configure(&configuration)
-    let runtime = ModuleRuntime(store: try ContentStore(directory: directory), configuration: configuration, router: router)
+    let runtime = ModuleRuntime(store: try await ContentStore.open(directory: directory), configuration: configuration, router: router)
     do {
         let result = try await body(runtime)
         await runtime.shutdown()

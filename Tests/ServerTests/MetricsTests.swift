@@ -90,7 +90,7 @@ import TestSupport
             var configuration = WasmRPCServer.Configuration(dataDirectory: data)
             configuration.port = 0
             configuration.metrics = ("127.0.0.1", taken)
-            let server = try WasmRPCServer(configuration: configuration)
+            let server = try await WasmRPCServer(configuration: configuration)
             await #expect(throws: ServerError.self) { try await server.run() }
             // The gRPC port was bound before the metrics port failed; either way, an answer.
             let port = await outcome(within: ServerLifecycleTests.hang) { try await server.listeningPort() }

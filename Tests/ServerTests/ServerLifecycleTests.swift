@@ -13,11 +13,11 @@ import TestSupport
     /// Bounds a hang (see `outcome(within:of:)`), not a speed.
     static let hang = Duration.seconds(60)
 
-    func server() throws -> (WasmRPCServer, directory: String) {
+    func server() async throws -> (WasmRPCServer, directory: String) {
         let directory = temporaryDirectory()
         var configuration = WasmRPCServer.Configuration(dataDirectory: directory)
         configuration.port = 0
-        return (try WasmRPCServer(configuration: configuration), directory)
+        return (try await WasmRPCServer(configuration: configuration), directory)
     }
 
     /// After `shutdown()`, `run()` returns without serving, and `listeningPort()` says so.
@@ -34,7 +34,7 @@ import TestSupport
     }
 
     @Test func aServerStoppedBeforeItRunsNeverListensAndSaysSo() async throws {
-        let (server, directory) = try server()
+        let (server, directory) = try await server()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await expectStoppedBeforeItRuns(shutdown: server.shutdown, run: server.run, listeningPort: server.listeningPort)
         #expect(try await server.metricsPort() == nil)
@@ -48,7 +48,7 @@ import TestSupport
     /// A caller that stops waiting for the ports (its task cancelled) gets `CancellationError` at
     /// once, though the server never ran.
     @Test func waitingForThePortsEndsWhenTheWaiterIsCancelled() async throws {
-        let (server, directory) = try server()
+        let (server, directory) = try await server()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let waits: [@Sendable () async throws -> Int?] = [{ try await server.listeningPort() }, { try await server.metricsPort() }]
         for wait in waits {
@@ -67,7 +67,7 @@ import TestSupport
             defer { try? FileManager.default.removeItem(atPath: directory) }
             var configuration = WasmRPCServer.Configuration(dataDirectory: directory)
             configuration.port = taken
-            let server = try WasmRPCServer(configuration: configuration)
+            let server = try await WasmRPCServer(configuration: configuration)
             let run = try #require(await outcome(within: Self.hang) { try await server.run() }, "run() did not return")
             let port = try #require(await outcome(within: Self.hang) { try await server.listeningPort() }, "listeningPort() did not return")
             for result in [run.map { 0 }, port] {
@@ -82,7 +82,7 @@ import TestSupport
     /// transport binds, after): each time `run()` returns, and the port is known or refused.
     @Test func aStopAtAnyPointOfTheStartEndsRunAndSettlesThePort() async throws {
         for round in 0..<20 {
-            let (server, directory) = try server()
+            let (server, directory) = try await server()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let running = Task { try await server.run() }
             if round % 2 == 1 { await Task.yield() }

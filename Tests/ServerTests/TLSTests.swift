@@ -115,7 +115,7 @@ struct TestPKI {
         }
     }
 
-    @Test func badTLSFilesStopTheServerBeforeItTouchesItsData() throws {
+    @Test func badTLSFilesStopTheServerBeforeItTouchesItsData() async throws {
         let pki = try TestPKI()
         defer { pki.remove() }
         let cases: [(ServerTLS, String)] = [
@@ -130,8 +130,8 @@ struct TestPKI {
             var configuration = WasmRPCServer.Configuration(dataDirectory: data)
             configuration.port = 0
             configuration.tls = tls
-            #expect {
-                _ = try WasmRPCServer(configuration: configuration)
+            await #expect {
+                _ = try await WasmRPCServer(configuration: configuration)
             } throws: { error in
                 "\(error)".contains(expected)
             }

@@ -47,7 +47,7 @@ public func withRunningServer<T: Sendable>(
     var configuration = WasmRPCServer.Configuration(dataDirectory: data)
     configuration.port = 0
     configure(&configuration)
-    let server = try WasmRPCServer(configuration: configuration)
+    let server = try await WasmRPCServer(configuration: configuration)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
         defer { server.shutdown() }

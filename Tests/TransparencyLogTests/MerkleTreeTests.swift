@@ -1,6 +1,4 @@
 import Foundation
-import ContentStore
-import GRDB
 import Testing
 @testable import TransparencyLog
 
@@ -65,34 +63,50 @@ func referenceRoot(_ leaves: ArraySlice<[UInt8]>) -> [UInt8] {
     return MerkleTree.nodeHash(referenceRoot(leaves.prefix(k)), referenceRoot(leaves.dropFirst(k)))
 }
 
-/// An in-memory database with the log's tables.
-func makeLog(leaves: [[UInt8]]) throws -> DatabaseQueue {
-    let queue = try DatabaseQueue()
-    var migrator = DatabaseMigrator()
-    LogStorage.registerMigrations(&migrator)
-    try migrator.migrate(queue)
-    _ = try queue.write { db in try LogStorage.append(leaves, db) }
-    return queue
+/// A tree kept as the stored log keeps it: the hash of every complete subtree, made by
+/// `MerkleTree.appending` and read back through `MerkleTree.fold`.
+struct StoredTree {
+    var size: Int64 = 0
+    var hashes: [MerkleTree.Node: [UInt8]] = [:]
+
+    init(leaves: [[UInt8]]) throws {
+        try append(leaves)
+    }
+
+    mutating func append(_ leaves: [[UInt8]]) throws {
+        let edge = try MerkleTree.fold(MerkleTree.nodes(covering: 0, size).map { [$0] }, hashes: hashes)
+        for (node, hash) in try MerkleTree.appending(leaves, to: size, edge: edge) {
+            #expect(hashes.updateValue(hash, forKey: node) == nil, "subtree \(node) written twice")
+        }
+        size += Int64(leaves.count)
+    }
+
+    func root(size: Int64) throws -> [UInt8] {
+        try MerkleTree.fold([MerkleTree.nodes(covering: 0, size)], hashes: hashes)[0]
+    }
+
+    func inclusionProof(index: Int64, size: Int64) throws -> [[UInt8]] {
+        try MerkleTree.fold(MerkleTree.inclusionNodes(index: index, size: size), hashes: hashes)
+    }
+
+    func consistencyProof(first: Int64, second: Int64) throws -> [[UInt8]] {
+        try MerkleTree.fold(MerkleTree.consistencyNodes(first: first, second: second), hashes: hashes)
+    }
 }
 
 @Suite(.timeLimit(.minutes(10))) struct MerkleTreeTests {
     @Test func rootsMatchTheRFC6962Vectors() throws {
         for size in 0...8 {
             #expect(referenceRoot(Vectors.leaves.prefix(size)[...]) == Vectors.roots[size], "reference, size \(size)")
-            let log = try makeLog(leaves: Array(Vectors.leaves.prefix(size)))
-            #expect(try log.read { try LogStorage.root(size: Int64(size), $0) } == Vectors.roots[size], "stored, size \(size)")
+            let log = try StoredTree(leaves: Array(Vectors.leaves.prefix(size)))
+            #expect(try log.root(size: Int64(size)) == Vectors.roots[size], "stored, size \(size)")
         }
-        // Appending one at a time gives the same nodes as one batch.
-        let log = try makeLog(leaves: [])
-        for leaf in Vectors.leaves { _ = try log.write { db in try LogStorage.append([leaf], db) } }
-        for size in 0...8 { #expect(try log.read { try LogStorage.root(size: Int64(size), $0) } == Vectors.roots[size]) }
-    }
-
-    @Test func aStoredCheckpointIsNeverReplaced() throws {
-        let log = try makeLog(leaves: Array(Vectors.leaves.prefix(2)))
-        try log.write { db in try LogStorage.storeCheckpoint("first", size: 2, db) }
-        #expect(throws: (any Error).self) { try log.write { db in try LogStorage.storeCheckpoint("second", size: 2, db) } }
-        #expect(try log.read { try LogStorage.latestCheckpoint($0)?.note } == "first")
+        // Appending one at a time gives the same subtrees as one batch.
+        let batch = try StoredTree(leaves: Vectors.leaves)
+        var log = try StoredTree(leaves: [])
+        for leaf in Vectors.leaves { try log.append([leaf]) }
+        #expect(log.hashes == batch.hashes)
+        for size in 0...8 { #expect(try log.root(size: Int64(size)) == Vectors.roots[size]) }
     }
 
     @Test func splitIsTheLargestPowerOfTwoBelowEvenNearTheTop() {
@@ -102,9 +116,9 @@ func makeLog(leaves: [[UInt8]]) throws -> DatabaseQueue {
     }
 
     @Test func inclusionProofsMatchTheVectorsAndVerify() throws {
-        let log = try makeLog(leaves: Vectors.leaves)
+        let log = try StoredTree(leaves: Vectors.leaves)
         for (index, size, expected) in Vectors.inclusion {
-            let proof = try log.read { try LogStorage.inclusionProof(index: index, size: size, $0) }
+            let proof = try log.inclusionProof(index: index, size: size)
             #expect(proof == expected, "leaf \(index) of \(size)")
             try MerkleTree.verifyInclusion(
                 index: index, size: size, leafHash: MerkleTree.leafHash(Vectors.leaves[Int(index)]), proof: proof,
@@ -113,9 +127,9 @@ func makeLog(leaves: [[UInt8]]) throws -> DatabaseQueue {
     }
 
     @Test func consistencyProofsMatchTheVectorsAndVerify() throws {
-        let log = try makeLog(leaves: Vectors.leaves)
+        let log = try StoredTree(leaves: Vectors.leaves)
         for (first, second, expected) in Vectors.consistency {
-            let proof = try log.read { try LogStorage.consistencyProof(first: first, second: second, $0) }
+            let proof = try log.consistencyProof(first: first, second: second)
             #expect(proof == expected, "\(first) → \(second)")
             try MerkleTree.verifyConsistency(
                 first: first, second: second, firstRoot: Vectors.roots[Int(first)], secondRoot: Vectors.roots[Int(second)], proof: proof)
@@ -124,17 +138,17 @@ func makeLog(leaves: [[UInt8]]) throws -> DatabaseQueue {
 
     @Test func everyProofOfEveryTreeUpTo70LeavesVerifies() throws {
         let leaves = (0..<70).map { [UInt8($0), UInt8(truncatingIfNeeded: $0 &* 7)] }
-        let log = try makeLog(leaves: leaves)
+        let log = try StoredTree(leaves: leaves)
         for size in 1...Int64(leaves.count) {
-            let root = try log.read { try LogStorage.root(size: size, $0) }
+            let root = try log.root(size: size)
             #expect(root == referenceRoot(leaves.prefix(Int(size))[...]))
             for index in 0..<size {
-                let proof = try log.read { try LogStorage.inclusionProof(index: index, size: size, $0) }
+                let proof = try log.inclusionProof(index: index, size: size)
                 try MerkleTree.verifyInclusion(index: index, size: size, leafHash: MerkleTree.leafHash(leaves[Int(index)]), proof: proof, root: root)
             }
             for first in 0...size {
-                let proof = try log.read { try LogStorage.consistencyProof(first: first, second: size, $0) }
-                let firstRoot = try log.read { try LogStorage.root(size: first, $0) }
+                let proof = try log.consistencyProof(first: first, second: size)
+                let firstRoot = try log.root(size: first)
                 try MerkleTree.verifyConsistency(first: first, second: size, firstRoot: firstRoot, secondRoot: root, proof: proof)
             }
         }
@@ -142,12 +156,12 @@ func makeLog(leaves: [[UInt8]]) throws -> DatabaseQueue {
 
     @Test func anyMutationOfAnInclusionProofFails() throws {
         let leaves = (0..<37).map { [UInt8($0)] }
-        let log = try makeLog(leaves: leaves)
+        let log = try StoredTree(leaves: leaves)
         let size: Int64 = 37
-        let root = try log.read { try LogStorage.root(size: size, $0) }
+        let root = try log.root(size: size)
         for index in [Int64(0), 5, 31, 36] {
             let leafHash = MerkleTree.leafHash(leaves[Int(index)])
-            let proof = try log.read { try LogStorage.inclusionProof(index: index, size: size, $0) }
+            let proof = try log.inclusionProof(index: index, size: size)
             func fails(_ index: Int64, _ size: Int64, _ leafHash: [UInt8], _ proof: [[UInt8]], _ root: [UInt8]) -> Bool {
                 (try? MerkleTree.verifyInclusion(index: index, size: size, leafHash: leafHash, proof: proof, root: root)) == nil
             }
@@ -185,14 +199,11 @@ func makeLog(leaves: [[UInt8]]) throws -> DatabaseQueue {
 
     @Test func anyMutationOfAConsistencyProofFails() throws {
         let leaves = (0..<37).map { [UInt8($0)] }
-        let log = try makeLog(leaves: leaves)
+        let log = try StoredTree(leaves: leaves)
         for (first, second) in [(Int64(6), Int64(37)), (1, 37), (16, 37), (20, 33)] {
-            let (proof, firstRoot, secondRoot) = try log.read { db in
-                (
-                    try LogStorage.consistencyProof(first: first, second: second, db), try LogStorage.root(size: first, db),
-                    try LogStorage.root(size: second, db)
-                )
-            }
+            let (proof, firstRoot, secondRoot) = (
+                try log.consistencyProof(first: first, second: second), try log.root(size: first), try log.root(size: second)
+            )
             func fails(_ first: Int64, _ second: Int64, _ firstRoot: [UInt8], _ secondRoot: [UInt8], _ proof: [[UInt8]]) -> Bool {
                 (try? MerkleTree.verifyConsistency(first: first, second: second, firstRoot: firstRoot, secondRoot: secondRoot, proof: proof)) == nil
             }
@@ -224,11 +235,24 @@ func makeLog(leaves: [[UInt8]]) throws -> DatabaseQueue {
     }
 
     @Test func outOfRangeRequestsAreErrors() throws {
-        let log = try makeLog(leaves: Vectors.leaves)
-        #expect(throws: LogError.self) { try log.read { try LogStorage.root(size: 9, $0) } }
-        #expect(throws: LogError.self) { try log.read { try LogStorage.inclusionProof(index: 8, size: 8, $0) } }
-        #expect(throws: LogError.self) { try log.read { try LogStorage.inclusionProof(index: 0, size: 9, $0) } }
-        #expect(throws: LogError.self) { try log.read { try LogStorage.consistencyProof(first: 5, second: 4, $0) } }
-        #expect(throws: LogError.self) { try log.read { try LogStorage.consistencyProof(first: 1, second: 9, $0) } }
+        let log = try StoredTree(leaves: Vectors.leaves)
+        #expect(throws: LogError.self) { try log.inclusionProof(index: 8, size: 8) }
+        #expect(throws: LogError.self) { try log.inclusionProof(index: -1, size: 8) }
+        #expect(throws: LogError.self) { try log.consistencyProof(first: 5, second: 4) }
+        #expect(throws: LogError.self) { try log.consistencyProof(first: -1, second: 4) }
+        // Beyond the stored tree, a subtree is missing: the log is corrupt, not silently short.
+        let missing = #expect(throws: LogError.self) { try log.root(size: 9) }
+        #expect(missing?.code == .corrupt)
+    }
+
+    @Test func anAppendChecksTheRightEdgeItIsGiven() throws {
+        let log = try StoredTree(leaves: Array(Vectors.leaves.prefix(3)))
+        let edge = try MerkleTree.fold(MerkleTree.nodes(covering: 0, 3).map { [$0] }, hashes: log.hashes)
+        #expect(edge.count == 2)
+        let error = #expect(throws: LogError.self) { try MerkleTree.appending([[1]], to: 3, edge: Array(edge.prefix(1))) }
+        #expect(error?.code == .corrupt)
+        // Leaf 3 completes subtrees (1, 1) and (2, 0): the leaf, then each parent.
+        let created = try MerkleTree.appending([Vectors.leaves[3]], to: 3, edge: edge).map(\.0)
+        #expect(created == [.init(level: 0, index: 3), .init(level: 1, index: 1), .init(level: 2, index: 0)])
     }
 }

@@ -1,11 +1,11 @@
+import ContentStore
 import Crypto
 import Foundation
-import GRDB
 import TransparencyLog
-import ContentStore
 
-// The transparency log at scale: builds a log of N leaves (default 1,000,000) in a file-backed
-// SQLite database (WAL, as the server uses) through the bulk path, then measures
+// The transparency log at scale, on the embedded engine (`SQLiteStorage`: file-backed SQLite in
+// WAL mode, as the server uses it): builds a log of N leaves (default 1,000,000) through the bulk
+// path, then measures
 //   - batched appends: B leaves per transaction plus a signed checkpoint per transaction,
 //   - single appends: one leaf + one signed checkpoint per transaction (what each Add does),
 //   - inclusion and consistency proof generation at random points of the full tree.
@@ -15,14 +15,10 @@ let arguments = CommandLine.arguments.dropFirst()
 let total = arguments.first.flatMap(Int64.init) ?? 1_000_000
 let batch = arguments.dropFirst().first.flatMap(Int.init) ?? 1_000
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-logbench-\(UUID().uuidString)").path
-try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: directory) }
 
-let database = try DatabasePool(path: directory + "/log.sqlite")
-var migrator = DatabaseMigrator()
-LogStorage.registerMigrations(&migrator)
-try migrator.migrate(database)
-let signer = try NoteSigner(name: "bench.local/log", key: Curve25519.Signing.PrivateKey())
+let engine = try SQLiteStorage(directory: directory)
+let identity = LogIdentity(origin: "bench.local/log", signer: try NoteSigner(name: "bench.local/log", key: Curve25519.Signing.PrivateKey()))
 
 func leaf(_ n: Int64) -> [UInt8] {
     ModuleLogEntry(
@@ -35,20 +31,21 @@ func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
-func signCheckpoint(_ db: Database) throws {
-    let size = try LogStorage.size(db)
-    let note = try signer.sign(Checkpoint(origin: "bench.local/log", size: size, rootHash: LogStorage.root(size: size, db)).body)
-    try LogStorage.storeCheckpoint(note, size: size, db)
+/// Appends `leaves` in one transaction, with a signed checkpoint of the new size if `sign`.
+func append(_ leaves: [[UInt8]], sign: Bool) async throws {
+    try await engine.transaction { transaction throws(ContentStoreError) in
+        let first = try await transaction.append(leaves)
+        if sign { try await transaction.signCheckpoint(size: first + Int64(leaves.count), identity) }
+    }
 }
 
 let clock = ContinuousClock()
 print("building \(total) leaves through the bulk path (10,000 per transaction)…")
-let build = try clock.measure {
+let build = try await clock.measure {
     var next: Int64 = 0
     while next < total {
         let count = min(10_000, total - next)
-        let leaves = (next..<next + count).map(leaf)
-        try database.write { db in try LogStorage.append(leaves, db) }
+        try await append((next..<next + count).map(leaf), sign: false)
         next += count
     }
 }
@@ -57,13 +54,9 @@ print(String(format: "bulk build: %.1f s, %.0f leaves/s", seconds(build), Double
 // Batched appends with a signed checkpoint per batch.
 let batches = 20
 var size = total
-let batched = try clock.measure {
+let batched = try await clock.measure {
     for _ in 0..<batches {
-        let leaves = (size..<size + Int64(batch)).map(leaf)
-        try database.write { db in
-            try LogStorage.append(leaves, db)
-            try signCheckpoint(db)
-        }
+        try await append((size..<size + Int64(batch)).map(leaf), sign: true)
         size += Int64(batch)
     }
 }
@@ -72,13 +65,9 @@ print(String(format: "batched appends (%d leaves + 1 checkpoint per transaction)
 
 // One leaf and one checkpoint per transaction, as Add does.
 let singles = 500
-let single = try clock.measure {
+let single = try await clock.measure {
     for _ in 0..<singles {
-        let one = leaf(size)
-        try database.write { db in
-            try LogStorage.append([one], db)
-            try signCheckpoint(db)
-        }
+        try await append([leaf(size)], sign: true)
         size += 1
     }
 }
@@ -90,11 +79,12 @@ var random = SystemRandomNumberGenerator()
 let proofs = 2_000
 var inclusion: [Double] = []
 var consistency: [Double] = []
+let reads = engine.reads
 for _ in 0..<proofs {
     let index = Int64.random(in: 0..<size, using: &random)
     let first = Int64.random(in: 1..<size, using: &random)
-    inclusion.append(seconds(try clock.measure { _ = try database.read { try LogStorage.inclusionProof(index: index, size: size, $0) } }))
-    consistency.append(seconds(try clock.measure { _ = try database.read { try LogStorage.consistencyProof(first: first, second: size, $0) } }))
+    inclusion.append(seconds(try await clock.measure { _ = try await reads.inclusionProof(index: index, size: size) }))
+    consistency.append(seconds(try await clock.measure { _ = try await reads.consistencyProof(first: first, second: size) }))
 }
 func percentiles(_ values: [Double]) -> String {
     let sorted = values.sorted()
@@ -103,5 +93,5 @@ func percentiles(_ values: [Double]) -> String {
 }
 print("inclusion proof at \(size) leaves (\(proofs) random leaves): \(percentiles(inclusion))")
 print("consistency proof to \(size) leaves (\(proofs) random sizes): \(percentiles(consistency))")
-let file = try FileManager.default.attributesOfItem(atPath: directory + "/log.sqlite")[.size] as? Int ?? 0
+let file = try FileManager.default.attributesOfItem(atPath: directory + "/wasmrpc.sqlite")[.size] as? Int ?? 0
 print(String(format: "database: %.0f MB (%.0f bytes per leaf)", Double(file) / 1e6, Double(file) / Double(size)))

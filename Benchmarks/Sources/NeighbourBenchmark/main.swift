@@ -99,7 +99,7 @@ enum NeighbourBenchmark {
         configuration.runtime.wapc.timeout = .milliseconds(options.timeoutMilliseconds)
         if let workers = options.workers { configuration.runtime.workerThreads = workers }
         configuration.runtime.maxInstancesPerModule = options.perModule
-        let server = try WasmRPCServer(configuration: configuration)
+        let server = try await WasmRPCServer(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             let address = ServerAddress(host: "127.0.0.1", port: try await server.listeningPort())

@@ -1,0 +1,162 @@
+import Synchronization
+import TransparencyLog
+import WasmRPCCore
+
+/// An engine that keeps everything in memory and loses it with the process: for tests, and as
+/// the plainest statement of what `StorageEngine` asks of an engine. A transaction works on a
+/// copy of the state and replaces the state with it when its body returns.
+public final class MemoryStorage: StorageEngine {
+    struct State: Sendable {
+        var modules: [ModuleID: (seq: Int64, record: ModuleRecord, signatures: [FunctionSignature])] = [:]
+        var order: [ModuleID] = []
+        var leaves: [[UInt8]] = []
+        var subtrees: [MerkleTree.Node: [UInt8]] = [:]
+        var checkpoints: [Int64: String] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let writer = TransactionLock()
+    private let files = MemoryBlobs()
+
+    public init() {}
+
+    public var blobs: any BlobStorage { files }
+    public var reads: any StorageReads { MemoryAccess(state: state.withLock { $0 }) }
+    public var isReadOnly: Bool { false }
+    public var location: String { "memory" }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any StorageTransaction) async throws(ContentStoreError) -> T)
+        async throws(ContentStoreError) -> T
+    {
+        try await writer.withLock { () async throws(ContentStoreError) -> T in
+            let transaction = MemoryTransaction(state: state.withLock { $0 })
+            let result = try await body(transaction)
+            let written = transaction.state.withLock { $0 }
+            state.withLock { $0 = written }
+            return result
+        }
+    }
+}
+
+/// Blobs in a dictionary.
+final class MemoryBlobs: BlobStorage {
+    private let blobs = Mutex<[ModuleID: [UInt8]]>([:])
+
+    func put(_ bytes: [UInt8]) async throws(ContentStoreError) -> ModuleID {
+        let id = ModuleID(of: bytes)
+        blobs.withLock { $0[id] = bytes }
+        return id
+    }
+
+    func bytes(of id: ModuleID) async throws(ContentStoreError) -> [UInt8] {
+        guard let bytes = blobs.withLock({ $0[id] }) else { throw ContentStoreError(.notFound, "no blob \(id)") }
+        return bytes
+    }
+}
+
+/// Reads of one snapshot of the state.
+struct MemoryAccess: StorageReads {
+    let state: MemoryStorage.State
+
+    func module(_ id: ModuleID) async throws(ContentStoreError) -> ModuleRecord? { state.module(id) }
+    func modules(after token: Int64?, limit: Int, maxBytes: Int, includeDescriptors: Bool) async throws(ContentStoreError)
+        -> (modules: [ModuleSummary], next: Int64?)
+    {
+        state.modules(after: token, limit: limit, maxBytes: maxBytes, includeDescriptors: includeDescriptors)
+    }
+    func logSize() async throws(ContentStoreError) -> Int64 { Int64(state.leaves.count) }
+    func leaves(start: Int64, count: Int) async throws(ContentStoreError) -> [[UInt8]] { state.leaves(start: start, count: count) }
+    func subtrees(_ nodes: Set<MerkleTree.Node>) async throws(ContentStoreError) -> [MerkleTree.Node: [UInt8]] {
+        state.subtrees.filter { nodes.contains($0.key) }
+    }
+    func latestCheckpoint() async throws(ContentStoreError) -> (size: Int64, note: String)? { state.latestCheckpoint }
+}
+
+/// A transaction's private copy of the state.
+final class MemoryTransaction: StorageTransaction {
+    let state: Mutex<MemoryStorage.State>
+
+    init(state: MemoryStorage.State) { self.state = Mutex(state) }
+
+    func module(_ id: ModuleID) async throws(ContentStoreError) -> ModuleRecord? { state.withLock { $0.module(id) } }
+    func modules(after token: Int64?, limit: Int, maxBytes: Int, includeDescriptors: Bool) async throws(ContentStoreError)
+        -> (modules: [ModuleSummary], next: Int64?)
+    {
+        state.withLock { $0.modules(after: token, limit: limit, maxBytes: maxBytes, includeDescriptors: includeDescriptors) }
+    }
+    func logSize() async throws(ContentStoreError) -> Int64 { state.withLock { Int64($0.leaves.count) } }
+    func leaves(start: Int64, count: Int) async throws(ContentStoreError) -> [[UInt8]] {
+        state.withLock { $0.leaves(start: start, count: count) }
+    }
+    func subtrees(_ nodes: Set<MerkleTree.Node>) async throws(ContentStoreError) -> [MerkleTree.Node: [UInt8]] {
+        state.withLock { $0.subtrees.filter { nodes.contains($0.key) } }
+    }
+    func latestCheckpoint() async throws(ContentStoreError) -> (size: Int64, note: String)? { state.withLock { $0.latestCheckpoint } }
+
+    func insert(_ record: ModuleRecord, signatures: [FunctionSignature]) async throws(ContentStoreError) {
+        try state.withLock { (state) throws(ContentStoreError) in
+            guard state.modules[record.id] == nil else { throw ContentStoreError(.storage, "module \(record.id) is recorded already") }
+            state.modules[record.id] = (Int64(state.order.count + 1), record, signatures)
+            state.order.append(record.id)
+        }
+    }
+
+    func insertLeaves(_ leaves: [[UInt8]], first: Int64) async throws(ContentStoreError) {
+        try state.withLock { (state) throws(ContentStoreError) in
+            guard first == state.leaves.count else { throw ContentStoreError(.storage, "leaf \(first) is not the next leaf") }
+            state.leaves += leaves
+        }
+    }
+
+    func insertSubtrees(_ hashes: [(MerkleTree.Node, [UInt8])]) async throws(ContentStoreError) {
+        try state.withLock { (state) throws(ContentStoreError) in
+            for (node, hash) in hashes {
+                guard state.subtrees.updateValue(hash, forKey: node) == nil else {
+                    throw ContentStoreError(.storage, "subtree (level \(node.level), index \(node.index)) is stored already")
+                }
+            }
+        }
+    }
+
+    func insertCheckpoint(_ note: String, size: Int64) async throws(ContentStoreError) {
+        try state.withLock { (state) throws(ContentStoreError) in
+            guard state.checkpoints.updateValue(note, forKey: size) == nil else {
+                throw ContentStoreError(.storage, "a checkpoint for \(size) leaves is stored already")
+            }
+        }
+    }
+}
+
+extension MemoryStorage.State {
+    func module(_ id: ModuleID) -> ModuleRecord? { modules[id]?.record }
+
+    func modules(after token: Int64?, limit: Int, maxBytes: Int, includeDescriptors: Bool) -> (modules: [ModuleSummary], next: Int64?) {
+        var page: [ModuleSummary] = []
+        var bytes = 0
+        let start = Int(max(0, min(token ?? 0, Int64(order.count))))
+        for position in start..<order.count {
+            let (_, record, signatures) = modules[order[position]]!
+            let encoded = FunctionSignature.encode(signatures)
+            let weight = ModuleSummary.listingWeight(
+                name: record.name.utf8.count, functions: record.functions.joined(separator: "\n").utf8.count,
+                signatures: encoded.utf8.count, descriptor: includeDescriptors ? record.descriptor.count : 0)
+            guard page.count < limit, page.isEmpty || bytes + weight <= maxBytes else { return (page, Int64(position)) }
+            bytes += weight
+            page.append(
+                ModuleSummary(
+                    id: record.id, name: record.name, size: record.size, addedMilliseconds: record.addedMilliseconds,
+                    leafIndex: record.leafIndex, functions: record.functions, signatures: signatures,
+                    descriptor: includeDescriptors ? record.descriptor : nil))
+        }
+        return (page, nil)
+    }
+
+    func leaves(start: Int64, count: Int) -> [[UInt8]] {
+        guard start >= 0, start < leaves.count, count > 0 else { return [] }
+        return Array(leaves[Int(start)..<Int(min(Int64(leaves.count), start + Int64(count)))])
+    }
+
+    var latestCheckpoint: (size: Int64, note: String)? {
+        checkpoints.max { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+}

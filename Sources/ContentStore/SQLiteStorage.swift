@@ -1,0 +1,311 @@
+import Foundation
+import GRDB
+import TransparencyLog
+import WasmRPCCore
+
+/// The embedded engine: a data directory holding module blobs as content-addressed files
+/// (`BlobStore`) and the module index and the log in one SQLite database (GRDB, WAL).
+///
+/// Tables: `module` (one row per module, `seq` its position in List); `log_leaf(idx, data)`;
+/// `log_node(level, idx, hash)`, the hash of every complete subtree (level 0 = leaf hashes);
+/// `log_checkpoint(size, note)`. A transaction is SQLite's (`BEGIN IMMEDIATE` … `COMMIT`) on the
+/// pool's writer connection, one at a time in this process; SQLite's own lock keeps other
+/// processes out of the same database meanwhile.
+public final class SQLiteStorage: StorageEngine {
+    public let directory: String
+    public let isReadOnly: Bool
+    let files: BlobStore
+    let pool: DatabasePool
+    private let writer = TransactionLock()
+
+    public var blobs: any BlobStorage { files }
+    public var reads: any StorageReads { SQLiteAccess(pool: pool, inTransaction: false) }
+    public var location: String { directory }
+
+    /// Opens (or creates) the engine's files in `directory`, migrating an older schema. With
+    /// `readOnly` (for audits) nothing in the directory is created or changed: the database and
+    /// its schema must exist as this version of wasmrpc writes them (no migration runs, no
+    /// interrupted blob write is swept), and every write fails. (SQLite may still create its
+    /// `-wal`/`-shm` companion files to read a WAL database.)
+    public init(directory: String, readOnly: Bool = false) throws(ContentStoreError) {
+        self.directory = directory
+        isReadOnly = readOnly
+        if !readOnly {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw ContentStoreError(.storage, "cannot create the data directory \(directory): \(error)")
+            }
+        }
+        files = try BlobStore(root: directory + "/blobs", create: !readOnly)
+        if !readOnly { files.removeInterruptedWrites() }
+        let path = directory + "/wasmrpc.sqlite"
+        do {
+            var configuration = Configuration()
+            if readOnly {
+                guard FileManager.default.fileExists(atPath: path) else { throw ContentStoreError(.notFound, "\(path) does not exist") }
+                configuration.readonly = true
+                pool = try DatabasePool(path: path, configuration: configuration)
+                try pool.read { db in try Self.checkSchemaIsCurrent(db) }
+                return
+            }
+            // A transaction spans several accesses to the writer connection (one per await).
+            configuration.allowsUnsafeTransactions = true
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch let error as ContentStoreError {
+            throw error
+        } catch {
+            throw ContentStoreError(.storage, "cannot open \(path): \(error)")
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any StorageTransaction) async throws(ContentStoreError) -> T)
+        async throws(ContentStoreError) -> T
+    {
+        guard !isReadOnly else { throw ContentStoreError(.storage, "\(directory) is open read-only") }
+        return try await writer.withLock { () async throws(ContentStoreError) -> T in
+            try await onWriter("begin a transaction") { db in
+                // A transaction left open by a failed ROLLBACK must not swallow this one.
+                if db.isInsideTransaction { try db.rollback() }
+                try db.beginTransaction(.immediate)
+            }
+            let result: T
+            do throws(ContentStoreError) {
+                result = try await body(SQLiteAccess(pool: pool, inTransaction: true))
+                try await onWriter("commit") { db in try db.commit() }
+            } catch {
+                try? await onWriter("roll back") { db in if db.isInsideTransaction { try db.rollback() } }
+                throw error
+            }
+            return result
+        }
+    }
+
+    private func onWriter(_ what: String, _ body: @escaping @Sendable (Database) throws -> Void) async throws(ContentStoreError) {
+        try await SQLiteAccess(pool: pool, inTransaction: true).access(what, body)
+    }
+
+    /// Refuses a schema that this version did not write: one that misses migrations (`serve`
+    /// applies them) or has migrations this version does not know (a newer wasmrpc wrote it).
+    private static func checkSchemaIsCurrent(_ db: Database) throws {
+        let applied = try migrator.appliedIdentifiers(db)
+        let known = Set(migrator.migrations)
+        if let unknown = applied.subtracting(known).sorted().first {
+            throw ContentStoreError(.storage, "the store was written by a newer wasmrpc (migration \"\(unknown)\" is unknown here)")
+        }
+        if let missing = migrator.migrations.first(where: { !applied.contains($0) }) {
+            throw ContentStoreError(
+                .storage, "the store's schema is older than this wasmrpc (migration \"\(missing)\" not applied): `wasmrpc serve` on it migrates it")
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("modules") { db in
+            try db.create(table: "module") { table in
+                table.autoIncrementedPrimaryKey("seq")
+                table.column("id", .text).notNull().unique()
+                table.column("name", .text).notNull()
+                table.column("size", .integer).notNull()
+                table.column("descriptor", .blob).notNull()
+                table.column("functions", .text).notNull()  // newline-separated method paths
+                table.column("added", .integer).notNull()
+            }
+        }
+        migrator.registerMigration("transparency-log") { db in
+            try db.create(table: "log_leaf") { table in
+                table.primaryKey("idx", .integer)
+                table.column("data", .blob).notNull()
+            }
+            try db.create(table: "log_node") { table in
+                table.column("level", .integer).notNull()
+                table.column("idx", .integer).notNull()
+                table.column("hash", .blob).notNull()
+                table.primaryKey(["level", "idx"])
+            }
+            try db.create(table: "log_checkpoint") { table in
+                table.primaryKey("size", .integer)
+                table.column("note", .text).notNull()
+            }
+        }
+        migrator.registerMigration("module-leaf-index") { db in
+            try db.alter(table: "module") { table in table.add(column: "leaf_index", .integer) }
+            // Modules stored before the log existed get their leaves now, in the order they were added.
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM module ORDER BY seq") {
+                let record = try SQLiteAccess.record(from: row)
+                let index = try SQLiteAccess.size(db)
+                let edge = try MerkleTree.nodes(covering: 0, index).map { node in
+                    try Data.fetchOne(db, sql: "SELECT hash FROM log_node WHERE level = ? AND idx = ?", arguments: [node.level, node.index])
+                        .map(Array.init) ?? []
+                }
+                try SQLiteAccess.insertLeaves([record.logEntry.bytes], first: index, db)
+                try SQLiteAccess.insertSubtrees(try MerkleTree.appending([record.logEntry.bytes], to: index, edge: edge), db)
+                try db.execute(sql: "UPDATE module SET leaf_index = ? WHERE seq = ?", arguments: [index, row["seq"] as Int64])
+            }
+        }
+        // The functions' types (FunctionSignature lines), so that List reads no descriptor; NULL for
+        // modules stored before (their lists parse the descriptor).
+        migrator.registerMigration("module-signatures") { db in
+            try db.alter(table: "module") { table in table.add(column: "signatures", .text) }
+        }
+        return migrator
+    }
+}
+
+/// Reads (on a reader connection) or a transaction's reads and writes (on the writer connection,
+/// inside the open transaction), each run off Swift's concurrency threads.
+struct SQLiteAccess: StorageTransaction {
+    let pool: DatabasePool
+    let inTransaction: Bool
+
+    func access<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(ContentStoreError) -> T {
+        try await blocking { [pool, inTransaction] () throws(ContentStoreError) -> T in
+            do {
+                return inTransaction ? try pool.writeWithoutTransaction(body) : try pool.read(body)
+            } catch let error as ContentStoreError {
+                throw error
+            } catch {
+                throw ContentStoreError(.storage, "cannot \(what): \(error)")
+            }
+        }
+    }
+
+    func module(_ id: ModuleID) async throws(ContentStoreError) -> ModuleRecord? {
+        try await access("read module \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM module WHERE id = ?", arguments: [id.hex]).map(Self.record(from:))
+        }
+    }
+
+    func modules(after token: Int64?, limit: Int, maxBytes: Int, includeDescriptors: Bool) async throws(ContentStoreError)
+        -> (modules: [ModuleSummary], next: Int64?)
+    {
+        let columns = "seq, id, name, size, added, leaf_index, functions, signatures, length(descriptor) AS descriptor_size"
+            + (includeDescriptors ? ", descriptor" : "")
+        return try await access("list modules") { db in
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT \(columns) FROM module WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [token ?? 0, limit + 1])
+            var modules: [ModuleSummary] = []
+            var bytes = 0
+            var lastSeq: Int64 = 0
+            while let row = try rows.next() {
+                let functions: String = row["functions"]
+                let signatures: String? = row["signatures"]
+                let name: String = row["name"]
+                let weight = ModuleSummary.listingWeight(
+                    name: name.utf8.count, functions: functions.utf8.count, signatures: signatures?.utf8.count ?? 0,
+                    descriptor: includeDescriptors ? (row["descriptor_size"] as Int? ?? 0) : 0)
+                guard modules.count < limit, modules.isEmpty || bytes + weight <= maxBytes else { return (modules, lastSeq) }
+                bytes += weight
+                lastSeq = row["seq"]
+                modules.append(
+                    ModuleSummary(
+                        id: try Self.moduleID(in: row), name: name, size: row["size"], addedMilliseconds: row["added"],
+                        leafIndex: row["leaf_index"] ?? -1, functions: Self.paths(in: row),
+                        signatures: signatures.flatMap(FunctionSignature.decode),
+                        descriptor: includeDescriptors ? (row["descriptor"] as Data?).map(Array.init) ?? [] : nil))
+            }
+            return (modules, nil)
+        }
+    }
+
+    func logSize() async throws(ContentStoreError) -> Int64 {
+        try await access("read the log size") { db in try Self.size(db) }
+    }
+
+    func leaves(start: Int64, count: Int) async throws(ContentStoreError) -> [[UInt8]] {
+        try await access("read log leaves") { db in
+            var leaves: [[UInt8]] = []
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT idx, data FROM log_leaf WHERE idx >= ? ORDER BY idx LIMIT ?", arguments: [start, count])
+            while let row = try rows.next(), row["idx"] as Int64 == start + Int64(leaves.count) {
+                leaves.append(Array(row["data"] as Data))
+            }
+            return leaves
+        }
+    }
+
+    func subtrees(_ nodes: Set<MerkleTree.Node>) async throws(ContentStoreError) -> [MerkleTree.Node: [UInt8]] {
+        try await access("read the log's subtree hashes") { db in
+            // A cached statement: a proof reads ~20–40 nodes, and preparing SQL each time dominated.
+            let statement = try db.cachedStatement(sql: "SELECT hash FROM log_node WHERE level = ? AND idx = ?")
+            var hashes: [MerkleTree.Node: [UInt8]] = [:]
+            for node in nodes {
+                if let hash = try Data.fetchOne(statement, arguments: [node.level, node.index]) { hashes[node] = Array(hash) }
+            }
+            return hashes
+        }
+    }
+
+    func latestCheckpoint() async throws(ContentStoreError) -> (size: Int64, note: String)? {
+        try await access("read the checkpoint") { db in
+            try Row.fetchOne(db, sql: "SELECT size, note FROM log_checkpoint ORDER BY size DESC LIMIT 1").map { ($0["size"], $0["note"]) }
+        }
+    }
+
+    func insert(_ record: ModuleRecord, signatures: [FunctionSignature]) async throws(ContentStoreError) {
+        try await access("record module \(record.id)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO module (id, name, size, descriptor, functions, added, leaf_index, signatures)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    record.id.hex, record.name, record.size, Data(record.descriptor), record.functions.joined(separator: "\n"),
+                    record.addedMilliseconds, record.leafIndex, FunctionSignature.encode(signatures),
+                ])
+        }
+    }
+
+    func insertLeaves(_ leaves: [[UInt8]], first: Int64) async throws(ContentStoreError) {
+        try await access("append to the log") { db in try Self.insertLeaves(leaves, first: first, db) }
+    }
+
+    func insertSubtrees(_ hashes: [(MerkleTree.Node, [UInt8])]) async throws(ContentStoreError) {
+        try await access("store the log's subtree hashes") { db in try Self.insertSubtrees(hashes, db) }
+    }
+
+    func insertCheckpoint(_ note: String, size: Int64) async throws(ContentStoreError) {
+        try await access("store a checkpoint") { db in
+            try db.execute(sql: "INSERT INTO log_checkpoint (size, note) VALUES (?, ?)", arguments: [size, note])
+        }
+    }
+
+    // MARK: - Rows
+
+    static func size(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaf") ?? 0
+    }
+
+    static func insertLeaves(_ leaves: [[UInt8]], first: Int64, _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: "INSERT INTO log_leaf (idx, data) VALUES (?, ?)")
+        for (offset, leaf) in leaves.enumerated() { try statement.execute(arguments: [first + Int64(offset), Data(leaf)]) }
+    }
+
+    static func insertSubtrees(_ hashes: [(MerkleTree.Node, [UInt8])], _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: "INSERT INTO log_node (level, idx, hash) VALUES (?, ?, ?)")
+        for (node, hash) in hashes { try statement.execute(arguments: [node.level, node.index, Data(hash)]) }
+    }
+
+    static func record(from row: Row) throws -> ModuleRecord {
+        let descriptor: Data = row["descriptor"]
+        return ModuleRecord(
+            id: try moduleID(in: row), name: row["name"], size: row["size"], descriptor: Array(descriptor), functions: paths(in: row),
+            addedMilliseconds: row["added"], leafIndex: row["leaf_index"] ?? -1)
+    }
+
+    /// A row's `id` column, checked.
+    private static func moduleID(in row: Row) throws(ContentStoreError) -> ModuleID {
+        let hex: String = row["id"]
+        guard let id = ModuleID(hex: hex) else {
+            throw ContentStoreError(.dataLoss, "the index holds the malformed module id \"\(hex)\"")
+        }
+        return id
+    }
+
+    /// A row's `functions` column: newline-separated method paths.
+    private static func paths(in row: Row) -> [String] {
+        let functions: String = row["functions"]
+        return functions.isEmpty ? [] : functions.split(separator: "\n").map(String.init)
+    }
+}

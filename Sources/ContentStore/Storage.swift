@@ -1,0 +1,86 @@
+import TransparencyLog
+import WasmRPCCore
+
+/// The seam between wasmrpc and a storage engine. An engine keeps four things — module bytes by
+/// id, the module index, and the log's leaves, subtree hashes and signed checkpoints — and offers
+/// committed reads and atomic write transactions over them. Everything above the seam (adding a
+/// module with its leaf and checkpoint, proofs, listing, audits) is written once in `ContentStore`
+/// and the log functions on these protocols, so an engine implements only rows.
+///
+/// Engines: `SQLiteStorage` (the embedded default: a data directory with SQLite and blob files)
+/// and `MemoryStorage` (for tests, and the reference of what the contract means). The API is
+/// async so that a network database fits; a write is one transaction, whatever it spans (a module
+/// row, its log leaf, the subtrees it completes and the checkpoint that signs them).
+public protocol StorageEngine: Sendable {
+    /// Module bytes, by id.
+    var blobs: any BlobStorage { get }
+    /// Reads of committed data. Each call sees a committed state; calls made one after another see
+    /// states at least as new. (The log is append-only, so a proof for a size read earlier stays
+    /// valid.)
+    var reads: any StorageReads { get }
+    /// Whether the engine refuses writes (an audit opens its store so).
+    var isReadOnly: Bool { get }
+    /// Where the data lives, for messages: a directory, a database URL without its password.
+    var location: String { get }
+    /// Runs `body` as one transaction: its reads see committed data and its own writes; its writes
+    /// are committed together when it returns and discarded when it throws (or the process dies
+    /// first). Transactions are serializable: they run one at a time, whatever process or replica
+    /// starts them. A read-only engine throws `storage` without running `body`.
+    func transaction<T: Sendable>(_ body: @Sendable (any StorageTransaction) async throws(ContentStoreError) -> T)
+        async throws(ContentStoreError) -> T
+}
+
+/// Reads of the module index and the log's tables.
+public protocol StorageReads: Sendable {
+    /// The record of module `id`, or nil.
+    func module(_ id: ModuleID) async throws(ContentStoreError) -> ModuleRecord?
+    /// Modules in the order they were recorded, after the position `token` (nil: from the start):
+    /// at most `limit`, and while their `ModuleSummary.listingWeight` stays within `maxBytes`, but
+    /// at least one. `next` is the token of the following page, nil when there is none.
+    /// Descriptors are read only with `includeDescriptors`.
+    func modules(after token: Int64?, limit: Int, maxBytes: Int, includeDescriptors: Bool) async throws(ContentStoreError)
+        -> (modules: [ModuleSummary], next: Int64?)
+    /// The number of leaves in the log (one more than the largest index stored).
+    func logSize() async throws(ContentStoreError) -> Int64
+    /// Leaves `start..<start+count` in order; fewer if the log ends first, and none past a missing
+    /// leaf (an audit sees the gap).
+    func leaves(start: Int64, count: Int) async throws(ContentStoreError) -> [[UInt8]]
+    /// The stored hashes of `nodes`; a node without one is absent from the answer.
+    func subtrees(_ nodes: Set<MerkleTree.Node>) async throws(ContentStoreError) -> [MerkleTree.Node: [UInt8]]
+    /// The signed checkpoint with the largest tree size, and that size.
+    func latestCheckpoint() async throws(ContentStoreError) -> (size: Int64, note: String)?
+}
+
+/// The writes of one transaction (`StorageEngine.transaction`). The log's arithmetic is the
+/// caller's (`append`, `signCheckpoint`): an engine stores what it is given.
+public protocol StorageTransaction: StorageReads {
+    /// Records a module whose id is not recorded yet (`storage` if it is).
+    func insert(_ record: ModuleRecord, signatures: [FunctionSignature]) async throws(ContentStoreError)
+    /// Stores `leaves` at indices `first`, `first + 1`, …; an index already stored fails.
+    func insertLeaves(_ leaves: [[UInt8]], first: Int64) async throws(ContentStoreError)
+    /// Stores subtree hashes; a subtree already stored fails.
+    func insertSubtrees(_ hashes: [(MerkleTree.Node, [UInt8])]) async throws(ContentStoreError)
+    /// Stores the signed checkpoint of the tree of `size` leaves. One is never replaced: a second
+    /// for the same size fails (a stored checkpoint that no longer verifies must stay the damage
+    /// it is).
+    func insertCheckpoint(_ note: String, size: Int64) async throws(ContentStoreError)
+}
+
+/// Module bytes by id (the SHA-256 of the bytes). Every read re-hashes what it returns.
+public protocol BlobStorage: Sendable {
+    /// Stores `bytes` durably and returns their id; bytes already stored (and still verifying)
+    /// are not written again, and bytes that no longer verify are replaced.
+    @discardableResult
+    func put(_ bytes: [UInt8]) async throws(ContentStoreError) -> ModuleID
+    /// The bytes of `id`, checked against it: `notFound` if there are none, `dataLoss` if they no
+    /// longer hash to it.
+    func bytes(of id: ModuleID) async throws(ContentStoreError) -> [UInt8]
+}
+
+extension ModuleSummary {
+    /// What a module adds to a List response, roughly: its text, and its descriptor if sent.
+    /// Engines page by it (`StorageReads.modules`).
+    public static func listingWeight(name: Int, functions: Int, signatures: Int, descriptor: Int) -> Int {
+        128 + name + functions + signatures + descriptor
+    }
+}

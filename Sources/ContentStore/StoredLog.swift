@@ -1,0 +1,69 @@
+import TransparencyLog
+
+/// The Merkle log on any engine: roots and proofs from stored subtree hashes (fetched in one
+/// `subtrees` call each), appends that store each leaf with the subtrees it completes (O(log n)
+/// hashes), and checkpoints signed over the stored root. The arithmetic is `MerkleTree`'s.
+extension StorageReads {
+    /// The root of the tree of the first `size` leaves.
+    public func root(size: Int64) async throws(ContentStoreError) -> [UInt8] {
+        try await checkSize(size)
+        return try await folded([MerkleTree.nodes(covering: 0, size)])[0]
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `size` leaves.
+    public func inclusionProof(index: Int64, size: Int64) async throws(ContentStoreError) -> [[UInt8]] {
+        try await checkSize(size)
+        return try await folded(logging { () throws(LogError) in try MerkleTree.inclusionNodes(index: index, size: size) })
+    }
+
+    /// The consistency proof from the tree of `first` leaves to the tree of `second`.
+    public func consistencyProof(first: Int64, second: Int64) async throws(ContentStoreError) -> [[UInt8]] {
+        try await checkSize(second)
+        return try await folded(logging { () throws(LogError) in try MerkleTree.consistencyNodes(first: first, second: second) })
+    }
+
+    /// `invalidArgument` unless the log has at least `size` leaves.
+    private func checkSize(_ size: Int64) async throws(ContentStoreError) {
+        let current = try await logSize()
+        guard size >= 0, size <= current else { throw ContentStoreError(.invalidArgument, "the log has \(current) leaves, not \(size)") }
+    }
+
+    fileprivate func folded(_ lists: [[MerkleTree.Node]]) async throws(ContentStoreError) -> [[UInt8]] {
+        let hashes = try await subtrees(Set(lists.joined()))
+        return try logging { () throws(LogError) in try MerkleTree.fold(lists, hashes: hashes) }
+    }
+}
+
+extension StorageTransaction {
+    /// Appends leaves in order and returns the index of the first.
+    @discardableResult
+    public func append(_ leaves: [[UInt8]]) async throws(ContentStoreError) -> Int64 {
+        let size = try await logSize()
+        let edge = try await folded(MerkleTree.nodes(covering: 0, size).map { [$0] })
+        let created = try logging { () throws(LogError) in try MerkleTree.appending(leaves, to: size, edge: edge) }
+        try await insertLeaves(leaves, first: size)
+        try await insertSubtrees(created)
+        return size
+    }
+
+    /// Signs the checkpoint of the first `size` leaves with `identity` and stores it.
+    public func signCheckpoint(size: Int64, _ identity: LogIdentity) async throws(ContentStoreError) {
+        let root = try await root(size: size)
+        let note = try logging { () throws(LogError) in
+            try identity.signer.sign(Checkpoint(origin: identity.origin, size: size, rootHash: root).body)
+        }
+        try await insertCheckpoint(note, size: size)
+    }
+}
+
+/// `body`, with a log error as the store's: out of range is the caller's `invalidArgument`,
+/// anything else is a damaged log (`dataLoss`).
+func logging<T>(_ body: () throws(LogError) -> T) throws(ContentStoreError) -> T {
+    do {
+        return try body()
+    } catch where error.code == .outOfRange {
+        throw ContentStoreError(.invalidArgument, error.message)
+    } catch {
+        throw ContentStoreError(.dataLoss, error.message)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import TransparencyLog
+@testable import ContentStore
+import WasmRPCCore
+
+/// The contract of `StorageEngine`, on every engine: the stored log, transactions that leave all or
+/// nothing, and writes that serialize.
+@Suite(.timeLimit(.minutes(10))) struct StorageEngineTests {
+    let directory = TemporaryDirectory()
+
+    /// RFC 6962's test leaves and the root of their tree (as in trillian and transparency-dev/merkle).
+    static let leaves: [[UInt8]] = [[], [0x00], [0x10], [0x20, 0x21], [0x30, 0x31], [0x40, 0x41, 0x42, 0x43],
+        [0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57], Array(0x60...0x6f)]
+    static let root = "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
+
+    @Test(arguments: Engine.allCases) func theStoredLogGivesTheRFCRootAndProofsThatVerify(engine: Engine) async throws {
+        let store = try await engine.open(directory)
+        // Appended in three transactions of different sizes: the subtrees do not depend on batching.
+        for batch in [Self.leaves[0..<1], Self.leaves[1..<6], Self.leaves[6...]] {
+            _ = try await store.engine.transaction { transaction throws(ContentStoreError) in
+                try await transaction.append(Array(batch))
+            }
+        }
+        let reads = store.engine.reads
+        let root = try await reads.root(size: 8)
+        #expect(Hex.lowercase(root) == Self.root)
+        for size in Int64(1)...8 {
+            let sizeRoot = try await reads.root(size: size)
+            for index in 0..<size {
+                let proof = try await reads.inclusionProof(index: index, size: size)
+                try MerkleTree.verifyInclusion(
+                    index: index, size: size, leafHash: MerkleTree.leafHash(Self.leaves[Int(index)]), proof: proof, root: sizeRoot)
+            }
+            let proof = try await reads.consistencyProof(first: size, second: 8)
+            try MerkleTree.verifyConsistency(first: size, second: 8, firstRoot: sizeRoot, secondRoot: root, proof: proof)
+        }
+        #expect(try await store.logEntries(start: 3, count: 2) == Array(Self.leaves[3..<5]))
+        for (what, request) in [
+            ("a root past the end", { () async throws(ContentStoreError) in _ = try await reads.root(size: 9) }),
+            ("a leaf past the end", { () async throws(ContentStoreError) in _ = try await reads.inclusionProof(index: 8, size: 8) }),
+            ("a tree past the end", { () async throws(ContentStoreError) in _ = try await reads.consistencyProof(first: 1, second: 9) }),
+            ("sizes in the wrong order", { () async throws(ContentStoreError) in _ = try await reads.consistencyProof(first: 5, second: 4) }),
+        ] as [(String, () async throws(ContentStoreError) -> Void)] {
+            let error = await #expect(throws: ContentStoreError.self, "\(what)") { try await request() }
+            #expect(error?.code == .invalidArgument, "\(what): \(String(describing: error))")
+        }
+    }
+
+    @Test(arguments: Engine.allCases) func aTransactionThatThrowsLeavesNoTrace(engine: Engine) async throws {
+        let store = try await engine.open(directory)
+        let record = ModuleRecord(
+            id: ModuleID(of: [1]), name: "m", size: 1, descriptor: [], functions: [], addedMilliseconds: 0, leafIndex: 0)
+        let before = try await store.checkpoint()
+        let error = await #expect(throws: ContentStoreError.self) {
+            try await store.engine.transaction { transaction throws(ContentStoreError) in
+                try await transaction.append([record.logEntry.bytes])
+                try await transaction.insert(record, signatures: [])
+                try await transaction.signCheckpoint(size: 1, store.log)
+                throw ContentStoreError(.storage, "the guest failed")
+            }
+        }
+        #expect(error?.message == "the guest failed")
+        #expect(try await store.logSize() == 0)
+        #expect(try await store.record(record.id) == nil)
+        #expect(try await store.checkpoint().note == before.note)
+        // The engine is not left inside the failed transaction: the next one commits.
+        let added = try await store.add(wasm: [1], descriptor: [], name: "m", functions: [])
+        #expect(added.inserted && added.record.leafIndex == 0)
+        #expect(try await store.logSize() == 1)
+        #expect(try await store.audit() == [])
+    }
+
+    @Test(arguments: Engine.allCases) func concurrentAddsFormOneLog(engine: Engine) async throws {
+        let store = try await engine.open(directory)
+        let count = 24
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 0..<count {
+                group.addTask { _ = try await store.add(wasm: [UInt8(n), 0xAA], descriptor: [UInt8(n)], name: "m\(n)", functions: []) }
+            }
+            try await group.waitForAll()
+        }
+        let (size, note) = try await store.checkpoint()
+        #expect(size == Int64(count))
+        #expect(note.contains("\n\(count)\n"))
+        let leafIndices = try await store.list(limit: 1000).modules.map(\.leafIndex)
+        #expect(Set(leafIndices) == Set(0..<Int64(count)))
+        #expect(try await store.audit() == [])
+    }
+
+    @Test func aReadOnlyStoreRefusesWrites() async throws {
+        _ = try await ContentStore.open(directory: directory.path)
+        let store = try await ContentStore.open(directory: directory.path, readOnly: true)
+        let error = await #expect(throws: ContentStoreError.self) {
+            try await store.add(wasm: [1], descriptor: [], name: "m", functions: [])
+        }
+        #expect(error?.message.contains("read-only") == true, "\(String(describing: error))")
+    }
+}
