@@ -95,6 +95,7 @@ let package = Package(
                 "WasmRPCCore", "ModuleRuntime", "WasmRPCProto", "TransparencyLog", "TLSFiles", "ContentStore", "DynamicProto", "WapcHost",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,6 +112,7 @@ let package = Package(
                 "WasmRPCCore", "WasmRPCProto", "DynamicProto", "TransparencyLog", "TLSFiles",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -179,6 +181,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "Server", "Client", "WasmRPCCore", "WasmRPCProto", "GeneratedTestProtos", "WapcHost",
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),
             ],
@@ -198,6 +201,7 @@ let package = Package(
                 "Client", "TestSupport", "TransparencyLog", "WasmRPCCore", "WasmRPCProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

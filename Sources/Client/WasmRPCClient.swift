@@ -1,6 +1,7 @@
 import DynamicProto
 import Foundation
 import GRPCCore
+import GRPCInProcessTransport
 import GRPCNIOTransportHTTP2
 import NIOPosix
 import SwiftProtobuf
@@ -33,15 +34,15 @@ public struct VerifiedModule: Sendable {
 
 /// The typed client of a wasmrpc server, used by the CLI and tests.
 public struct WasmRPCClient: Sendable {
-    public let registry: Wasmrpc_V1_Registry.Client<HTTP2ClientTransport.Posix>
-    public let invoker: Wasmrpc_V1_Invoker.Client<HTTP2ClientTransport.Posix>
-    public let logService: Wasmrpc_V1_Log.Client<HTTP2ClientTransport.Posix>
+    public let registry: Wasmrpc_V1_Registry.Client<WasmRPCTransport>
+    public let invoker: Wasmrpc_V1_Invoker.Client<WasmRPCTransport>
+    public let logService: Wasmrpc_V1_Log.Client<WasmRPCTransport>
     /// The standard gRPC health service.
-    public let health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix>
+    public let health: Grpc_Health_V1_Health.Client<WasmRPCTransport>
     /// Server reflection (v1).
-    public let reflection: Grpc_Reflection_V1_ServerReflection.Client<HTTP2ClientTransport.Posix>
+    public let reflection: Grpc_Reflection_V1_ServerReflection.Client<WasmRPCTransport>
     /// The underlying client, for calls to uploaded services' own paths (see `call(_:message:module:)`).
-    public let grpc: GRPCClient<HTTP2ClientTransport.Posix>
+    public let grpc: GRPCClient<WasmRPCTransport>
 
     /// Messages up to this size travel either way (modules are large).
     public static let maxMessageBytes = 64 << 20
@@ -54,8 +55,6 @@ public struct WasmRPCClient: Sendable {
         to address: ServerAddress, token: String? = nil, tls: ClientTLS? = nil,
         eventLoopGroup: MultiThreadedEventLoopGroup = .singleton, _ body: (WasmRPCClient) async throws -> Result
     ) async throws -> Result {
-        let limits = MethodConfig(
-            names: [MethodConfig.Name(service: "")], maxRequestMessageBytes: maxMessageBytes, maxResponseMessageBytes: maxMessageBytes)
         let security: HTTP2ClientTransport.Posix.TransportSecurity
         do {
             security = try tls?.transportSecurity() ?? .plaintext
@@ -65,7 +64,28 @@ public struct WasmRPCClient: Sendable {
         let transport = try HTTP2ClientTransport.Posix(
             target: address.resolvableTarget, transportSecurity: security,
             config: .defaults { $0.http2.authority = tls?.serverName },
-            serviceConfig: ServiceConfig(methodConfig: [limits]), eventLoopGroup: eventLoopGroup)
+            serviceConfig: serviceConfig, eventLoopGroup: eventLoopGroup)
+        return try await withClient(transport: WasmRPCTransport(http2: transport), token: token, body)
+    }
+
+    /// Runs `body` with a client of the server in this process that serves `transport`'s other
+    /// end (`WasmRPCServer.Listener.inProcess`): no socket, the same calls.
+    public static func withClient<Result: Sendable>(
+        inProcess transport: InProcessTransport.Client, token: String? = nil, _ body: (WasmRPCClient) async throws -> Result
+    ) async throws -> Result {
+        try await withClient(transport: WasmRPCTransport(inProcess: transport), token: token, body)
+    }
+
+    /// The service config every client uses: messages up to `maxMessageBytes` either way.
+    public static var serviceConfig: ServiceConfig {
+        ServiceConfig(methodConfig: [
+            MethodConfig(names: [MethodConfig.Name(service: "")], maxRequestMessageBytes: maxMessageBytes, maxResponseMessageBytes: maxMessageBytes)
+        ])
+    }
+
+    private static func withClient<Result: Sendable>(
+        transport: WasmRPCTransport, token: String?, _ body: (WasmRPCClient) async throws -> Result
+    ) async throws -> Result {
         let interceptors: [any ClientInterceptor] = token.map { [BearerToken(token: $0)] } ?? []
         return try await withGRPCClient(transport: transport, interceptors: interceptors) { grpc in
             try await body(

@@ -15,9 +15,11 @@ public struct ServerError: LayerError {
 }
 
 extension ErrorCode where Layer == ServerError {
-    /// The gRPC port is not listening: the server was stopped before it began, or listens
-    /// on something that is not an IP address.
+    /// The gRPC port is not listening: the server was stopped before it began, listens on
+    /// something that is not an IP address, or takes its calls in process.
     public static let notListening = Self("notListening")
     /// The metrics endpoint could not be bound.
     public static let metricsUnavailable = Self("metricsUnavailable")
+    /// The configuration asks for things that do not go together.
+    public static let invalidConfiguration = Self("invalidConfiguration")
 }

@@ -3,8 +3,8 @@ import GRPCNIOTransportHTTP2
 import ModuleRuntime
 import Synchronization
 
-/// Starts and stops a `GRPCServer` over an HTTP/2 transport so that the listening port is always
-/// known or known to be absent, however start and stop interleave.
+/// Starts and stops a `GRPCServer` so that the listening port is always known or known to be
+/// absent, however start and stop interleave.
 ///
 /// grpc-swift-2's server, asked to shut down before its `serve()` began, goes straight to
 /// "stopped" without telling the transport; `serve()` then throws at once, the transport never
@@ -12,23 +12,32 @@ import Synchronization
 /// comes before the transport settled (listening, or failed to bind) is held back until it has,
 /// and the port callers wait for is this type's own value, which `ended()` settles too; when the
 /// transport could not bind, they get the reason.
-package final class ServerLifecycle<Transport: ServerTransport>: Sendable {
+package final class ServerLifecycle: Sendable {
     private enum Phase {
         /// `serve()` may not have begun; `stopRequested`: stop once it has.
         case starting(stopRequested: Bool)
         case started
     }
 
-    private let server: GRPCServer<Transport>
-    /// The transport underneath `server` (possibly wrapped), whose address it binds.
-    private let transport: HTTP2ServerTransport.Posix
+    private let serve: @Sendable () async throws -> Void
+    private let beginGracefulShutdown: @Sendable () -> Void
+    /// The port once the transport listens; throws if it cannot.
+    private let listening: @Sendable () async throws -> Int
     private let phase = Mutex(Phase.starting(stopRequested: false))
     /// nil: stopped before it listened.
     private let boundPort = OnceValue<Result<Int, any Error>>()
 
-    package init(server: GRPCServer<Transport>, transport: HTTP2ServerTransport.Posix) {
-        self.server = server
-        self.transport = transport
+    /// `server` on `transport`, the HTTP/2 transport underneath it (possibly wrapped), whose
+    /// address it binds.
+    package convenience init(server: GRPCServer<some ServerTransport>, transport: HTTP2ServerTransport.Posix) {
+        self.init(server: server) { try await Self.port(of: transport) }
+    }
+
+    /// `server`, whose transport listens once `listening` returns (with the port to report).
+    package init(server: GRPCServer<some ServerTransport>, listening: @escaping @Sendable () async throws -> Int) {
+        serve = { try await server.serve() }
+        beginGracefulShutdown = { server.beginGracefulShutdown() }
+        self.listening = listening
     }
 
     /// Adds the serving task to `group` and waits until the transport listens; returns its port.
@@ -39,10 +48,10 @@ package final class ServerLifecycle<Transport: ServerTransport>: Sendable {
             boundPort.set(nil)
             return nil
         }
-        group.addTask { [server] in try await server.serve() }
+        group.addTask { [serve] in try await serve() }
         // Nothing has told the server to stop (`stop()` waits for the phase below), so `serve()`
         // gets to the transport's `listen`, which settles the address: bound, or nil on failure.
-        let port = try? await Self.port(of: transport)
+        let port = try? await listening()
         let stopNow = phase.withLock { phase in
             defer { phase = .started }
             if case .starting(stopRequested: true) = phase { return true }
@@ -61,7 +70,7 @@ package final class ServerLifecycle<Transport: ServerTransport>: Sendable {
             throw reason
         }
         boundPort.set(.success(port))
-        if stopNow { server.beginGracefulShutdown() }
+        if stopNow { beginGracefulShutdown() }
         return port
     }
 
@@ -74,7 +83,7 @@ package final class ServerLifecycle<Transport: ServerTransport>: Sendable {
             }
             return true
         }
-        if now { server.beginGracefulShutdown() }
+        if now { beginGracefulShutdown() }
     }
 
     /// Settles the port for anyone still waiting, once serving is over (or never began).

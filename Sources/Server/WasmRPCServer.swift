@@ -1,5 +1,6 @@
 import ContentStore
 import GRPCCore
+import GRPCInProcessTransport
 import GRPCNIOTransportHTTP2
 import Logging
 import ModuleRuntime
@@ -10,15 +11,27 @@ import WasmRPCProto
 import WasmRPCCore
 
 /// The wasmrpc gRPC server, backed by one data directory, on one port over HTTP/2 (plaintext or
-/// TLS): Registry, Invoker, Log, Health, reflection (v1 and v1alpha), and every method of every
-/// stored module's services at its own path (the native routes). Optionally Prometheus metrics on
-/// a second, HTTP/1.1 port.
+/// TLS) or, for tests, on grpc-swift's in-process transport: Registry, Invoker, Log, Health,
+/// reflection (v1 and v1alpha), and every method of every stored module's services at its own path
+/// (the native routes). Optionally Prometheus metrics on a second, HTTP/1.1 port.
 ///
 /// `run()` serves until `shutdown()` is called, a `ServiceGroup` running it shuts down gracefully
 /// (SIGTERM, SIGINT), or the task is cancelled; then it finishes the calls in flight and stops the
 /// runtime's workers.
 public final class WasmRPCServer: Service, Sendable {
+    /// Where the server takes its calls.
+    public enum Listener: Sendable {
+        /// HTTP/2 on `host:port`, with `tls` if set.
+        case network
+        /// grpc-swift's in-process transport: calls come from clients in this process on the
+        /// transport's other end (`WasmRPCClient.withClient(inProcess:)`); no socket, no port, no
+        /// TLS, and no transport limit on message sizes.
+        case inProcess(InProcessTransport.Server)
+    }
+
     public struct Configuration: Sendable {
+        /// Where calls come from; HTTP/2 on `host:port` unless set.
+        public var listener = Listener.network
         /// The address to listen on: an IPv4 or IPv6 literal, or `localhost`.
         public var host = "127.0.0.1"
         /// The port; 0 picks a free one (see `listeningPort()`).
@@ -57,20 +70,19 @@ public final class WasmRPCServer: Service, Sendable {
     let reflection: ReflectionIndex
     private let logger: Logger
     private let boundMetricsPort = OnceValue<Int>()
-    private let lifecycle: ServerLifecycle<NativeRoutingTransport<HTTP2ServerTransport.Posix>>
+    private let lifecycle: ServerLifecycle
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "wasmrpc.server")) async throws {
         self.configuration = configuration
         self.logger = logger
         // TLS files first: a wrong path should not leave a data directory behind.
         let security = try configuration.tls?.transportSecurity() ?? .plaintext
+        if case .inProcess = configuration.listener, configuration.tls != nil {
+            throw ServerError(.invalidConfiguration, "an in-process server has no TLS: leave tls unset")
+        }
         let store = try await ContentStore.open(
             directory: configuration.dataDirectory, logOrigin: configuration.logOrigin, logKey: configuration.logKey)
         runtime = ModuleRuntime(store: store, configuration: configuration.runtime, router: configuration.hostCalls, logger: logger)
-        let transport = Self.transport(
-            host: configuration.host, port: configuration.port, security: security,
-            maxRequestBytes: configuration.maxRequestBytes
-                ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20))
         // The stored modules' methods are routable from the start.
         let directory = ServiceDirectory()
         var page: (modules: [ModuleSummary], next: Int64?) = (modules: [], next: nil)
@@ -92,10 +104,22 @@ public final class WasmRPCServer: Service, Sendable {
         ]
         let log = CallLog(logger: logger, metrics: metrics)
         let routes = NativeRoutes(runtime: runtime, directory: directory, policy: configuration.access, log: log)
-        let server = GRPCServer(
-            transport: NativeRoutingTransport(base: transport, routes: routes), services: services,
-            interceptors: [CallInterceptor(log: log, policy: configuration.access)])
-        lifecycle = ServerLifecycle(server: server, transport: transport)
+        let interceptors: [any ServerInterceptor] = [CallInterceptor(log: log, policy: configuration.access)]
+        switch configuration.listener {
+        case .network:
+            let transport = Self.transport(
+                host: configuration.host, port: configuration.port, security: security,
+                maxRequestBytes: configuration.maxRequestBytes
+                    ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20))
+            let server = GRPCServer(
+                transport: NativeRoutingTransport(base: transport, routes: routes), services: services, interceptors: interceptors)
+            lifecycle = ServerLifecycle(server: server, transport: transport)
+        case .inProcess(let transport):
+            let server = GRPCServer(
+                transport: NativeRoutingTransport(base: transport, routes: routes), services: services, interceptors: interceptors)
+            // It takes calls as soon as it serves; there is no port to report.
+            lifecycle = ServerLifecycle(server: server) { 0 }
+        }
     }
 
     /// The HTTP/2 transport on `host:port` (`localhost` is 127.0.0.1), as every server here uses it
@@ -164,7 +188,10 @@ public final class WasmRPCServer: Service, Sendable {
     /// if it failed to, or was stopped before it did, and `CancellationError` if the waiting task
     /// is cancelled first.
     public func listeningPort() async throws -> Int {
-        try await lifecycle.port
+        if case .inProcess = configuration.listener {
+            throw ServerError(.notListening, "the server takes calls in process: it has no port")
+        }
+        return try await lifecycle.port
     }
 
     /// Reports NOT_SERVING to health checkers (ending their watches), stops accepting calls; `run()`

@@ -9,7 +9,7 @@ import Server
 public final class BaselineEchoServer: Sendable {
     public static let method = GRPCCore.MethodDescriptor(fullyQualifiedService: "wasmrpc.bench.Baseline", method: "Echo")
 
-    private let lifecycle: ServerLifecycle<HTTP2ServerTransport.Posix>
+    private let lifecycle: ServerLifecycle
 
     /// Listens on `host:port` (0 picks a free port) once `run()` is called.
     public init(host: String = "127.0.0.1", port: Int = 0, maxRequestBytes: Int = 64 << 20) {

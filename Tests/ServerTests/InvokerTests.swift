@@ -1,4 +1,5 @@
 import Client
+@testable import Server
 import ContentStore
 import DynamicProto
 import Foundation
@@ -111,14 +112,22 @@ import TestSupport
     }
 
     @Test func theClientsDeadlineBoundsTheGuest() async throws {
-        // The server would let the guest spin for a minute; the client's 200 ms deadline stops it.
-        try await withServer(configure: { $0.runtime.wapc.timeout = .seconds(60); $0.runtime.wapc.fuel = nil }) { client in
+        // The server would let the guest spin for five minutes; the client's 200 ms deadline, sent
+        // as `grpc-timeout` (in process as on the wire), stops it on the server.
+        try await withRunningServer(configure: { $0.runtime.wapc.timeout = .seconds(300); $0.runtime.wapc.fuel = nil }) { client, server in
             let wasm = try fixture("Tests/Fixtures/hostile.wat")
             let id = try #require(ModuleID(hex: try await client.add(wasm: wasm, descriptorSet: Self.hostileDescriptor).metadata.id))
             let code = await statusCode {
                 try await client.invoke(id, function: "spinning", parameters: Google_Protobuf_Any(), timeout: .milliseconds(200))
             }
             #expect(code == .deadlineExceeded)
+            // The server ended the call by that deadline (not by the client's leaving, which is
+            // CANCELLED): the header reached it.
+            try await eventually {
+                String(decoding: await server.metrics.scrape(server.runtime), as: UTF8.self).split(separator: "\n").contains {
+                    $0.hasPrefix("wasmrpc_invocations_total") && $0.contains("spinning") && $0.contains("deadlineExceeded")
+                }
+            }
             // The worker is free again: a well-behaved module still answers.
             let complex = try #require(ModuleID(hex: try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).metadata.id))
             _ = try complexResult(try await client.invoke(complex, function: "mul", parameters: try complexRequest((1, 0), (1, 0))))

@@ -45,8 +45,9 @@ import TestSupport
         return (message.result.real, message.result.imag)
     }
 
+    /// Over the real HTTP/2 transport, as every other client sees the routes.
     @Test func aMethodIsRoutableAtItsPathRightAfterAdd() async throws {
-        try await withServer { client in
+        try await withServer(transport: .network) { client in
             #expect(await statusCode { try await client.call("complex.Calculator/mul", message: try Self.request()) } == .unimplemented)
             let id = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).id
             let response = try await client.call("/complex.Calculator/mul", message: try Self.request())

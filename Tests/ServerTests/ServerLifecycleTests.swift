@@ -61,7 +61,7 @@ import TestSupport
 
     /// A port another server holds fails `run()`, and `listeningPort()` says why.
     @Test func aTakenPortFailsRunAndListeningPortWithTheReason() async throws {
-        try await withRunningServer { _, holder in
+        try await withRunningServer(transport: .network) { _, holder in
             let taken = try await holder.listeningPort()
             let directory = temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -1,6 +1,7 @@
 import Client
 import Foundation
 import GeneratedTestProtos
+import GRPCInProcessTransport
 import Server
 import SwiftProtobuf
 import Synchronization
@@ -28,32 +29,52 @@ public func temporaryDirectory() -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-server-test-\(UUID().uuidString)").path
 }
 
-/// Starts a server on a free loopback port with data in `directory`, runs `body` with a client
-/// (carrying `token`, speaking `tls` if given), and stops the server (also when `body` throws).
+/// How a test reaches its server.
+public enum TestTransport: Sendable {
+    /// grpc-swift's in-process transport: no socket, no port (what most tests use).
+    case inProcess
+    /// HTTP/2 on a free loopback port (TLS, transport limits, ports, other processes).
+    case network
+}
+
+/// Starts a server with data in `directory`, runs `body` with a client (carrying `token`), and
+/// stops the server (also when `body` throws). The server takes calls in process unless
+/// `transport` is `.network` or either side has TLS (then on a free loopback port, the client
+/// speaking `tls`).
 public func withServer<T: Sendable>(
     directory: String? = nil, configure: (inout WasmRPCServer.Configuration) -> Void = { _ in },
-    token: String? = nil, tls: ClientTLS? = nil, _ body: (WasmRPCClient) async throws -> T
+    token: String? = nil, tls: ClientTLS? = nil, transport: TestTransport = .inProcess, _ body: (WasmRPCClient) async throws -> T
 ) async throws -> T {
-    try await withRunningServer(directory: directory, configure: configure, token: token, tls: tls) { client, _ in try await body(client) }
+    try await withRunningServer(directory: directory, configure: configure, token: token, tls: tls, transport: transport) { client, _ in
+        try await body(client)
+    }
 }
 
 /// `withServer`, with the server too (its runtime, ports, `shutdown()`); returns once `run()` has.
 public func withRunningServer<T: Sendable>(
     directory: String? = nil, configure: (inout WasmRPCServer.Configuration) -> Void = { _ in },
-    token: String? = nil, tls: ClientTLS? = nil, _ body: (WasmRPCClient, WasmRPCServer) async throws -> T
+    token: String? = nil, tls: ClientTLS? = nil, transport: TestTransport = .inProcess,
+    _ body: (WasmRPCClient, WasmRPCServer) async throws -> T
 ) async throws -> T {
     let data = directory ?? temporaryDirectory()
     defer { if directory == nil { try? FileManager.default.removeItem(atPath: data) } }
     var configuration = WasmRPCServer.Configuration(dataDirectory: data)
     configuration.port = 0
     configure(&configuration)
+    let inProcess = transport == .inProcess && tls == nil && configuration.tls == nil ? InProcessTransport() : nil
+    if let inProcess { configuration.listener = .inProcess(inProcess.server) }
     let server = try await WasmRPCServer(configuration: configuration)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.run() }
         defer { server.shutdown() }
-        let port = try await server.listeningPort()
-        let result = try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port), token: token, tls: tls) {
-            try await body($0, server)
+        let result: T
+        if let inProcess {
+            result = try await WasmRPCClient.withClient(inProcess: inProcess.client, token: token) { try await body($0, server) }
+        } else {
+            let port = try await server.listeningPort()
+            result = try await WasmRPCClient.withClient(to: ServerAddress(host: "127.0.0.1", port: port), token: token, tls: tls) {
+                try await body($0, server)
+            }
         }
         server.shutdown()
         try await group.waitForAll()
@@ -171,11 +192,11 @@ public func outcome<T: Sendable>(within limit: Duration, of body: @escaping @Sen
 /// `limit`, which only bounds a hang (a state the test waits for that never comes), never the
 /// machine's speed.
 public func eventually(
-    within limit: Duration = .seconds(60), fileID: String = #fileID, line: Int = #line, _ condition: () -> Bool
+    within limit: Duration = .seconds(60), fileID: String = #fileID, line: Int = #line, _ condition: () async -> Bool
 ) async throws {
     let end = ContinuousClock.now + limit
-    while !condition(), ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(2)) }
-    guard condition() else { throw TestFailure("\(fileID):\(line): still not so after \(limit)") }
+    while await !condition(), ContinuousClock.now < end { try await Task.sleep(for: .milliseconds(2)) }
+    guard await condition() else { throw TestFailure("\(fileID):\(line): still not so after \(limit)") }
 }
 
 /// A test's own failure, thrown by helpers that cannot record an issue themselves.
