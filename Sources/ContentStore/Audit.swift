@@ -7,6 +7,10 @@ extension ContentStore {
     /// signature, origin, size and root, checks that every module row matches its leaf and every
     /// blob still hashes to its id. Returns one line per problem; empty means all is well.
     public func audit() async throws(ContentStoreError) -> [String] {
+        try await withTaskExecutorPreference(engine.executor) { () async throws(ContentStoreError) in try await checkEverything() }
+    }
+
+    private func checkEverything() async throws(ContentStoreError) -> [String] {
         let reads = engine.reads
         var problems: [String] = []
 

@@ -1,20 +1,24 @@
 import Dispatch
 import Synchronization
 
-/// Runs blocking work (file and SQLite I/O) on a dispatch thread, so that it never holds one of
-/// Swift concurrency's few threads. Once started it runs to the end whatever happens to the
-/// calling task: a transaction's COMMIT or ROLLBACK is never skipped by a cancellation.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws(ContentStoreError) -> T) async throws(ContentStoreError) -> T {
-    let result: Result<T, ContentStoreError> = await withCheckedContinuation { continuation in
-        DispatchQueue.global().async {
-            do throws(ContentStoreError) {
-                continuation.resume(returning: .success(try body()))
-            } catch {
-                continuation.resume(returning: .failure(error))
-            }
-        }
+/// Where blocking store work (file and SQLite I/O) runs: dispatch threads, never the few threads of
+/// Swift's cooperative pool. A task that prefers this executor (`withTaskExecutorPreference`) runs
+/// its nonisolated code here, so a whole operation — a transaction's reads and writes one after
+/// another, a proof's reads — runs without a thread hop between its steps. Work that started runs
+/// to the end whatever happens to the task: a transaction's COMMIT or ROLLBACK is never skipped by
+/// a cancellation.
+final class BlockingExecutor: TaskExecutor {
+    static let shared = BlockingExecutor()
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        DispatchQueue.global().async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
-    return try result.get()
+}
+
+/// Runs blocking `body` on the `BlockingExecutor` (at once if the task is there already).
+func blocking<T>(_ body: () throws(ContentStoreError) -> T) async throws(ContentStoreError) -> T {
+    try await withTaskExecutorPreference(BlockingExecutor.shared) { () async throws(ContentStoreError) -> T in try body() }
 }
 
 /// A lock for async code that admits one holder at a time, in the order they asked; waiting is

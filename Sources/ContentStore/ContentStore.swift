@@ -70,39 +70,45 @@ public final class ContentStore: Sendable {
     public func add(wasm: [UInt8], descriptor: [UInt8], name: String, functions: [FunctionSignature]) async throws(ContentStoreError)
         -> (record: ModuleRecord, inserted: Bool)
     {
-        if let problem = ModuleLogEntry.nameProblem(name) {
-            throw ContentStoreError(.invalidArgument, "\(problem): \(EchoedText.quote(name))")
-        }
-        guard !engine.isReadOnly else { throw ContentStoreError(.storage, "\(engine.location) is open read-only") }
-        let id = try await blobs.put(wasm)
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        return try await engine.transaction { [log] transaction throws(ContentStoreError) in
-            if let existing = try await transaction.module(id) { return (existing, false) }
-            var record = ModuleRecord(
-                id: id, name: name, size: wasm.count, descriptor: descriptor, functions: functions.map(\.path), addedMilliseconds: now,
-                leafIndex: 0)
-            record.leafIndex = try await transaction.append([record.logEntry.bytes])
-            try await transaction.insert(record, signatures: functions)
-            try await transaction.signCheckpoint(size: record.leafIndex + 1, log)
-            return (record, true)
+        try await onEngine { () async throws(ContentStoreError) in
+            if let problem = ModuleLogEntry.nameProblem(name) {
+                throw ContentStoreError(.invalidArgument, "\(problem): \(EchoedText.quote(name))")
+            }
+            guard !engine.isReadOnly else { throw ContentStoreError(.storage, "\(engine.location) is open read-only") }
+            let id = try await blobs.put(wasm)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            return try await engine.transaction { [log] transaction throws(ContentStoreError) in
+                if let existing = try await transaction.module(id) { return (existing, false) }
+                var record = ModuleRecord(
+                    id: id, name: name, size: wasm.count, descriptor: descriptor, functions: functions.map(\.path), addedMilliseconds: now,
+                    leafIndex: 0)
+                record.leafIndex = try await transaction.append([record.logEntry.bytes])
+                try await transaction.insert(record, signatures: functions)
+                try await transaction.signCheckpoint(size: record.leafIndex + 1, log)
+                return (record, true)
+            }
         }
     }
 
     /// The record of a module, or nil.
     public func record(_ id: ModuleID) async throws(ContentStoreError) -> ModuleRecord? {
-        try await engine.reads.module(id)
+        try await onEngine { () async throws(ContentStoreError) in
+            try await engine.reads.module(id)
+        }
     }
 
     /// A module's record and bytes; the bytes are verified against the id (`dataLoss` if not).
     public func module(_ id: ModuleID) async throws(ContentStoreError) -> (record: ModuleRecord, wasm: [UInt8]) {
-        guard let record = try await record(id) else { throw ContentStoreError(.notFound, "no module \(id)") }
-        let wasm: [UInt8]
-        do {
-            wasm = try await blobs.bytes(of: id)
-        } catch where error.code == .notFound {
-            throw ContentStoreError(.dataLoss, "module \(id) is recorded but its bytes are missing")
+        try await onEngine { () async throws(ContentStoreError) in
+            guard let record = try await record(id) else { throw ContentStoreError(.notFound, "no module \(id)") }
+            let wasm: [UInt8]
+            do throws(ContentStoreError) {
+                wasm = try await blobs.bytes(of: id)
+            } catch where error.code == .notFound {
+                throw ContentStoreError(.dataLoss, "module \(id) is recorded but its bytes are missing")
+            }
+            return (record, wasm)
         }
-        return (record, wasm)
     }
 
     /// Modules in the order they were added, at most `limit` (1...1000) and about `maxBytes` of
@@ -112,51 +118,73 @@ public final class ContentStore: Sendable {
     public func list(
         after token: Int64? = nil, limit: Int = 100, maxBytes: Int = .max, includeDescriptors: Bool = false
     ) async throws(ContentStoreError) -> (modules: [ModuleSummary], next: Int64?) {
-        try await engine.reads.modules(
-            after: token, limit: max(1, min(limit, 1000)), maxBytes: maxBytes, includeDescriptors: includeDescriptors)
+        try await onEngine { () async throws(ContentStoreError) in
+            try await engine.reads.modules(
+                after: token, limit: max(1, min(limit, 1000)), maxBytes: maxBytes, includeDescriptors: includeDescriptors)
+        }
+    }
+
+    /// Runs `body` where the engine's work belongs (`StorageEngine.executor`): one hop there,
+    /// none between its steps.
+    private func onEngine<T>(_ body: () async throws(ContentStoreError) -> T) async throws(ContentStoreError) -> T {
+        try await withTaskExecutorPreference(engine.executor, operation: body)
     }
 
     // MARK: - Transparency log
 
     /// The newest signed checkpoint (it covers every leaf) and its tree size.
     public func checkpoint() async throws(ContentStoreError) -> (size: Int64, note: String) {
-        guard let latest = try await engine.reads.latestCheckpoint() else { throw ContentStoreError(.dataLoss, "the log has no checkpoint") }
-        return latest
+        try await onEngine { () async throws(ContentStoreError) in
+            guard let latest = try await engine.reads.latestCheckpoint() else { throw ContentStoreError(.dataLoss, "the log has no checkpoint") }
+            return latest
+        }
     }
 
     /// The receipt of a module's leaf against the newest checkpoint.
     public func receipt(for record: ModuleRecord) async throws(ContentStoreError) -> LogReceipt {
-        let (size, note) = try await checkpoint()
-        guard record.leafIndex >= 0, record.leafIndex < size, let leaf = try await logEntries(start: record.leafIndex, count: 1).first else {
-            throw ContentStoreError(.dataLoss, "module \(record.id) has no log leaf")
+        try await onEngine { () async throws(ContentStoreError) in
+            let (size, note) = try await checkpoint()
+            guard record.leafIndex >= 0, record.leafIndex < size, let leaf = try await logEntries(start: record.leafIndex, count: 1).first else {
+                throw ContentStoreError(.dataLoss, "module \(record.id) has no log leaf")
+            }
+            let proof = try await inclusionProof(index: record.leafIndex, size: size)
+            return LogReceipt(leafIndex: record.leafIndex, leaf: leaf, treeSize: size, inclusionProof: proof, checkpoint: note)
         }
-        let proof = try await inclusionProof(index: record.leafIndex, size: size)
-        return LogReceipt(leafIndex: record.leafIndex, leaf: leaf, treeSize: size, inclusionProof: proof, checkpoint: note)
     }
 
     /// The inclusion proof of leaf `index` in the tree of `size` leaves.
     public func inclusionProof(index: Int64, size: Int64) async throws(ContentStoreError) -> [[UInt8]] {
-        try await engine.reads.inclusionProof(index: index, size: size)
+        try await onEngine { () async throws(ContentStoreError) in
+            try await engine.reads.inclusionProof(index: index, size: size)
+        }
     }
 
     /// The consistency proof between trees of `first` and `second` leaves.
     public func consistencyProof(first: Int64, second: Int64) async throws(ContentStoreError) -> [[UInt8]] {
-        try await engine.reads.consistencyProof(first: first, second: second)
+        try await onEngine { () async throws(ContentStoreError) in
+            try await engine.reads.consistencyProof(first: first, second: second)
+        }
     }
 
     /// The roots of the trees of `first` and `second` leaves.
     public func roots(_ first: Int64, _ second: Int64) async throws(ContentStoreError) -> ([UInt8], [UInt8]) {
-        let reads = engine.reads
-        return (try await reads.root(size: first), try await reads.root(size: second))
+        try await onEngine { () async throws(ContentStoreError) in
+            let reads = engine.reads
+            return (try await reads.root(size: first), try await reads.root(size: second))
+        }
     }
 
     /// Leaves `start..<start+count`.
     public func logEntries(start: Int64, count: Int) async throws(ContentStoreError) -> [[UInt8]] {
-        try await engine.reads.leaves(start: start, count: count)
+        try await onEngine { () async throws(ContentStoreError) in
+            try await engine.reads.leaves(start: start, count: count)
+        }
     }
 
     /// The number of leaves in the log.
     public func logSize() async throws(ContentStoreError) -> Int64 {
-        try await engine.reads.logSize()
+        try await onEngine { () async throws(ContentStoreError) in
+            try await engine.reads.logSize()
+        }
     }
 }

@@ -24,6 +24,7 @@ public final class MemoryStorage: StorageEngine {
     public var reads: any StorageReads { MemoryAccess(state: state.withLock { $0 }) }
     public var isReadOnly: Bool { false }
     public var location: String { "memory" }
+    public var executor: (any TaskExecutor)? { nil }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any StorageTransaction) async throws(ContentStoreError) -> T)
         async throws(ContentStoreError) -> T

@@ -10,7 +10,8 @@ import WasmRPCCore
 /// `log_node(level, idx, hash)`, the hash of every complete subtree (level 0 = leaf hashes);
 /// `log_checkpoint(size, note)`. A transaction is SQLite's (`BEGIN IMMEDIATE` … `COMMIT`) on the
 /// pool's writer connection, one at a time in this process; SQLite's own lock keeps other
-/// processes out of the same database meanwhile.
+/// processes out of the same database meanwhile. All of it blocks, so it runs on the
+/// `BlockingExecutor` (`executor`).
 public final class SQLiteStorage: StorageEngine {
     public let directory: String
     public let isReadOnly: Bool
@@ -21,6 +22,8 @@ public final class SQLiteStorage: StorageEngine {
     public var blobs: any BlobStorage { files }
     public var reads: any StorageReads { SQLiteAccess(pool: pool, inTransaction: false) }
     public var location: String { directory }
+    /// SQLite and the blob files block: their work runs on dispatch threads.
+    public var executor: (any TaskExecutor)? { BlockingExecutor.shared }
 
     /// Opens (or creates) the engine's files in `directory`, migrating an older schema. With
     /// `readOnly` (for audits) nothing in the directory is created or changed: the database and
@@ -64,25 +67,28 @@ public final class SQLiteStorage: StorageEngine {
         async throws(ContentStoreError) -> T
     {
         guard !isReadOnly else { throw ContentStoreError(.storage, "\(directory) is open read-only") }
-        return try await writer.withLock { () async throws(ContentStoreError) -> T in
-            try await onWriter("begin a transaction") { db in
-                // A transaction left open by a failed ROLLBACK must not swallow this one.
-                if db.isInsideTransaction { try db.rollback() }
-                try db.beginTransaction(.immediate)
+        // Begin, body and commit on the blocking executor: no thread hop between the steps.
+        return try await withTaskExecutorPreference(BlockingExecutor.shared) { () async throws(ContentStoreError) -> T in
+            try await writer.withLock { () async throws(ContentStoreError) -> T in
+                try await onWriter("begin a transaction") { db in
+                    // A transaction left open by a failed ROLLBACK must not swallow this one.
+                    if db.isInsideTransaction { try db.rollback() }
+                    try db.beginTransaction(.immediate)
+                }
+                let result: T
+                do throws(ContentStoreError) {
+                    result = try await body(SQLiteAccess(pool: pool, inTransaction: true))
+                    try await onWriter("commit") { db in try db.commit() }
+                } catch {
+                    try? await onWriter("roll back") { db in if db.isInsideTransaction { try db.rollback() } }
+                    throw error
+                }
+                return result
             }
-            let result: T
-            do throws(ContentStoreError) {
-                result = try await body(SQLiteAccess(pool: pool, inTransaction: true))
-                try await onWriter("commit") { db in try db.commit() }
-            } catch {
-                try? await onWriter("roll back") { db in if db.isInsideTransaction { try db.rollback() } }
-                throw error
-            }
-            return result
         }
     }
 
-    private func onWriter(_ what: String, _ body: @escaping @Sendable (Database) throws -> Void) async throws(ContentStoreError) {
+    private func onWriter(_ what: String, _ body: (Database) throws -> Void) async throws(ContentStoreError) {
         try await SQLiteAccess(pool: pool, inTransaction: true).access(what, body)
     }
 
@@ -159,8 +165,8 @@ struct SQLiteAccess: StorageTransaction {
     let pool: DatabasePool
     let inTransaction: Bool
 
-    func access<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(ContentStoreError) -> T {
-        try await blocking { [pool, inTransaction] () throws(ContentStoreError) -> T in
+    func access<T>(_ what: String, _ body: (Database) throws -> T) async throws(ContentStoreError) -> T {
+        try await blocking { () throws(ContentStoreError) -> T in
             do {
                 return inTransaction ? try pool.writeWithoutTransaction(body) : try pool.read(body)
             } catch let error as ContentStoreError {

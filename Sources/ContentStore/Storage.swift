@@ -22,6 +22,10 @@ public protocol StorageEngine: Sendable {
     var isReadOnly: Bool { get }
     /// Where the data lives, for messages: a directory, a database URL without its password.
     var location: String { get }
+    /// Where work on this engine should run: an engine whose calls block (SQLite, files) names an
+    /// executor of its own threads, and `ContentStore` runs each operation there, steps and all;
+    /// nil for an engine whose calls suspend instead (a network database) or cost nothing.
+    var executor: (any TaskExecutor)? { get }
     /// Runs `body` as one transaction: its reads see committed data and its own writes; its writes
     /// are committed together when it returns and discarded when it throws (or the process dies
     /// first). Transactions are serializable: they run one at a time, whatever process or replica

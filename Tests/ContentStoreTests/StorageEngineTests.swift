@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import TransparencyLog
 @testable import ContentStore
@@ -36,11 +37,17 @@ import WasmRPCCore
             try MerkleTree.verifyConsistency(first: size, second: 8, firstRoot: sizeRoot, secondRoot: root, proof: proof)
         }
         #expect(try await store.logEntries(start: 3, count: 2) == Array(Self.leaves[3..<5]))
+        #expect(try await reads.inclusionProof(index: 0, size: 1) == [])
+        #expect(try await reads.consistencyProof(first: 0, second: 8) == [])
         for (what, request) in [
             ("a root past the end", { () async throws(ContentStoreError) in _ = try await reads.root(size: 9) }),
             ("a leaf past the end", { () async throws(ContentStoreError) in _ = try await reads.inclusionProof(index: 8, size: 8) }),
             ("a tree past the end", { () async throws(ContentStoreError) in _ = try await reads.consistencyProof(first: 1, second: 9) }),
             ("sizes in the wrong order", { () async throws(ContentStoreError) in _ = try await reads.consistencyProof(first: 5, second: 4) }),
+            // Proofs that need no stored subtree at all are still checked against the log's size.
+            ("a tree past the end from the empty tree", { () async throws(ContentStoreError) in _ = try await reads.consistencyProof(first: 0, second: 9) }),
+            ("two equal trees past the end", { () async throws(ContentStoreError) in _ = try await reads.consistencyProof(first: 9, second: 9) }),
+            ("a negative size", { () async throws(ContentStoreError) in _ = try await reads.root(size: -1) }),
         ] as [(String, () async throws(ContentStoreError) -> Void)] {
             let error = await #expect(throws: ContentStoreError.self, "\(what)") { try await request() }
             #expect(error?.code == .invalidArgument, "\(what): \(String(describing: error))")
@@ -86,6 +93,16 @@ import WasmRPCCore
         let leafIndices = try await store.list(limit: 1000).modules.map(\.leafIndex)
         #expect(Set(leafIndices) == Set(0..<Int64(count)))
         #expect(try await store.audit() == [])
+    }
+
+    @Test func aMissingSubtreeIsDataLossNotABadRequest() async throws {
+        let store = try await ContentStore.open(directory: directory.path)
+        for n in 0..<4 { _ = try await store.add(wasm: [UInt8(n)], descriptor: [], name: "m\(n)", functions: []) }
+        try await DatabaseQueue(path: directory.path + "/wasmrpc.sqlite").write { db in
+            try db.execute(sql: "DELETE FROM log_node WHERE level = 1 AND idx = 0")
+        }
+        let error = await #expect(throws: ContentStoreError.self) { try await store.inclusionProof(index: 3, size: 4) }
+        #expect(error?.code == .dataLoss, "\(String(describing: error))")
     }
 
     @Test func aReadOnlyStoreRefusesWrites() async throws {
