@@ -149,7 +149,7 @@ let package = Package(
         .testTarget(
             name: "WapcHostTests",
             dependencies: [
-                "WapcHost",
+                "WapcHost", "TestSupport",
                 .product(name: "WAT", package: "WasmKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -182,6 +182,7 @@ let package = Package(
             dependencies: [
                 "Server", "Client", "WasmRPCCore", "WasmRPCProto", "GeneratedTestProtos", "WapcHost",
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),
             ],
@@ -191,6 +192,7 @@ let package = Package(
             name: "ModuleRuntimeTests",
             dependencies: [
                 "ModuleRuntime", "TestSupport", "ContentStore", "DynamicProto", "WapcHost", "WasmRPCCore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),
             ]

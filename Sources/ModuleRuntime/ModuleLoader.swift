@@ -147,7 +147,7 @@ final class ModuleLoader: Sendable {
     @discardableResult
     func insert(record: ModuleRecord, interface: ModuleInterface, module: WapcModule, trial: WapcInstance) -> LoadedModule {
         let instances = InstancePool(
-            module: module, configuration: configuration.wapc, router: router, maxInstances: configuration.instancesPerModule,
+            module: module, configuration: configuration.wapc(for: record.id), router: router, maxInstances: configuration.instancesPerModule,
             acquireTimeout: configuration.wapc.timeout ?? .seconds(1), idleBudget: idleInstances)
         instances.adopt(trial)
         let barred = configuration.inlineCalls == 0 || barredFromInline.withLock { $0.contains(record.id) }

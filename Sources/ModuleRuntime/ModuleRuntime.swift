@@ -113,7 +113,7 @@ public final class ModuleRuntime: Sendable {
                 let module: WapcModule
                 let trial: WapcInstance
                 do throws(WapcError) {
-                    (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc, router: router)
+                    (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc(for: id), router: router)
                 } catch {
                     throw ModuleRuntimeError(.invalidModule, "the module cannot run here: \(error.message)")
                 }
@@ -251,7 +251,7 @@ public final class ModuleRuntime: Sendable {
             let (record, wasm) = try await store.module(id)
             return try await scheduler.onWorker { [self] in
                 let interface = try interface(of: record)
-                let (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc, router: router)
+                let (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc(for: id), router: router)
                 return (record, interface, module, trial)
             }
         }

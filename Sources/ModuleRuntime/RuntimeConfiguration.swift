@@ -1,11 +1,19 @@
 import Foundation
 import WapcHost
+import WasmRPCCore
 
 /// Limits and sizes of a `ModuleRuntime`; the defaults suit a small shared server.
 public struct RuntimeConfiguration: Sendable {
     /// Limits of every guest call (fuel, timeout, memory, sizes).
     public var wapc = WapcConfiguration()
-    /// Threads that run guests (and blocking store work): the most calls running at once.
+
+    /// `wapc` for module `id`: its guests' log lines name it.
+    func wapc(for id: ModuleID) -> WapcConfiguration {
+        var configuration = wapc
+        configuration.moduleLabel = id.hex
+        return configuration
+    }
+    /// Threads that run guests (and parse and hash modules): the most calls running at once.
     public var workerThreads = max(2, ProcessInfo.processInfo.activeProcessorCount)
     /// Instances of one module alive at once, which is also how many of its calls run at once;
     /// nil means half the workers (at least one), so that one module — looping until its

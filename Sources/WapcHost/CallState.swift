@@ -83,6 +83,6 @@ final class CallState {
         guard room > 0, length > 0, admitLogLine() else { return }
         let bytes = try memory.read(pointer, min(length, room), what)
         outputBytes += bytes.count
-        configuration.output(stream, bytes)
+        configuration.output(stream, bytes, module: configuration.moduleLabel)
     }
 }

@@ -20,8 +20,11 @@ public final class GuestLogBudget: Sendable {
     private let state: Mutex<State>
     private let logger: Logger
 
-    public init(linesPerSecond: Int, logger: Logger = Logger(label: "wasmrpc.guest")) {
+    /// `module` names the module in the report of dropped lines.
+    public init(linesPerSecond: Int, module: String? = nil, logger: Logger = Logger(label: "wasmrpc.guest")) {
         self.linesPerSecond = max(0, linesPerSecond)
+        var logger = logger
+        if let module { logger[metadataKey: "module"] = "\(module)" }
         self.logger = logger
         state = Mutex(State(tokens: Double(max(0, linesPerSecond)), refilled: DispatchTime.now().uptimeNanoseconds))
     }

@@ -7,12 +7,15 @@ public struct HostCall: Sendable {
     public var namespace: String
     public var operation: String
     public var payload: [UInt8]
+    /// The calling module's label (`WapcConfiguration.moduleLabel`), if it has one.
+    public var module: String?
 
-    public init(binding: String, namespace: String, operation: String, payload: [UInt8]) {
+    public init(binding: String, namespace: String, operation: String, payload: [UInt8], module: String? = nil) {
         self.binding = binding
         self.namespace = namespace
         self.operation = operation
         self.payload = payload
+        self.module = module
     }
 }
 
@@ -104,12 +107,12 @@ public struct LoggingCapability: HostCapability {
     public var writesLog: Bool { true }
 
     public func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
-        logger.log(
-            level: level, "guest host call",
-            metadata: [
-                "binding": "\(call.binding)", "namespace": "\(call.namespace)", "operation": "\(call.operation)",
-                "payload": "\(Self.render(call.payload))",
-            ])
+        var metadata: Logger.Metadata = [
+            "binding": "\(call.binding)", "namespace": "\(call.namespace)", "operation": "\(call.operation)",
+            "payload": "\(Self.render(call.payload))",
+        ]
+        if let module = call.module { metadata["module"] = "\(module)" }
+        logger.log(level: level, "guest host call", metadata: metadata)
         return []
     }
 

@@ -76,7 +76,8 @@ enum WapcABI {
             binding: try binding.map { (pointer, length) throws(WapcError) in try text(pointer, length, "__host_call binding") } ?? "",
             namespace: try text(arguments.u32(first), arguments.u32(first + 1), "__host_call namespace"),
             operation: try text(arguments.u32(first + 2), arguments.u32(first + 3), "__host_call operation"),
-            payload: try memory.read(arguments.u32(first + 4), arguments.u32(first + 5), "__host_call payload"))
+            payload: try memory.read(arguments.u32(first + 4), arguments.u32(first + 5), "__host_call payload"),
+            module: state.configuration.moduleLabel)
         let succeeded: Bool
         do throws(HostCallFailure) {
             state.hostResponse = try state.router.route(call, admitLog: state.admitLogLine)

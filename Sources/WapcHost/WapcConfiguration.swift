@@ -26,6 +26,10 @@ public struct WapcConfiguration: Sendable {
     public var maxTableElements: Int = 100_000
     /// Receives what the guest writes with `__console_log` and WASI stdout/stderr.
     public var output: GuestOutput = .logger()
+    /// Names the module in what its guests log (console and WASI output through `.logger`, host
+    /// calls a logging capability receives, dropped-line warnings), as `module` metadata; the
+    /// runtime sets the module's id. nil: unnamed.
+    public var moduleLabel: String?
 
     public init() {}
 }

@@ -65,7 +65,7 @@ public struct WapcModule: Sendable {
         let loaded = WapcModule(
             module: module, engine: engine, imports: module.imports.map { "\($0.module).\($0.name)" },
             exportedFunctions: exportedFunctions, customSections: sections,
-            logBudget: GuestLogBudget(linesPerSecond: configuration.logLinesPerSecond))
+            logBudget: GuestLogBudget(linesPerSecond: configuration.logLinesPerSecond, module: configuration.moduleLabel))
         // Eager translation validates every function body; running the init functions proves the
         // module can start within its limits.
         let instance = try WapcInstance(module: loaded, engine: engine.validation, configuration: configuration, router: router)

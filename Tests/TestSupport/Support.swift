@@ -2,6 +2,7 @@ import Client
 import Foundation
 import GeneratedTestProtos
 import GRPCInProcessTransport
+import Logging
 import Server
 import SwiftProtobuf
 import Synchronization
@@ -215,4 +216,31 @@ public final class FirstOnly: Sendable {
 extension Wasmrpc_V1_AddResponse {
     /// The added module's id (the server sends it as hex).
     public var id: ModuleID { ModuleID(hex: metadata.id)! }
+}
+
+/// Keeps every entry logged through its `logger`, with the metadata it carried.
+public final class CapturedLog: Sendable {
+    public let entries = Mutex<[(message: String, metadata: Logger.Metadata)]>([])
+
+    public init() {}
+
+    public var logger: Logger { Logger(label: "test") { _ in CapturingHandler(log: self) } }
+
+    struct CapturingHandler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(
+            level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String,
+            line: UInt
+        ) {
+            log.entries.withLock { $0.append(("\(message)", self.metadata.merging(metadata ?? [:]) { $1 })) }
+        }
+    }
 }

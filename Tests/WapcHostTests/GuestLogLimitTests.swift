@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import TestSupport
 import Synchronization
 import Testing
 import WAT
@@ -93,5 +95,28 @@ import WAT
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         // Console lines (dropped by `.quiet` after the budget) count against the budget too.
         #expect(counter.lines.load(ordering: .relaxed) <= Int(200 * (1 + seconds)) + 1)
+    }
+
+    /// Console output, host calls to the logging capability and the report of dropped lines all
+    /// name the module that wrote them.
+    @Test func everyGuestLogLineNamesItsModule() throws {
+        let log = CapturedLog()
+        var router = HostCallRouter()
+        router.register(LoggingCapability(logger: log.logger), namespace: "wasmrpc:log")
+        var configuration = WapcConfiguration()
+        configuration.output = .logger(log.logger)
+        configuration.moduleLabel = "module-7"
+        configuration.maxLogLinesPerCall = 6
+        let instance = try Fixtures.load(try wat2wasm(Self.flood), configuration: configuration, router: router)
+            .instantiate(configuration: configuration, router: router)
+        _ = try instance.invoke(operation: "run", payload: [])
+        let entries = log.entries.withLock { $0 }
+        #expect(entries.map(\.message) == Array(repeating: ["guest host call", "hello"], count: 3).flatMap { $0 })
+        #expect(entries.allSatisfy { $0.metadata["module"] == "module-7" }, "\(entries)")
+
+        // The first drop is reported at once.
+        GuestLogBudget(linesPerSecond: 1, module: "module-8", logger: log.logger).dropped(overCallLimit: 3)
+        let report = try #require(log.entries.withLock { $0.last })
+        #expect(report.message == "guest log lines dropped over the limits" && report.metadata["module"] == "module-8", "\(report)")
     }
 }
