@@ -77,7 +77,7 @@ public struct WasmRPCClient: Sendable {
     }
 
     /// The service config every client uses: messages up to `maxMessageBytes` either way.
-    public static var serviceConfig: ServiceConfig {
+    static var serviceConfig: ServiceConfig {
         ServiceConfig(methodConfig: [
             MethodConfig(names: [MethodConfig.Name(service: "")], maxRequestMessageBytes: maxMessageBytes, maxResponseMessageBytes: maxMessageBytes)
         ])

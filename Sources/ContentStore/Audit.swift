@@ -14,8 +14,9 @@ extension ContentStore {
         let reads = engine.reads
         var problems: [String] = []
 
-        // 1. The tree, from the leaves up, a page of leaves at a time.
-        var edge: [(level: Int, hash: [UInt8])] = []  // completed subtrees on the right edge
+        // 1. The tree, from the leaves up, a page of leaves at a time: every subtree hash the
+        // leaves make, as an append makes them, against the stored one.
+        var edge: [[UInt8]] = []  // the hashes of the complete subtrees on the right edge
         var size: Int64 = 0
         let expected = try await reads.logSize()
         while size < expected {
@@ -24,25 +25,17 @@ extension ContentStore {
                 problems.append("log leaf \(size) is missing")
                 break
             }
-            var computed: [(MerkleTree.Node, [UInt8])] = []
-            for leaf in page {
-                var hash = MerkleTree.leafHash(leaf)
-                var node = MerkleTree.Node(level: 0, index: size)
-                computed.append((node, hash))
-                while node.index & 1 == 1, let left = edge.popLast() {
-                    hash = MerkleTree.nodeHash(left.hash, hash)
-                    node = MerkleTree.Node(level: node.level + 1, index: node.index >> 1)
-                    computed.append((node, hash))
-                }
-                edge.append((node.level, hash))
-                size += 1
-            }
-            let stored = try await reads.subtrees(Set(computed.map(\.0)))
-            for (node, hash) in computed where stored[node] != hash {
+            let created = try logging { [size, edge] () throws(LogError) in try MerkleTree.appending(page, to: size, edge: edge) }
+            let stored = try await reads.subtrees(Set(created.map(\.0)))
+            for (node, hash) in created where stored[node] != hash {
                 problems.append("stored hash of subtree (level \(node.level), index \(node.index)) does not match the leaves")
             }
+            var known = Dictionary(uniqueKeysWithValues: zip(MerkleTree.nodes(covering: 0, size), edge))
+            for (node, hash) in created { known[node] = hash }
+            size += Int64(page.count)
+            edge = MerkleTree.nodes(covering: 0, size).compactMap { known[$0] }
         }
-        let root = MerkleTree.foldRight(edge.map(\.hash))
+        let root = MerkleTree.foldRight(edge)
 
         // 2. The newest checkpoint.
         if let note = try await reads.latestCheckpoint()?.note {

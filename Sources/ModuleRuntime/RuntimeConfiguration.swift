@@ -6,13 +6,6 @@ import WasmRPCCore
 public struct RuntimeConfiguration: Sendable {
     /// Limits of every guest call (fuel, timeout, memory, sizes).
     public var wapc = WapcConfiguration()
-
-    /// `wapc` for module `id`: its guests' log lines name it.
-    func wapc(for id: ModuleID) -> WapcConfiguration {
-        var configuration = wapc
-        configuration.moduleLabel = id.hex
-        return configuration
-    }
     /// Threads that run guests (and parse and hash modules): the most calls running at once.
     public var workerThreads = max(2, ProcessInfo.processInfo.activeProcessorCount)
     /// Instances of one module alive at once, which is also how many of its calls run at once;
@@ -58,5 +51,14 @@ public struct RuntimeConfiguration: Sendable {
     /// `maxInstancesPerModule`, or its default.
     public var instancesPerModule: Int {
         max(1, maxInstancesPerModule ?? workerThreads / 2)
+    }
+}
+
+extension RuntimeConfiguration {
+    /// `wapc` for module `id`: its guests' log lines name it.
+    func wapc(for id: ModuleID) -> WapcConfiguration {
+        var configuration = wapc
+        configuration.moduleLabel = id.hex
+        return configuration
     }
 }

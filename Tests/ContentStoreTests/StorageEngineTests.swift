@@ -105,6 +105,23 @@ import WasmRPCCore
         #expect(error?.code == .dataLoss, "\(String(describing: error))")
     }
 
+    /// The audit reads the tree a page of leaves at a time; a damaged subtree past the first page
+    /// is found like one in it.
+    @Test(arguments: Engine.allCases) func theAuditRecomputesALogOfManyPages(engine: Engine) async throws {
+        let store = try await engine.open(directory)
+        try await store.engine.transaction { [log = store.log] transaction throws(ContentStoreError) in
+            try await transaction.append((0..<2_500).map { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+            try await transaction.signCheckpoint(size: 2_500, log)
+        }
+        #expect(try await store.audit() == ["the log has 2500 leaves for 0 modules"])
+        guard engine == .sqlite else { return }
+        try await DatabaseQueue(path: directory.path + "/wasmrpc.sqlite").write { db in
+            try db.execute(sql: "UPDATE log_node SET hash = zeroblob(32) WHERE level = 3 AND idx = 200")
+        }
+        let problems = try await store.audit()
+        #expect(problems.contains("stored hash of subtree (level 3, index 200) does not match the leaves"), "\(problems)")
+    }
+
     @Test func aReadOnlyStoreRefusesWrites() async throws {
         _ = try await ContentStore.open(directory: directory.path)
         let store = try await ContentStore.open(directory: directory.path, readOnly: true)
