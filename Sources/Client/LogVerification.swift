@@ -42,7 +42,7 @@ extension WasmRPCClient {
         let receipt = response.receipt
         do {
             // Which log, and whose key.
-            guard let origin = receipt.checkpoint.split(separator: "\n").first.map(String.init) else {
+            guard let origin = Checkpoint.claimedOrigin(ofNote: receipt.checkpoint) else {
                 throw LogError(.malformed, "the receipt's checkpoint is empty")
             }
             let pinned = try trust.pinnedKey(origin: origin)
@@ -120,7 +120,7 @@ extension WasmRPCClient {
         guard first >= 0, (second ?? 0) >= 0 else { throw ClientError(.invalidArgument, "tree sizes are not negative") }
         let (note, announced) = try await logCheckpoint()
         do {
-            let origin = note.split(separator: "\n").first.map(String.init) ?? ""
+            let origin = Checkpoint.claimedOrigin(ofNote: note) ?? ""
             let verifier = try trust.explicitKey ?? trust.pinnedKey(origin: origin) ?? announced
             let newest = try Checkpoint(body: verifier.verify(note))
             guard newest.origin == origin else { throw LogError(.malformed, "the checkpoint's origin line is not its own") }

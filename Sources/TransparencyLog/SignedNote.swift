@@ -28,6 +28,12 @@ public struct Checkpoint: Sendable, Hashable {
         }
         self.init(origin: String(lines[0]), size: size, rootHash: Array(root))
     }
+
+    /// The origin a signed checkpoint note claims (its first line), read before the note is
+    /// verified, to choose the key that must verify it; nil for an empty note.
+    public static func claimedOrigin(ofNote note: String) -> String? {
+        note.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.flatMap { $0.isEmpty ? nil : String($0) }
+    }
 }
 
 /// An Ed25519 signer of C2SP signed notes.

@@ -13,6 +13,8 @@ import Testing
         #expect(note.hasPrefix(checkpoint.body + "\n— example.com/log "))
         let verifier = try NoteVerifier(encoded: Self.signer.verifier.encoded)
         #expect(try Checkpoint(body: verifier.verify(note)) == checkpoint)
+        #expect(Checkpoint.claimedOrigin(ofNote: note) == "example.com/log")
+        #expect(Checkpoint.claimedOrigin(ofNote: "") == nil && Checkpoint.claimedOrigin(ofNote: "\nexample.com/log\n") == nil)
     }
 
     @Test func theKeyHashFollowsTheSpec() throws {
