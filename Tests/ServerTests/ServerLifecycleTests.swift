@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import GRPCInProcessTransport
 import ModuleRuntime
 import Server
 import WasmRPCBench
@@ -92,6 +93,26 @@ import TestSupport
             let run = await outcome(within: Self.hang) { try await running.value }
             #expect(run != nil, "round \(round): run() did not return")
             #expect(throws: Never.self) { try run?.get() }
+        }
+    }
+
+    /// A server that takes its calls in process has no port to report and no TLS to offer.
+    @Test func anInProcessServerHasNoPortAndNoTLS() async throws {
+        let pki = try TestPKI()
+        defer { pki.remove() }
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = WasmRPCServer.Configuration(dataDirectory: directory)
+        configuration.listener = .inProcess(InProcessTransport().server)
+        configuration.tls = ServerTLS(certificateChainFile: pki.serverCert, privateKeyFile: pki.serverKey)
+        let refused = await #expect(throws: ServerError.self) { try await WasmRPCServer(configuration: configuration) }
+        #expect(refused?.code == .invalidConfiguration)
+        configuration.tls = nil
+        try await withRunningServer(directory: directory, configure: { $0 = configuration }) { client, server in
+            let port = await #expect(throws: ServerError.self) { try await server.listeningPort() }
+            #expect(port?.code == .notListening)
+            let modules = try await client.list()
+            #expect(modules.isEmpty)
         }
     }
 }
