@@ -29,7 +29,8 @@ public protocol StorageEngine: Sendable {
     /// Runs `body` as one transaction: its reads see committed data and its own writes; its writes
     /// are committed together when it returns and discarded when it throws (or the process dies
     /// first). Transactions are serializable: they run one at a time, whatever process or replica
-    /// starts them. A read-only engine throws `storage` without running `body`.
+    /// starts them; so they do not nest (`body` must not start another). A read-only engine throws
+    /// `storage` without running `body`.
     func transaction<T: Sendable>(_ body: @Sendable (any StorageTransaction) async throws(ContentStoreError) -> T)
         async throws(ContentStoreError) -> T
 }
