@@ -20,7 +20,7 @@ COMPLEX_DESCRIPTOR_SET = (REPO / "Guests/complex/complex.pb").read_bytes()
 
 @pytest.fixture(scope="module")
 def native():
-    with serve("--metrics-listen", "127.0.0.1:0") as (address, metrics):
+    with serve("--metrics-listen", "127.0.0.1:0", "--timeout", "60s") as (address, metrics):
         with grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
             grpc.channel_ready_future(channel).result(timeout=10)
             yield channel, metrics
