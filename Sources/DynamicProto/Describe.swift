@@ -28,7 +28,8 @@ extension DescriptorPool {
     public func describe(_ method: MethodDescriptor) -> String {
         let input = (method.clientStreaming ? "stream " : "") + "." + messages[method.input.index].fullName
         let output = (method.serverStreaming ? "stream " : "") + "." + messages[method.output.index].fullName
-        return "rpc \(method.name) ( \(input) ) returns ( \(output) );"
+        guard let level = method.idempotencyLevel.protoName else { return "rpc \(method.name) ( \(input) ) returns ( \(output) );" }
+        return "rpc \(method.name) ( \(input) ) returns ( \(output) ) { option idempotency_level = \(level); }"
     }
 
     public func describe(_ id: MessageID) -> String {

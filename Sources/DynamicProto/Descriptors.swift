@@ -151,6 +151,27 @@ public struct MethodDescriptor: Sendable {
     public let output: MessageID
     public let clientStreaming: Bool
     public let serverStreaming: Bool
+    /// The standard method option `idempotency_level`.
+    public let idempotencyLevel: IdempotencyLevel
+}
+
+/// `google.protobuf.MethodOptions.IdempotencyLevel`: what a method promises about side effects.
+public enum IdempotencyLevel: Sendable, Hashable {
+    /// No promise (the option is absent).
+    case unknown
+    /// Calling it changes nothing (`NO_SIDE_EFFECTS`).
+    case noSideEffects
+    /// Calling it again with the same input changes nothing more (`IDEMPOTENT`).
+    case idempotent
+
+    /// The name the option's value has in a .proto file; nil for `unknown`.
+    public var protoName: String? {
+        switch self {
+        case .unknown: nil
+        case .noSideEffects: "NO_SIDE_EFFECTS"
+        case .idempotent: "IDEMPOTENT"
+        }
+    }
 }
 
 public struct ServiceDescriptor: Sendable {

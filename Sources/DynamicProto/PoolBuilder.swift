@@ -310,7 +310,8 @@ struct PoolBuilder {
             methods.append(
                 MethodDescriptor(
                     name: method.name, methodPath: MethodPath(service: fullName, method: method.name), input: input, output: output,
-                    clientStreaming: method.clientStreaming, serverStreaming: method.serverStreaming))
+                    clientStreaming: method.clientStreaming, serverStreaming: method.serverStreaming,
+                    idempotencyLevel: IdempotencyLevel(method.options.idempotencyLevel)))
         }
         return ServiceDescriptor(fullName: fullName, name: service.name, fileName: file.name, methods: methods)
     }
@@ -385,5 +386,15 @@ struct PoolBuilder {
             }
         }
         return bytes
+    }
+}
+
+extension IdempotencyLevel {
+    init(_ level: Google_Protobuf_MethodOptions.IdempotencyLevel) {
+        switch level {
+        case .noSideEffects: self = .noSideEffects
+        case .idempotent: self = .idempotent
+        default: self = .unknown
+        }
     }
 }

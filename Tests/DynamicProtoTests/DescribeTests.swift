@@ -1,3 +1,4 @@
+import SwiftProtobuf
 import Testing
 @testable import DynamicProto
 
@@ -16,6 +17,22 @@ import Testing
             TestPool.pool.describe("dyn.test3.Things.Get")
                 == "dyn.test3.Things.Get is a method:\nrpc Get ( .dyn.test3.Everything ) returns ( .dyn.test3.Tree );\n")
         #expect(TestPool.pool.describe("/dyn.test3.Things/Stream")?.hasPrefix("/dyn.test3.Things/Stream is a method") == true)
+    }
+
+    /// The standard `idempotency_level` method option is read and shown as .proto text has it.
+    @Test func idempotencyLevelsAreReadAndDescribed() throws {
+        var set = TestPool.set
+        let file = try #require(set.file.firstIndex { $0.service.contains { $0.name == "Things" } })
+        let service = try #require(set.file[file].service.firstIndex { $0.name == "Things" })
+        set.file[file].service[service].method[0].options.idempotencyLevel = .noSideEffects
+        set.file[file].service[service].method[1].options.idempotencyLevel = .idempotent
+        let pool = try DescriptorPool(set)
+        let methods = try #require(pool.services.first { $0.name == "Things" }).methods
+        #expect(methods.map(\.idempotencyLevel) == [.noSideEffects, .idempotent])
+        #expect(TestPool.pool.services.first { $0.name == "Things" }?.methods.map(\.idempotencyLevel) == [.unknown, .unknown])
+        #expect(
+            pool.describe("dyn.test3.Things.Get")
+                == "dyn.test3.Things.Get is a method:\nrpc Get ( .dyn.test3.Everything ) returns ( .dyn.test3.Tree ) { option idempotency_level = NO_SIDE_EFFECTS; }\n")
     }
 
     @Test func messagesWithLabelsMapsOneofsAndDefaults() {
