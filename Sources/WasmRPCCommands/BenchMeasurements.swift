@@ -11,6 +11,7 @@ import Server
 import WasmRPCBench
 import SwiftProtobuf
 import Synchronization
+import WapcHost
 import WasmRPCCore
 
 /// What `wasmrpc bench` calls, measures and reports.
@@ -85,7 +86,7 @@ extension Bench {
         }
         var times: [(total: Double, add: Double, invoke: Double)] = []
         for _ in 0..<count {
-            let wasm = workload.wasm + customSection(name: "wasmrpc.bench.nonce", content: (0..<16).map { _ in .random(in: 0 ... .max) })
+            let wasm = workload.wasm + wasmCustomSection(name: "wasmrpc.bench.nonce", content: (0..<16).map { _ in .random(in: 0 ... .max) })
             let began = ContinuousClock.now
             let added = try await client.add(wasm: wasm, descriptorSet: workload.descriptorSet)
             guard added.created, let id = ModuleID(hex: added.metadata.id) else { throw CommandFailure("a cold-start module was not new") }
@@ -98,22 +99,6 @@ extension Bench {
         return ColdStarts(
             count: count, p50Milliseconds: median(times.map(\.total)), maxMilliseconds: times.map(\.total).max() ?? 0,
             addP50Milliseconds: median(times.map(\.add)), firstInvokeP50Milliseconds: median(times.map(\.invoke)))
-    }
-
-    /// A wasm custom section (id 0): its size, the name's length and bytes, then the content.
-    static func customSection(name: String, content: [UInt8]) -> [UInt8] {
-        func leb128(_ value: Int) -> [UInt8] {
-            var value = value
-            var bytes: [UInt8] = []
-            repeat {
-                let low = UInt8(value & 0x7F)
-                value >>= 7
-                bytes.append(value == 0 ? low : low | 0x80)
-            } while value != 0
-            return bytes
-        }
-        let body = leb128(name.utf8.count) + Array(name.utf8) + content
-        return [0] + leb128(body.count) + body
     }
 
     // MARK: - Report

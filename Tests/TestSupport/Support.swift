@@ -7,6 +7,7 @@ import Server
 import SwiftProtobuf
 import Synchronization
 import WAT
+import WapcHost
 import WasmRPCCore
 import WasmRPCProto
 
@@ -146,19 +147,7 @@ public func descriptorSet(
 
 /// `wasm` with a custom section appended (name, then payload).
 public func appendingCustomSection(_ wasm: [UInt8], name: String, payload: [UInt8]) -> [UInt8] {
-    func leb(_ value: Int) -> [UInt8] {
-        var value = value
-        var bytes: [UInt8] = []
-        repeat {
-            var byte = UInt8(value & 0x7F)
-            value >>= 7
-            if value != 0 { byte |= 0x80 }
-            bytes.append(byte)
-        } while value != 0
-        return bytes
-    }
-    let content = leb(name.utf8.count) + Array(name.utf8) + payload
-    return wasm + [0] + leb(content.count) + content
+    wasm + wasmCustomSection(name: name, content: payload)
 }
 
 /// Values appended by several tasks, read back in the order they arrived.
