@@ -47,6 +47,7 @@ let package = Package(
             dependencies: [
                 "WasmRPCCore",
                 .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WasmParser", package: "WasmKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -69,15 +70,17 @@ let package = Package(
         .target(
             name: "ContentStore",
             dependencies: [
-                "WasmRPCCore", "TransparencyLog",
+                "WasmRPCCore", "TransparencyLog", "WasmRPCProto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .target(
             name: "ModuleRuntime",
             dependencies: [
-                "WasmRPCCore", "WapcHost", "DynamicProto", "ContentStore", "TransparencyLog",
+                "WasmRPCCore", "WapcHost", "DynamicProto", "ContentStore", "TransparencyLog", "WasmRPCProto",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -174,7 +177,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ContentStoreTests",
-            dependencies: ["ContentStore", "TransparencyLog", "WasmRPCCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "ContentStore", "TransparencyLog", "WasmRPCCore", "WasmRPCProto", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         // Helpers shared by the test targets (fixtures, descriptors, servers on loopback, waiting).
         .target(
@@ -191,7 +197,8 @@ let package = Package(
         .testTarget(
             name: "ModuleRuntimeTests",
             dependencies: [
-                "ModuleRuntime", "TestSupport", "ContentStore", "DynamicProto", "WapcHost", "WasmRPCCore",
+                "ModuleRuntime", "TestSupport", "ContentStore", "DynamicProto", "WapcHost", "WasmRPCCore", "GeneratedTestProtos",
+                "TransparencyLog", "WasmRPCProto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),

@@ -4,8 +4,11 @@ import WasmRPCCore
 extension ContentStore {
     /// An offline audit of the store (`wasmrpc log verify`): recomputes every complete subtree
     /// hash from the leaves and compares it with the stored one, checks the newest checkpoint's
-    /// signature, origin, size and root, checks that every module row matches its leaf and every
-    /// blob still hashes to its id. Returns one line per problem; empty means all is well.
+    /// signature, origin, size and root, checks that every module row and every transaction row
+    /// matches its leaf (and a module's transactions are numbered without gaps), and every blob
+    /// still hashes to its id. Returns one line per problem; empty means all is well. (Whether the
+    /// world state is what the transactions make is `wasmrpc state verify`'s to check: it re-runs
+    /// them.)
     public func audit() async throws(ContentStoreError) -> [String] {
         try await withTaskExecutorPreference(engine.executor) { () async throws(ContentStoreError) in try await checkEverything() }
     }
@@ -53,8 +56,10 @@ extension ContentStore {
             problems.append("the log has no checkpoint")
         }
 
-        // 3. Module rows against their leaves, and 4. blobs against their ids.
+        // 3. Module rows against their leaves, 4. blobs against their ids, 5. transaction rows
+        // against their leaves.
         var modules: Int64 = 0
+        var transactions: Int64 = 0
         var token: Int64?
         repeat {
             let page = try await reads.modules(after: token, limit: 100, maxBytes: 16 << 20, includeDescriptors: true)
@@ -73,10 +78,38 @@ extension ContentStore {
                 } catch {
                     problems.append("module \(module.id): \(error.message)")
                 }
+                transactions += try await auditTransactions(of: module.id, &problems)
             }
             token = page.next
         } while token != nil
-        if modules != size { problems.append("the log has \(size) leaves for \(modules) modules") }
+        if modules + transactions != size {
+            problems.append("the log has \(size) leaves for \(modules) modules and \(transactions) transactions")
+        }
         return problems
+    }
+
+    /// Checks the transactions of `module` against their leaves and their numbering; returns how
+    /// many there are.
+    private func auditTransactions(of module: ModuleID, _ problems: inout [String]) async throws(ContentStoreError) -> Int64 {
+        let reads = engine.reads
+        var (last, rows): (Int64, Int64) = (0, 0)
+        while true {
+            let page = try await reads.transactions(of: module, after: last, limit: 256, maxBytes: 16 << 20)
+            for record in page {
+                rows += 1
+                if record.sequence != last + 1 {
+                    problems.append("module \(module): transaction \(last + 1) is missing (the next is number \(record.sequence))")
+                }
+                last = record.sequence
+                if let leaf = try await reads.leaves(start: record.leafIndex, count: 1).first, record.leafIndex >= 0 {
+                    if leaf != record.logEntry.bytes {
+                        problems.append("module \(module): transaction \(record.sequence) (\(record.id)) differs from its log leaf \(record.leafIndex)")
+                    }
+                } else {
+                    problems.append("module \(module): transaction \(record.sequence) has no log leaf")
+                }
+            }
+            if page.isEmpty { return rows }
+        }
     }
 }

@@ -126,7 +126,7 @@ public final class ContentStore: Sendable {
 
     /// Runs `body` where the engine's work belongs (`StorageEngine.executor`): one hop there,
     /// none between its steps.
-    private func onEngine<T>(_ body: () async throws(ContentStoreError) -> T) async throws(ContentStoreError) -> T {
+    func onEngine<T>(_ body: () async throws(ContentStoreError) -> T) async throws(ContentStoreError) -> T {
         try await withTaskExecutorPreference(engine.executor, operation: body)
     }
 
@@ -142,13 +142,18 @@ public final class ContentStore: Sendable {
 
     /// The receipt of a module's leaf against the newest checkpoint.
     public func receipt(for record: ModuleRecord) async throws(ContentStoreError) -> LogReceipt {
+        try await receipt(leafIndex: record.leafIndex, of: "module \(record.id)")
+    }
+
+    /// The receipt of leaf `leafIndex` (the leaf of `what`) against the newest checkpoint.
+    func receipt(leafIndex: Int64, of what: String) async throws(ContentStoreError) -> LogReceipt {
         try await onEngine { () async throws(ContentStoreError) in
             let (size, note) = try await checkpoint()
-            guard record.leafIndex >= 0, record.leafIndex < size, let leaf = try await logEntries(start: record.leafIndex, count: 1).first else {
-                throw ContentStoreError(.dataLoss, "module \(record.id) has no log leaf")
+            guard leafIndex >= 0, leafIndex < size, let leaf = try await logEntries(start: leafIndex, count: 1).first else {
+                throw ContentStoreError(.dataLoss, "\(what) has no log leaf")
             }
-            let proof = try await inclusionProof(index: record.leafIndex, size: size)
-            return LogReceipt(leafIndex: record.leafIndex, leaf: leaf, treeSize: size, inclusionProof: proof, checkpoint: note)
+            let proof = try await inclusionProof(index: leafIndex, size: size)
+            return LogReceipt(leafIndex: leafIndex, leaf: leaf, treeSize: size, inclusionProof: proof, checkpoint: note)
         }
     }
 

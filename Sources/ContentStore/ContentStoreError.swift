@@ -21,4 +21,6 @@ extension ErrorCode where Layer == ContentStoreError {
     public static let storage = Self("storage")
     /// The request cannot be stored as asked (e.g. a name with control characters).
     public static let invalidArgument = Self("invalidArgument")
+    /// A limit the store enforces would be exceeded (a module's state bytes).
+    public static let limitExceeded = Self("limitExceeded")
 }

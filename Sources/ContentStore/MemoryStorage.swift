@@ -12,6 +12,11 @@ public final class MemoryStorage: StorageEngine {
         var leaves: [[UInt8]] = []
         var subtrees: [MerkleTree.Node: [UInt8]] = [:]
         var checkpoints: [Int64: String] = [:]
+        var world: [ModuleID: [[UInt8]: [UInt8]]] = [:]
+        var usage: [ModuleID: StateUsage] = [:]
+        var transactions: [String: TransactionRecord] = [:]
+        /// Each module's transaction ids in sequence order.
+        var ledger: [ModuleID: [String]] = [:]
     }
 
     private let state = Mutex(State())
@@ -22,6 +27,10 @@ public final class MemoryStorage: StorageEngine {
 
     public var blobs: any BlobStorage { files }
     public var reads: any StorageReads { MemoryAccess(state: state.withLock { $0 }) }
+    public var stateReader: any StateReader { MemoryStateReader(storage: self) }
+
+    /// The committed state, for `MemoryStateReader`.
+    func committed<T>(_ body: (State) -> T) -> T { state.withLock { body($0) } }
     public var isReadOnly: Bool { false }
     public var location: String { "memory" }
     public var executor: (any TaskExecutor)? { nil }
@@ -71,6 +80,35 @@ struct MemoryAccess: StorageReads {
         state.subtrees.filter { nodes.contains($0.key) }
     }
     func latestCheckpoint() async throws(ContentStoreError) -> (size: Int64, note: String)? { state.latestCheckpoint }
+    func stateValues(_ owner: ModuleID, keys: [[UInt8]]) async throws(ContentStoreError) -> [[UInt8]?] {
+        keys.map { state.world[owner]?[$0] }
+    }
+    func stateRange(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int) async throws(ContentStoreError) -> [StateEntry] {
+        state.stateRange(owner, start: start, end: end, limit: limit)
+    }
+    func stateUsage(_ owner: ModuleID) async throws(ContentStoreError) -> StateUsage { state.usage[owner] ?? StateUsage() }
+    func transaction(id: String) async throws(ContentStoreError) -> TransactionRecord? { state.transactions[id] }
+    func transactions(of module: ModuleID, after sequence: Int64, limit: Int, maxBytes: Int) async throws(ContentStoreError)
+        -> [TransactionRecord]
+    {
+        state.transactions(of: module, after: sequence, limit: limit, maxBytes: maxBytes)
+    }
+    func lastTransactionSequence(of module: ModuleID) async throws(ContentStoreError) -> Int64 {
+        Int64(state.ledger[module]?.count ?? 0)
+    }
+}
+
+/// Committed state, for running guests.
+struct MemoryStateReader: StateReader {
+    let storage: MemoryStorage
+
+    func value(_ owner: ModuleID, key: [UInt8]) throws(ContentStoreError) -> [UInt8]? {
+        storage.committed { $0.world[owner]?[key] }
+    }
+
+    func range(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int) throws(ContentStoreError) -> [StateEntry] {
+        storage.committed { $0.stateRange(owner, start: start, end: end, limit: limit) }
+    }
 }
 
 /// A transaction's private copy of the state.
@@ -93,6 +131,42 @@ final class MemoryTransaction: StorageTransaction {
         state.withLock { $0.subtrees.filter { nodes.contains($0.key) } }
     }
     func latestCheckpoint() async throws(ContentStoreError) -> (size: Int64, note: String)? { state.withLock { $0.latestCheckpoint } }
+    func stateValues(_ owner: ModuleID, keys: [[UInt8]]) async throws(ContentStoreError) -> [[UInt8]?] {
+        state.withLock { state in keys.map { state.world[owner]?[$0] } }
+    }
+    func stateRange(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int) async throws(ContentStoreError) -> [StateEntry] {
+        state.withLock { $0.stateRange(owner, start: start, end: end, limit: limit) }
+    }
+    func stateUsage(_ owner: ModuleID) async throws(ContentStoreError) -> StateUsage { state.withLock { $0.usage[owner] ?? StateUsage() } }
+    func transaction(id: String) async throws(ContentStoreError) -> TransactionRecord? { state.withLock { $0.transactions[id] } }
+    func transactions(of module: ModuleID, after sequence: Int64, limit: Int, maxBytes: Int) async throws(ContentStoreError)
+        -> [TransactionRecord]
+    {
+        state.withLock { $0.transactions(of: module, after: sequence, limit: limit, maxBytes: maxBytes) }
+    }
+    func lastTransactionSequence(of module: ModuleID) async throws(ContentStoreError) -> Int64 {
+        state.withLock { Int64($0.ledger[module]?.count ?? 0) }
+    }
+
+    func writeState(_ owner: ModuleID, _ writes: [StateWrite], usage: StateUsage) async throws(ContentStoreError) {
+        state.withLock { state in
+            for write in writes { state.world[owner, default: [:]][write.key] = write.value }
+            state.usage[owner] = usage
+        }
+    }
+
+    func insert(_ transactions: [TransactionRecord]) async throws(ContentStoreError) {
+        try state.withLock { (state) throws(ContentStoreError) in
+            for record in transactions {
+                let id = record.id
+                guard state.transactions[id] == nil, record.sequence == Int64(state.ledger[record.module]?.count ?? 0) + 1 else {
+                    throw ContentStoreError(.storage, "transaction \(record.sequence) of module \(record.module) is stored already or out of order")
+                }
+                state.transactions[id] = record
+                state.ledger[record.module, default: []].append(id)
+            }
+        }
+    }
 
     func insert(_ record: ModuleRecord, signatures: [FunctionSignature]) async throws(ContentStoreError) {
         try state.withLock { (state) throws(ContentStoreError) in
@@ -155,6 +229,25 @@ extension MemoryStorage.State {
     func leaves(start: Int64, count: Int) -> [[UInt8]] {
         guard start >= 0, start < leaves.count, count > 0 else { return [] }
         return Array(leaves[Int(start)..<Int(min(Int64(leaves.count), start + Int64(count)))])
+    }
+
+    func stateRange(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int) -> [StateEntry] {
+        let entries = (world[owner] ?? [:]).filter { StateView.contains($0.key, start: start, end: end) }
+            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        return entries.prefix(limit).map { StateEntry(key: $0.key, value: $0.value) }
+    }
+
+    func transactions(of module: ModuleID, after sequence: Int64, limit: Int, maxBytes: Int) -> [TransactionRecord] {
+        let ids = ledger[module] ?? []
+        var page: [TransactionRecord] = []
+        var bytes = 0
+        for id in ids.dropFirst(Int(max(0, min(sequence, Int64(ids.count))))).prefix(limit) {
+            let record = transactions[id]!
+            guard page.isEmpty || bytes + record.listingWeight <= maxBytes else { break }
+            bytes += record.listingWeight
+            page.append(record)
+        }
+        return page
     }
 
     var latestCheckpoint: (size: Int64, note: String)? {

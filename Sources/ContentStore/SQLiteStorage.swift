@@ -8,7 +8,9 @@ import WasmRPCCore
 ///
 /// Tables: `module` (one row per module, `seq` its position in List); `log_leaf(idx, data)`;
 /// `log_node(level, idx, hash)`, the hash of every complete subtree (level 0 = leaf hashes);
-/// `log_checkpoint(size, note)`. A transaction is SQLite's (`BEGIN IMMEDIATE` … `COMMIT`) on the
+/// `log_checkpoint(size, note)`; `state(owner, key, value)`, the world state (the owner is the
+/// module id: a column of its own so that state could one day pass to another module),
+/// `state_usage(owner, keys, bytes)` and `ledger_transaction`, one row per committed transaction. A transaction is SQLite's (`BEGIN IMMEDIATE` … `COMMIT`) on the
 /// pool's writer connection, one at a time in this process; SQLite's own lock keeps other
 /// processes out of the same database meanwhile. All of it blocks, so it runs on the
 /// `BlockingExecutor` (`executor`).
@@ -21,6 +23,7 @@ public final class SQLiteStorage: StorageEngine {
 
     public var blobs: any BlobStorage { files }
     public var reads: any StorageReads { SQLiteAccess(pool: pool, inTransaction: false) }
+    public var stateReader: any StateReader { SQLiteStateReader(pool: pool) }
     public var location: String { directory }
     /// SQLite and the blob files block: their work runs on dispatch threads.
     public var executor: (any TaskExecutor)? { BlockingExecutor.shared }
@@ -155,6 +158,33 @@ public final class SQLiteStorage: StorageEngine {
         migrator.registerMigration("module-signatures") { db in
             try db.alter(table: "module") { table in table.add(column: "signatures", .text) }
         }
+        migrator.registerMigration("world-state") { db in
+            try db.create(table: "state", options: .withoutRowID) { table in
+                table.column("owner", .text).notNull()
+                table.column("key", .blob).notNull()
+                table.column("value", .blob).notNull()
+                table.primaryKey(["owner", "key"])
+            }
+            try db.create(table: "state_usage") { table in
+                table.primaryKey("owner", .text)
+                table.column("keys", .integer).notNull()
+                table.column("bytes", .integer).notNull()
+            }
+            try db.create(table: "ledger_transaction") { table in
+                table.primaryKey("id", .text)
+                table.column("module", .text).notNull()
+                table.column("sequence", .integer).notNull()
+                table.column("method", .text).notNull()
+                table.column("input", .blob).notNull()
+                table.column("output", .blob).notNull()
+                table.column("read_set", .blob).notNull()
+                table.column("write_set", .blob).notNull()
+                table.column("time", .integer).notNull()
+                table.column("nonce", .blob).notNull()
+                table.column("leaf_index", .integer).notNull()
+                table.uniqueKey(["module", "sequence"])
+            }
+        }
         return migrator
     }
 }
@@ -277,7 +307,116 @@ struct SQLiteAccess: StorageTransaction {
         }
     }
 
+    func stateValues(_ owner: ModuleID, keys: [[UInt8]]) async throws(ContentStoreError) -> [[UInt8]?] {
+        try await access("read the state of module \(owner)") { db in try Self.stateValues(owner, keys: keys, db) }
+    }
+
+    func stateRange(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int) async throws(ContentStoreError) -> [StateEntry] {
+        try await access("read the state of module \(owner)") { db in try Self.stateRange(owner, start: start, end: end, limit: limit, db) }
+    }
+
+    func stateUsage(_ owner: ModuleID) async throws(ContentStoreError) -> StateUsage {
+        try await access("read the state usage of module \(owner)") { db in
+            try Row.fetchOne(db, sql: "SELECT keys, bytes FROM state_usage WHERE owner = ?", arguments: [owner.hex])
+                .map { StateUsage(keys: $0["keys"], bytes: $0["bytes"]) } ?? StateUsage()
+        }
+    }
+
+    func transaction(id: String) async throws(ContentStoreError) -> TransactionRecord? {
+        try await access("read transaction \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM ledger_transaction WHERE id = ?", arguments: [id]).map(Self.transaction(from:))
+        }
+    }
+
+    func transactions(of module: ModuleID, after sequence: Int64, limit: Int, maxBytes: Int) async throws(ContentStoreError)
+        -> [TransactionRecord]
+    {
+        try await access("read the transactions of module \(module)") { db in
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT * FROM ledger_transaction WHERE module = ? AND sequence > ? ORDER BY sequence LIMIT ?",
+                arguments: [module.hex, sequence, limit])
+            var page: [TransactionRecord] = []
+            var bytes = 0
+            while let row = try rows.next() {
+                let record = try Self.transaction(from: row)
+                guard page.isEmpty || bytes + record.listingWeight <= maxBytes else { break }
+                bytes += record.listingWeight
+                page.append(record)
+            }
+            return page
+        }
+    }
+
+    func lastTransactionSequence(of module: ModuleID) async throws(ContentStoreError) -> Int64 {
+        try await access("read the transactions of module \(module)") { db in
+            try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(sequence), 0) FROM ledger_transaction WHERE module = ?", arguments: [module.hex]) ?? 0
+        }
+    }
+
+    func writeState(_ owner: ModuleID, _ writes: [StateWrite], usage: StateUsage) async throws(ContentStoreError) {
+        try await access("write the state of module \(owner)") { db in
+            let put = try db.cachedStatement(sql: "INSERT OR REPLACE INTO state (owner, key, value) VALUES (?, ?, ?)")
+            let delete = try db.cachedStatement(sql: "DELETE FROM state WHERE owner = ? AND key = ?")
+            for write in writes {
+                if let value = write.value {
+                    try put.execute(arguments: [owner.hex, Data(write.key), Data(value)])
+                } else {
+                    try delete.execute(arguments: [owner.hex, Data(write.key)])
+                }
+            }
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO state_usage (owner, keys, bytes) VALUES (?, ?, ?)", arguments: [owner.hex, usage.keys, usage.bytes])
+        }
+    }
+
+    func insert(_ transactions: [TransactionRecord]) async throws(ContentStoreError) {
+        try await access("record transactions") { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO ledger_transaction
+                    (id, module, sequence, method, input, output, read_set, write_set, time, nonce, leaf_index)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for record in transactions {
+                try statement.execute(arguments: [
+                    record.id, record.module.hex, record.sequence, record.method, Data(record.input), Data(record.output),
+                    Data(record.readSet), Data(record.writeSet), record.timeNanoseconds, Data(record.nonce), record.leafIndex,
+                ])
+            }
+        }
+    }
+
     // MARK: - Rows
+
+    static func stateValues(_ owner: ModuleID, keys: [[UInt8]], _ db: Database) throws -> [[UInt8]?] {
+        let statement = try db.cachedStatement(sql: "SELECT value FROM state WHERE owner = ? AND key = ?")
+        return try keys.map { key in try Data.fetchOne(statement, arguments: [owner.hex, Data(key)]).map(Array.init) }
+    }
+
+    static func stateRange(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int, _ db: Database) throws -> [StateEntry] {
+        let rows =
+            end.isEmpty
+            ? try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT key, value FROM state WHERE owner = ? AND key >= ? ORDER BY key LIMIT ?"),
+                arguments: [owner.hex, Data(start), limit])
+            : try Row.fetchCursor(
+                db.cachedStatement(sql: "SELECT key, value FROM state WHERE owner = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?"),
+                arguments: [owner.hex, Data(start), Data(end), limit])
+        var entries: [StateEntry] = []
+        while let row = try rows.next() { entries.append(StateEntry(key: Array(row["key"] as Data), value: Array(row["value"] as Data))) }
+        return entries
+    }
+
+    static func transaction(from row: Row) throws -> TransactionRecord {
+        let hex: String = row["module"]
+        guard let module = ModuleID(hex: hex) else {
+            throw ContentStoreError(.dataLoss, "the ledger holds the malformed module id \"\(hex)\"")
+        }
+        return TransactionRecord(
+            module: module, sequence: row["sequence"], method: row["method"], input: Array(row["input"] as Data),
+            output: Array(row["output"] as Data), readSet: Array(row["read_set"] as Data), writeSet: Array(row["write_set"] as Data),
+            timeNanoseconds: row["time"], nonce: Array(row["nonce"] as Data), leafIndex: row["leaf_index"])
+    }
 
     static func size(_ db: Database) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_leaf") ?? 0
@@ -313,5 +452,26 @@ struct SQLiteAccess: StorageTransaction {
     private static func paths(in row: Row) -> [String] {
         let functions: String = row["functions"]
         return functions.isEmpty ? [] : functions.split(separator: "\n").map(String.init)
+    }
+}
+
+/// Committed state for running guests: one short read transaction per call, on the calling thread.
+struct SQLiteStateReader: StateReader {
+    let pool: DatabasePool
+
+    func value(_ owner: ModuleID, key: [UInt8]) throws(ContentStoreError) -> [UInt8]? {
+        try read { db in try SQLiteAccess.stateValues(owner, keys: [key], db)[0] }
+    }
+
+    func range(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int) throws(ContentStoreError) -> [StateEntry] {
+        try read { db in try SQLiteAccess.stateRange(owner, start: start, end: end, limit: limit, db) }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(ContentStoreError) -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw ContentStoreError(.storage, "cannot read the world state: \(error)")
+        }
     }
 }

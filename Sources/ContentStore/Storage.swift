@@ -1,9 +1,10 @@
 import TransparencyLog
 import WasmRPCCore
 
-/// The seam between wasmrpc and a storage engine. An engine keeps four things — module bytes by
-/// id, the module index, and the log's leaves, subtree hashes and signed checkpoints — and offers
-/// committed reads and atomic write transactions over them. Everything above the seam (adding a
+/// The seam between wasmrpc and a storage engine. An engine keeps module bytes by id, the module
+/// index, the log's leaves, subtree hashes and signed checkpoints, and each module's world state
+/// with the transactions that made it; and offers committed reads and atomic write transactions
+/// over them. Everything above the seam (adding a
 /// module with its leaf and checkpoint, proofs, listing, audits) is written once in `ContentStore`
 /// and the log functions on these protocols, so an engine implements only rows.
 ///
@@ -26,6 +27,8 @@ public protocol StorageEngine: Sendable {
     /// executor of its own threads, and `ContentStore` runs each operation there, steps and all;
     /// nil for an engine whose calls suspend instead (a network database) or cost nothing.
     var executor: (any TaskExecutor)? { get }
+    /// Committed world state for running guests, read at once on the calling thread.
+    var stateReader: any StateReader { get }
     /// Runs `body` as one transaction: its reads see committed data and its own writes; its writes
     /// are committed together when it returns and discarded when it throws (or the process dies
     /// first). Transactions are serializable: they run one at a time, whatever process or replica
@@ -54,6 +57,22 @@ public protocol StorageReads: Sendable {
     func subtrees(_ nodes: Set<MerkleTree.Node>) async throws(ContentStoreError) -> [MerkleTree.Node: [UInt8]]
     /// The signed checkpoint with the largest tree size, and that size.
     func latestCheckpoint() async throws(ContentStoreError) -> (size: Int64, note: String)?
+
+    /// The values of `keys` in the state of `owner` (nil for a key without one), in order.
+    func stateValues(_ owner: ModuleID, keys: [[UInt8]]) async throws(ContentStoreError) -> [[UInt8]?]
+    /// The first `limit` entries with `start <= key < end` (empty `end`: no bound), in key order.
+    func stateRange(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int) async throws(ContentStoreError) -> [StateEntry]
+    /// How much state `owner` holds.
+    func stateUsage(_ owner: ModuleID) async throws(ContentStoreError) -> StateUsage
+    /// The transaction whose id (hex SHA-256 of its leaf) is `id`, or nil.
+    func transaction(id: String) async throws(ContentStoreError) -> TransactionRecord?
+    /// Transactions of `module` with a sequence number above `sequence`, in order: at most
+    /// `limit`, and while their inputs, outputs and read and write sets stay within `maxBytes`,
+    /// but at least one.
+    func transactions(of module: ModuleID, after sequence: Int64, limit: Int, maxBytes: Int) async throws(ContentStoreError)
+        -> [TransactionRecord]
+    /// The sequence number of the module's last transaction (0: none yet).
+    func lastTransactionSequence(of module: ModuleID) async throws(ContentStoreError) -> Int64
 }
 
 /// The writes of one transaction (`StorageEngine.transaction`). The log's arithmetic is the
@@ -69,6 +88,10 @@ public protocol StorageTransaction: StorageReads {
     /// for the same size fails (a stored checkpoint that no longer verifies must stay the damage
     /// it is).
     func insertCheckpoint(_ note: String, size: Int64) async throws(ContentStoreError)
+    /// Applies `writes` (at most one per key) to the state of `owner`, whose usage then is `usage`.
+    func writeState(_ owner: ModuleID, _ writes: [StateWrite], usage: StateUsage) async throws(ContentStoreError)
+    /// Stores transactions; a module's sequence number or an id already stored fails.
+    func insert(_ transactions: [TransactionRecord]) async throws(ContentStoreError)
 }
 
 /// Module bytes by id (the SHA-256 of the bytes). Every read re-hashes what it returns.
@@ -80,6 +103,11 @@ public protocol BlobStorage: Sendable {
     /// The bytes of `id`, checked against it: `notFound` if there are none, `dataLoss` if they no
     /// longer hash to it.
     func bytes(of id: ModuleID) async throws(ContentStoreError) -> [UInt8]
+}
+
+extension TransactionRecord {
+    /// What a transaction adds to a page of them, roughly (`StorageReads.transactions`).
+    public var listingWeight: Int { 256 + method.utf8.count + input.count + output.count + readSet.count + writeSet.count }
 }
 
 extension ModuleSummary {

@@ -48,13 +48,42 @@ final class LoadedModule: Sendable {
 
     /// Whether its calls may run on the caller's thread (its recent calls were short).
     let pace: CallPace
+    /// Admits its transactions one at a time (docs/CHAINCODE.md).
+    let writerGate = CallGate(limit: 1)
+    /// The instance its transactions run on, rewound to its initial state before each.
+    private let transactionInstance = Mutex<WapcInstance?>(nil)
+    /// Whether it uses world state: has state or transactions, or a call of it touched state.
+    private let state: Atomic<Bool>
 
-    init(record: ModuleRecord, interface: ModuleInterface, instances: InstancePool, pace: CallPace) {
+    init(record: ModuleRecord, interface: ModuleInterface, instances: InstancePool, pace: CallPace, usesState: Bool) {
         self.record = record
         self.interface = interface
         self.instances = instances
         self.pace = pace
+        state = Atomic(usesState)
         gate = CallGate(limit: instances.maxInstances)
+    }
+
+    var usesState: Bool { state.load(ordering: .relaxed) }
+
+    /// The instance for a transaction: the kept one, rewound, else a new one (initialized in
+    /// `initial`). The writer gate makes the caller the only user until `keep`.
+    func instanceForTransaction(initial: CallContext) throws(WapcError) -> WapcInstance {
+        if let kept = transactionInstance.withLock({ $0.take() }), kept.rewind() { return kept }
+        let instance = try instances.module.instantiate(configuration: instances.configuration, router: instances.router, context: initial)
+        instance.makeRewindable()
+        return instance
+    }
+
+    /// Keeps `instance` for the next transaction, unless it failed.
+    func keep(_ instance: WapcInstance) {
+        guard instance.failure == nil else { return }
+        transactionInstance.withLock { $0 = instance }
+    }
+
+    fileprivate func markUsesState() {
+        pace.bar()
+        state.store(true, ordering: .relaxed)
     }
 
     /// `interface.resolve(name)`, cached.
@@ -92,6 +121,8 @@ final class ModuleLoader: Sendable {
     /// Modules one of whose calls was not short on a caller's thread: never inline again, even
     /// after they are evicted and loaded again.
     private let barredFromInline = Mutex<Set<ModuleID>>([])
+    /// Modules seen to use world state since the runtime started.
+    private let stateful = Mutex<Set<ModuleID>>([])
     private let loads = Atomic<Int>(0)
     private let logger: Logger
 
@@ -114,7 +145,7 @@ final class ModuleLoader: Sendable {
 
     /// Module `id`: cached, still held by running calls, being loaded by another caller, or loaded
     /// now by `load` (which runs on a worker).
-    func module(_ id: ModuleID, load: @escaping @Sendable () async throws -> (ModuleRecord, ModuleInterface, WapcModule, WapcInstance))
+    func module(_ id: ModuleID, load: @escaping @Sendable () async throws -> (ModuleRecord, ModuleInterface, WapcModule, WapcInstance, Bool))
         async throws -> LoadedModule
     {
         if let module = cache.value(id) { return module }
@@ -123,10 +154,10 @@ final class ModuleLoader: Sendable {
             if let module = held.withLock({ $0[id]?.module }) { return .ready(cache.insert(module, for: id)) }
             let task = Task { [self] in
                 defer { loading.withLock { $0[id] = nil } }
-                let (record, interface, module, trial) = try await load()
+                let (record, interface, module, trial, usesState) = try await load()
                 loads.add(1, ordering: .relaxed)
                 logger.debug("loaded module", metadata: ["id": "\(id)"])
-                return insert(record: record, interface: interface, module: module, trial: trial)
+                return insert(record: record, interface: interface, module: module, trial: trial, usesState: usesState)
             }
             inFlight[id] = task
             return .loading(task)
@@ -145,14 +176,19 @@ final class ModuleLoader: Sendable {
 
     /// Caches a module Add has just parsed, with the instance that validated it.
     @discardableResult
-    func insert(record: ModuleRecord, interface: ModuleInterface, module: WapcModule, trial: WapcInstance) -> LoadedModule {
+    func insert(record: ModuleRecord, interface: ModuleInterface, module: WapcModule, trial: WapcInstance, usesState: Bool = false)
+        -> LoadedModule
+    {
         let instances = InstancePool(
             module: module, configuration: configuration.wapc(for: record.id), router: router, maxInstances: configuration.instancesPerModule,
             acquireTimeout: configuration.wapc.timeout ?? .seconds(1), idleBudget: idleInstances)
         instances.adopt(trial)
-        let barred = configuration.inlineCalls == 0 || barredFromInline.withLock { $0.contains(record.id) }
+        let usesState = usesState || stateful.withLock { $0.contains(record.id) }
+        // A module with state reads the store from its calls, which blocks: never on a caller's thread.
+        let barred = configuration.inlineCalls == 0 || usesState || barredFromInline.withLock { $0.contains(record.id) }
         let loaded = LoadedModule(
-            record: record, interface: interface, instances: instances, pace: CallPace(streak: configuration.inlineStreak, barred: barred))
+            record: record, interface: interface, instances: instances, pace: CallPace(streak: configuration.inlineStreak, barred: barred),
+            usesState: usesState)
         let stored = held.withLock { held -> LoadedModule in
             // One per module: one that calls still hold wins over a new one.
             if let existing = held[record.id]?.module { return existing }
@@ -162,6 +198,13 @@ final class ModuleLoader: Sendable {
             return loaded
         }
         return cache.insert(stored, for: record.id)
+    }
+
+    /// Records that `module` uses world state: its calls run as transactions (or queries), never
+    /// on callers' threads, from now on.
+    func markUsesState(_ module: LoadedModule) {
+        module.markUsesState()
+        stateful.withLock { _ = $0.insert(module.record.id) }
     }
 
     /// Bars `module` from running on callers' threads for the runtime's lifetime.

@@ -26,6 +26,16 @@ public struct Invocation: Sendable {
     public let fuelUsed: UInt64
     /// Whether it ran on the caller's thread rather than a worker's.
     public internal(set) var ranInline = false
+    /// The transaction that recorded the call's state changes; nil if it changed nothing.
+    public internal(set) var transaction: CommittedTransaction?
+    /// A query whose reads did not hold to its end: it runs again.
+    var readsChanged = false
+}
+
+/// A committed transaction and its leaf's receipt.
+public struct CommittedTransaction: Sendable {
+    public let record: TransactionRecord
+    public let receipt: LogReceipt
 }
 
 /// Adds, loads and runs modules on top of the content store: validates modules and descriptors
@@ -35,19 +45,25 @@ public final class ModuleRuntime: Sendable {
     public let store: ContentStore
     public let configuration: RuntimeConfiguration
     public let router: HostCallRouter
-    private let loader: ModuleLoader
-    private let scheduler: CallScheduler
+    let loader: ModuleLoader
+    let scheduler: CallScheduler
     private let interfaces: ModuleCache<ModuleInterface>
-    private let logger: Logger
+    let commits: CommitQueue
+    let logger: Logger
 
+    /// A runtime on `store`. Its guests reach the host capabilities of `router` and, under binding
+    /// `wasmrpc`, namespace `state`, their module's world state (`StateCapability`).
     public init(
         store: ContentStore, configuration: RuntimeConfiguration = RuntimeConfiguration(), router: HostCallRouter = .standard,
         logger: Logger = Logger(label: "wasmrpc.runtime")
     ) {
+        var router = router
+        router.register(StateCapability(), binding: "wasmrpc", namespace: "state")
         self.store = store
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        commits = CommitQueue(store: store, limits: configuration.state)
         loader = ModuleLoader(configuration: configuration, router: router, logger: logger)
         scheduler = CallScheduler(configuration: configuration, loader: loader)
         interfaces = ModuleCache(capacity: configuration.parsedDescriptors)
@@ -215,26 +231,51 @@ public final class ModuleRuntime: Sendable {
                     .invalidArgument,
                     "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \(EchoedText.quote(typeURL))")
             }
-            return try await scheduler.schedule(module, deadline: deadline) { timeout in
-                do throws(DynamicProtoError) {
-                    _ = try DynamicMessage(serializedBytes: parameters, type: function.input, pool: interface.pool)
-                } catch {
-                    throw ModuleRuntimeError(
-                        .invalidArgument, "the parameters are not a valid \(interface.pool[function.input].fullName): \(error.message)")
-                }
-                let (output, fuelUsed) = try module.instances.withInstance { instance throws(WapcError) in
-                    (try instance.invoke(operation: function.name, payload: parameters, timeout: timeout), instance.lastFuelUsed)
-                }
-                do throws(DynamicProtoError) {
-                    _ = try DynamicMessage(serializedBytes: output, type: function.output, pool: interface.pool)
-                } catch {
-                    throw ModuleRuntimeError(
-                        .invalidOutput,
-                        "the guest's answer to \(function.name) is not a valid \(interface.pool[function.output].fullName): \(error.message)")
-                }
-                return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output, fuelUsed: fuelUsed)
+            if function.idempotencyLevel == .noSideEffects {
+                return try await query(module, function, parameters: parameters, deadline: deadline)
             }
+            if !module.usesState {
+                do {
+                    return try await scheduler.schedule(module, deadline: deadline) { timeout in
+                        try Self.checked(function, of: interface, parameters: parameters) {
+                            try module.instances.withInstance { instance throws(WapcError) in
+                                (try instance.invoke(operation: function.name, payload: parameters, timeout: timeout, context: Self.undecided), instance.lastFuelUsed)
+                            }
+                        }
+                    }
+                } catch let error as WapcError where error.code == .endedByHost {
+                    // The guest touched state: from now on its calls are transactions, this one too.
+                    loader.markUsesState(module)
+                }
+            }
+            return try await transaction(module, function, parameters: parameters, deadline: deadline)
         }
+    }
+
+    /// Calls of a module not known to use state: a state operation ends the call (which then runs
+    /// as a transaction).
+    private static let undecided = CallContext(capability: StateAccess.undecided)
+
+    /// Checks `parameters` against the function's input type, runs `call` (the guest: its output
+    /// and the fuel it used), and checks the output against the output type.
+    static func checked(
+        _ function: MethodDescriptor, of interface: ModuleInterface, parameters: [UInt8], _ call: () throws -> ([UInt8], UInt64)
+    ) throws -> Invocation {
+        do throws(DynamicProtoError) {
+            _ = try DynamicMessage(serializedBytes: parameters, type: function.input, pool: interface.pool)
+        } catch {
+            throw ModuleRuntimeError(
+                .invalidArgument, "the parameters are not a valid \(interface.pool[function.input].fullName): \(error.message)")
+        }
+        let (output, fuelUsed) = try call()
+        do throws(DynamicProtoError) {
+            _ = try DynamicMessage(serializedBytes: output, type: function.output, pool: interface.pool)
+        } catch {
+            throw ModuleRuntimeError(
+                .invalidOutput,
+                "the guest's answer to \(function.name) is not a valid \(interface.pool[function.output].fullName): \(error.message)")
+        }
+        return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output, fuelUsed: fuelUsed)
     }
 
     /// The method `name` names in module `id` (loading the module if needed).
@@ -246,19 +287,20 @@ public final class ModuleRuntime: Sendable {
 
     /// The loaded module `id`, from the cache or from the store (verified, parsed, linked); one
     /// load per module however many callers need it at once (`ModuleLoader`).
-    private func load(_ id: ModuleID) async throws -> LoadedModule {
+    func load(_ id: ModuleID) async throws -> LoadedModule {
         try await loader.module(id) { [self] in
             let (record, wasm) = try await store.module(id)
+            let usesState = try await store.hasState(id)
             return try await scheduler.onWorker { [self] in
                 let interface = try interface(of: record)
                 let (module, trial) = try WapcModule.loadKeepingInstance(bytes: wasm, configuration: configuration.wapc(for: id), router: router)
-                return (record, interface, module, trial)
+                return (record, interface, module, trial, usesState)
             }
         }
     }
 
     /// Runs `body`, throwing lower layers' errors as the runtime's own (`ModuleRuntimeError.wrapping`).
-    private func wrappingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    func wrappingErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch {

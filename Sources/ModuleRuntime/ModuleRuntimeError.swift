@@ -58,6 +58,7 @@ public struct ModuleRuntimeError: LayerError {
         case .notFound: .moduleNotFound
         case .dataLoss: .dataLoss
         case .invalidArgument: .invalidArgument
+        case .limitExceeded: .limitExceeded
         // The disk or database failed: worth retrying elsewhere, not our bug.
         default: .unavailable
         }
@@ -93,4 +94,7 @@ extension ErrorCode where Layer == ModuleRuntimeError {
     public static let limitExceeded = Self("limitExceeded")
     /// Stored bytes no longer hash to their id, or are missing.
     public static let dataLoss = Self("dataLoss")
+    /// A transaction kept conflicting with others (what it read kept changing before it could
+    /// commit); trying again later may succeed.
+    public static let conflict = Self("conflict")
 }

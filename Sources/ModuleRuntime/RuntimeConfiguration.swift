@@ -45,6 +45,8 @@ public struct RuntimeConfiguration: Sendable {
     public var maxModuleBytes = 32 << 20
     /// The largest descriptor set Add accepts.
     public var maxDescriptorBytes = 8 << 20
+    /// Limits on modules' world state and transactions.
+    public var state = StateLimits()
 
     public init() {}
 

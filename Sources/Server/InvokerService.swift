@@ -59,6 +59,7 @@ struct InvokerService: Wasmrpc_V1_Invoker.ServiceProtocol {
         return Wasmrpc_V1_InvokeResponse.with {
             $0.response.result.typeURL = invocation.typeURL
             $0.response.result.value = Data(invocation.output)
+            if let transaction = invocation.transaction { $0.transaction = Wasmrpc_V1_TransactionReceipt(transaction) }
         }
     }
 

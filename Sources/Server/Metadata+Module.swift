@@ -61,3 +61,29 @@ extension Wasmrpc_V1_LogReceipt {
         checkpoint = receipt.checkpoint
     }
 }
+
+extension Wasmrpc_V1_TransactionReceipt {
+    init(_ transaction: CommittedTransaction) {
+        self.init()
+        id = transaction.record.id
+        sequence = UInt64(transaction.record.sequence)
+        receipt = Wasmrpc_V1_LogReceipt(transaction.receipt)
+    }
+}
+
+extension Wasmrpc_V1_Transaction {
+    init(_ record: TransactionRecord) {
+        self.init()
+        id = record.id
+        moduleID = record.module.hex
+        sequence = UInt64(record.sequence)
+        method = record.method
+        input = Data(record.input)
+        output = Data(record.output)
+        readSet = Data(record.readSet)
+        writeSet = Data(record.writeSet)
+        timeUnixNanos = record.timeNanoseconds
+        nonce = Data(record.nonce)
+        leafIndex = UInt64(record.leafIndex)
+    }
+}

@@ -107,17 +107,23 @@ struct NativeRoutes: Sendable {
         var requestID = ""
         var module: ModuleID?
         var headersSent = false
+        /// The transaction of a unary (or server-streaming) call that changed state.
+        var transaction: String?
 
         var headers: Metadata {
             var headers: Metadata = [CallLog.requestIDHeader: "\(requestID)"]
             if let module { headers.addString("\(module)", forKey: Wire.moduleIDHeader) }
+            if let transaction { headers.addString(transaction, forKey: Wire.transactionHeader) }
             return headers
         }
     }
 
     /// Checks the call, then answers it by its shape: unary and server-streaming methods with one
     /// waPC call (a server stream of one message), bidirectional ones with one call per request
-    /// message, in order, until the client half-closes or a call fails.
+    /// message, in order, until the client half-closes or a call fails. A one-call answer that
+    /// changed state names its transaction in the `wasmrpc-transaction` header; the calls of a
+    /// bidirectional stream answer after the headers are sent, so their receipts are only in the
+    /// ledger (`State.ListTransactions`).
     private func answer<Bytes: GRPCContiguousBytes & Sendable>(
         _ stream: RPCStream<RPCAsyncSequence<RPCRequestPart<Bytes>, any Error>, RPCWriter<RPCResponsePart<Bytes>>.Closable>,
         call: inout Call
@@ -135,32 +141,33 @@ struct NativeRoutes: Sendable {
         try ModuleInterface.checkCallable(function)
         guard function.clientStreaming, function.serverStreaming else {
             let request = try await Self.onlyMessage(&parts, path: call.path)
-            let output = try await invoke(id, call.path, request, deadline: deadline)
+            let invocation = try await invoke(id, call.path, request, deadline: deadline)
+            call.transaction = invocation.transaction?.record.id
             try await stream.outbound.write(.metadata(call.headers))
             call.headersSent = true
-            try await stream.outbound.write(.message(Bytes(output)))
+            try await stream.outbound.write(.message(Bytes(invocation.output)))
             return
         }
         try await stream.outbound.write(.metadata(call.headers))
         call.headersSent = true
         while let part = try await parts.next(isolation: nil) {
             guard case .message(let bytes) = part else { continue }
-            let output = try await invoke(id, call.path, bytes.withUnsafeBytes { Array($0) }, deadline: deadline)
-            try await stream.outbound.write(.message(Bytes(output)))
+            let invocation = try await invoke(id, call.path, bytes.withUnsafeBytes { Array($0) }, deadline: deadline)
+            try await stream.outbound.write(.message(Bytes(invocation.output)))
         }
     }
 
     /// One waPC call, counted in the invocation metrics.
     private func invoke(
         _ id: ModuleID, _ path: String, _ request: [UInt8], deadline: ContinuousClock.Instant?
-    ) async throws -> [UInt8] {
+    ) async throws -> Invocation {
         let started = ContinuousClock.now
         do {
             let invocation = try await untilCancelled {
                 try await runtime.invoke(module: id, function: path, typeURL: "", parameters: request, deadline: deadline)
             }
             log.metrics.invocation(module: "\(id)", function: path, code: nil, duration: started.duration(to: .now), fuel: invocation.fuelUsed)
-            return invocation.output
+            return invocation
         } catch {
             let code = StatusMapping.rpcError(for: error).code
             log.metrics.invocation(module: "\(id)", function: path, code: code, duration: started.duration(to: .now), fuel: nil)

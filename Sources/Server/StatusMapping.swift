@@ -48,6 +48,7 @@ enum StatusMapping {
         // The guest hit its memory cap, the response size or the host-call budget.
         case .limitExceeded: .resourceExhausted
         case .dataLoss: .dataLoss
+        case .conflict: .aborted
         default: .internalError
         }
     }

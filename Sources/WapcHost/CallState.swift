@@ -25,6 +25,8 @@ final class CallState {
     var deadline: UInt64?
     /// Set when the guest called `proc_exit`.
     var exitCode: UInt32?
+    /// The clocks, random bytes and capability value of the running call (or initializer).
+    var context = CallContext.live
 
     init(configuration: WapcConfiguration, router: HostCallRouter, logBudget: GuestLogBudget) {
         self.configuration = configuration
@@ -44,6 +46,7 @@ final class CallState {
         outputBytes = 0
         logLines = 0
         exitCode = nil
+        context = .live
     }
 
     func guestMemory(_ caller: borrowing Caller) throws(WapcError) -> GuestMemory {

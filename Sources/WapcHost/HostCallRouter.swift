@@ -9,20 +9,32 @@ public struct HostCall: Sendable {
     public var payload: [UInt8]
     /// The calling module's label (`WapcConfiguration.moduleLabel`), if it has one.
     public var module: String?
+    /// The call's `CallContext.capability` value, if it has one.
+    public var context: (any Sendable)?
 
-    public init(binding: String, namespace: String, operation: String, payload: [UInt8], module: String? = nil) {
+    public init(
+        binding: String, namespace: String, operation: String, payload: [UInt8], module: String? = nil, context: (any Sendable)? = nil
+    ) {
         self.binding = binding
         self.namespace = namespace
         self.operation = operation
         self.payload = payload
         self.module = module
+        self.context = context
     }
 }
 
-/// A host error the guest reads with `__host_error`; the guest decides what to do with it.
+/// A host error the guest reads with `__host_error`; the guest decides what to do with it. One
+/// made with `endsCall` is not shown to the guest: the call stops there with
+/// `WapcError.Code.endedByHost` (and its instance is discarded), for a capability that finds the
+/// call must not go on as it runs.
 public struct HostCallFailure: Error, Sendable, Hashable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public var endsCall: Bool
+    public init(_ message: String, endsCall: Bool = false) {
+        self.message = message
+        self.endsCall = endsCall
+    }
 }
 
 /// Something the host offers guests through `__host_call`. Called on the thread running the guest,

@@ -8,8 +8,9 @@ import Darwin
 
 /// A minimal, sandboxed `wasi_snapshot_preview1`, enough for guests built with TinyGo, Rust's
 /// wasip1 target and wasi-libc: stdout/stderr go to the guest output (never into a response);
-/// stdin is empty; there are no files, preopens, arguments or environment; clocks and randomness
-/// are real; `proc_exit` ends the call with `WapcError.Code.exited`. Anything else answers
+/// stdin is empty; there are no files, preopens, arguments or environment; clocks
+/// and randomness are the call's (`CallContext`: real, unless the call fixes them so that it can be
+/// replayed); `proc_exit` ends the call with `WapcError.Code.exited`. Anything else answers
 /// `ENOSYS`/`EBADF`/`ENOTCAPABLE` rather than failing to link.
 enum WASIPreview1 {
     private static let module = "wasi_snapshot_preview1"
@@ -93,26 +94,16 @@ enum WASIPreview1 {
             answer(results, .success)
         },
         HostFunction(module, "clock_time_get", [.i32, .i64, .i32], [.i32]) { state, caller, arguments, results throws(WapcError) in
-            guard let now = clockNanoseconds(arguments.u32(0)) else { return answer(results, .inval) }
+            guard let now = clockNanoseconds(arguments.u32(0), fixed: state.context.fixedTime) else { return answer(results, .inval) }
             try state.guestMemory(caller).writeUInt64(now, at: arguments.u32(2), "clock_time_get")
             answer(results, .success)
         },
         HostFunction(module, "random_get", [.i32, .i32], [.i32]) { state, caller, arguments, results throws(WapcError) in
             let memory = try state.guestMemory(caller)
             try memory.check(arguments.u32(0), UInt64(arguments.u32(1)), "random_get")
-            var generator = SystemRandomNumberGenerator()
             var bytes = [UInt8](repeating: 0, count: Int(arguments.u32(1)))
-            bytes.withUnsafeMutableBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    withUnsafeBytes(of: generator.next() as UInt64) { word in
-                        for byte in word where offset < buffer.count {
-                            buffer[offset] = byte
-                            offset += 1
-                        }
-                    }
-                }
-            }
+            let source: any RandomSource = state.context.random ?? SystemRandomSource()
+            bytes.withUnsafeMutableBytes { source.fill($0) }
             try memory.write(bytes, at: arguments.u32(0), "random_get")
             answer(results, .success)
         },
@@ -134,8 +125,13 @@ enum WASIPreview1 {
         return vectors
     }
 
-    /// realtime (0), monotonic (1), process (2) and thread (3) CPU time, in nanoseconds.
-    private static func clockNanoseconds(_ id: UInt32) -> UInt64? {
+    /// realtime (0), monotonic (1), process (2) and thread (3) CPU time, in nanoseconds. With
+    /// `fixed`, realtime and monotonic read it and the CPU-time clocks read 0.
+    private static func clockNanoseconds(_ id: UInt32, fixed: UInt64?) -> UInt64? {
+        if let fixed {
+            guard id <= 3 else { return nil }
+            return id <= 1 ? fixed : 0
+        }
         let clock: clockid_t
         switch id {
         case 0: clock = CLOCK_REALTIME

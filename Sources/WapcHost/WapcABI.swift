@@ -77,12 +77,14 @@ enum WapcABI {
             namespace: try text(arguments.u32(first), arguments.u32(first + 1), "__host_call namespace"),
             operation: try text(arguments.u32(first + 2), arguments.u32(first + 3), "__host_call operation"),
             payload: try memory.read(arguments.u32(first + 4), arguments.u32(first + 5), "__host_call payload"),
-            module: state.configuration.moduleLabel)
+            module: state.configuration.moduleLabel, context: state.context.capability)
         let succeeded: Bool
         do throws(HostCallFailure) {
             state.hostResponse = try state.router.route(call, admitLog: state.admitLogLine)
             state.hostError = nil
             succeeded = true
+        } catch where error.endsCall {
+            throw WapcError(.endedByHost, error.message)
         } catch {
             state.hostResponse = nil
             state.hostError = Array(error.message.utf8)

@@ -49,6 +49,8 @@ extension ErrorCode where Layer == WapcError {
     public static let limitExceeded = Self("limitExceeded")
     /// The guest called WASI `proc_exit` during a call.
     public static let exited = Self("exited")
+    /// A host capability ended the call (`HostCallFailure.endsCall`).
+    public static let endedByHost = Self("endedByHost")
     /// No instance became free within the pool's wait bound.
     public static let poolExhausted = Self("poolExhausted")
 }

@@ -16,6 +16,10 @@ public final class WapcInstance: @unchecked Sendable {
     private let deadlineSlot: DeadlineWatchdog.Slot
     private let guestCall: Function
     private var stack: ExecutionStack
+    /// The module's mutable globals (`Rewind`).
+    private let globals: [Global]
+    /// Its state after initialization, once `makeRewindable()` took it.
+    private var snapshot: Rewind.Snapshot?
     /// Why the instance can no longer be used, once it failed.
     public private(set) var failure: WapcError?
     /// The size of the instance's linear memory, in bytes.
@@ -24,8 +28,10 @@ public final class WapcInstance: @unchecked Sendable {
     public private(set) var lastFuelUsed: UInt64 = 0
 
     /// Instantiates `module` on `engine` and runs its initializers (`_initialize`, `_start`, then
-    /// `wapc_init`, whichever it exports), each under the per-call limits.
-    init(module: WapcModule, engine: Engine, configuration: WapcConfiguration, router: HostCallRouter) throws(WapcError) {
+    /// `wapc_init`, whichever it exports), each under the per-call limits and in `context`.
+    init(module: WapcModule, engine: Engine, configuration: WapcConfiguration, router: HostCallRouter, context: CallContext = .live)
+        throws(WapcError)
+    {
         store = Store(engine: engine)
         cap = MemoryCap(maxMemoryBytes: configuration.memoryLimit, maxTableElements: configuration.maxTableElements)
         store.resourceLimiter = cap
@@ -58,10 +64,12 @@ public final class WapcInstance: @unchecked Sendable {
             throw error
         }
         self.guestCall = guestCall
+        globals = module.globalNames.compactMap { instance.exports[global: $0] }
         guard let memory = instance.exports[memory: "memory"] else {
             throw WapcError(.missingExport, "the module does not export its linear memory as \"memory\"")
         }
         state.memory = GuestMemory(memory: memory)
+        state.context = context
 
         for name in ["_initialize", "_start", "wapc_init"] {
             guard let function = instance.exports[function: name] else { continue }
@@ -88,6 +96,33 @@ public final class WapcInstance: @unchecked Sendable {
         state.memory = nil
     }
 
+    /// Keeps the instance's state as it is now (right after initialization, never called), so that
+    /// `rewind()` can bring it back.
+    public func makeRewindable() {
+        guard let memory = state.memory?.memory else { return }
+        let bytes = memory.withUnsafeBufferPointer(offset: 0, count: memory.byteCount) { Array($0) }
+        snapshot = Rewind.Snapshot(memory: bytes, globals: globals.map { ($0, $0.value) })
+    }
+
+    /// Brings back the state `makeRewindable()` kept: the instance is then as if new. False (and
+    /// nothing done) if there is no such state, the instance failed, or its memory grew since.
+    public func rewind() -> Bool {
+        guard failure == nil, let snapshot, let memory = state.memory?.memory, memory.byteCount == snapshot.memory.count else {
+            return false
+        }
+        memory.withUnsafeMutableBufferPointer(offset: 0, count: snapshot.memory.count) { target in
+            snapshot.memory.withUnsafeBytes { target.copyMemory(from: $0) }
+        }
+        for (global, value) in snapshot.globals {
+            do {
+                try global.assign(value)
+            } catch {
+                return false
+            }
+        }
+        return true
+    }
+
     /// Runs the waPC operation `operation` with `payload` and returns the guest's response.
     public func invoke(operation: String, payload: some Collection<UInt8>) throws(WapcError) -> [UInt8] {
         try invoke(operation: operation, payload: Array(payload))
@@ -96,8 +131,11 @@ public final class WapcInstance: @unchecked Sendable {
     /// Runs the waPC operation `operation` with `payload` and returns the guest's response.
     ///
     /// `timeout`, when given, tightens the configured timeout for this call only (e.g. to what is
-    /// left of a client's deadline); it never extends it.
-    public func invoke(operation: String, payload: [UInt8], timeout: Duration? = nil) throws(WapcError) -> [UInt8] {
+    /// left of a client's deadline); it never extends it. `context` is what the call sees of the
+    /// world (clocks, random bytes, a value for host capabilities).
+    public func invoke(operation: String, payload: [UInt8], timeout: Duration? = nil, context: CallContext = .live) throws(WapcError)
+        -> [UInt8]
+    {
         if let failure {
             throw WapcError(failure.code, "the instance was discarded after an earlier failure: \(failure.message)")
         }
@@ -109,6 +147,7 @@ public final class WapcInstance: @unchecked Sendable {
         defer { state.reset() }
         state.operation = Array(operation.utf8)
         state.payload = payload
+        state.context = context
         let results = try run(
             guestCall, timeout: timeout, [.i32(UInt32(truncatingIfNeeded: state.operation.count)), .i32(UInt32(truncatingIfNeeded: state.payload.count))])
         let refusedMemory = cap.takeRefusal()

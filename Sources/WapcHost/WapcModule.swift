@@ -16,6 +16,8 @@ public struct WapcModule: Sendable {
     /// How many guest log lines per second its instances may write together (from the
     /// configuration it was loaded with).
     public let logBudget: GuestLogBudget
+    /// The names under which the host exported the module's mutable globals (`Rewind`).
+    let globalNames: [String]
 
     /// Parses and validates `bytes`, then instantiates and initializes the module once (under
     /// `configuration`'s limits) so that a module whose `_start`/`wapc_init` traps or never ends is
@@ -37,8 +39,9 @@ public struct WapcModule: Sendable {
         router: HostCallRouter = .standard
     ) throws(WapcError) -> (module: WapcModule, instance: WapcInstance) {
         let module: Module
+        let (rewritten, globalNames) = Rewind.exportingMutableGlobals(bytes)
         do {
-            module = try parseWasm(bytes: bytes)
+            module = try parseWasm(bytes: rewritten)
         } catch {
             throw .invalidModule("not a valid WebAssembly module: \(WasmKitErrorText.describe(error))")
         }
@@ -65,17 +68,18 @@ public struct WapcModule: Sendable {
         let loaded = WapcModule(
             module: module, engine: engine, imports: module.imports.map { "\($0.module).\($0.name)" },
             exportedFunctions: exportedFunctions, customSections: sections,
-            logBudget: GuestLogBudget(linesPerSecond: configuration.logLinesPerSecond, module: configuration.moduleLabel))
+            logBudget: GuestLogBudget(linesPerSecond: configuration.logLinesPerSecond, module: configuration.moduleLabel),
+            globalNames: globalNames)
         // Eager translation validates every function body; running the init functions proves the
         // module can start within its limits.
         let instance = try WapcInstance(module: loaded, engine: engine.validation, configuration: configuration, router: router)
         return (loaded, instance)
     }
 
-    /// A new instance in its own store, initialized and ready for calls.
+    /// A new instance in its own store, initialized (in `context`) and ready for calls.
     public func instantiate(
-        configuration: WapcConfiguration = WapcConfiguration(), router: HostCallRouter = .standard
+        configuration: WapcConfiguration = WapcConfiguration(), router: HostCallRouter = .standard, context: CallContext = .live
     ) throws(WapcError) -> WapcInstance {
-        try WapcInstance(module: self, engine: engine.runtime, configuration: configuration, router: router)
+        try WapcInstance(module: self, engine: engine.runtime, configuration: configuration, router: router, context: context)
     }
 }

@@ -59,6 +59,18 @@ struct ServeLimits: ParsableArguments {
     @Option(help: "Modules kept loaded with their instances [WASMRPC_LOADED_MODULES, 64].")
     var loadedModules: Int?
 
+    @Option(help: "Longest world-state key a guest may use [WASMRPC_STATE_MAX_KEY_BYTES, 1KiB].")
+    var stateMaxKeyBytes: ByteCountArgument?
+
+    @Option(help: "Largest world-state value a guest may write [WASMRPC_STATE_MAX_VALUE_BYTES, 1MiB].")
+    var stateMaxValueBytes: ByteCountArgument?
+
+    @Option(help: "Keys one transaction may write [WASMRPC_STATE_MAX_WRITES, 1000].")
+    var stateMaxWrites: Int?
+
+    @Option(help: "World state one module may hold, keys and values [WASMRPC_STATE_MAX_BYTES, 64MiB].")
+    var stateMaxBytes: ByteCountArgument?
+
     /// `flag`, else the environment variable parsed like the flag, else nil.
     static func value<T: ExpressibleByArgument>(_ flag: T?, _ variable: String, _ environment: [String: String]) throws -> T? {
         if let flag { return flag }
@@ -102,6 +114,12 @@ struct ServeLimits: ParsableArguments {
         if let value = try count(maxQueuedCalls, "--max-queued-calls", "WASMRPC_MAX_QUEUED_CALLS", minimum: 0) { runtime.maxQueuedCalls = value }
         if let value = try count(inlineCalls, "--inline-calls", "WASMRPC_INLINE_CALLS", minimum: 0) { runtime.inlineCalls = value }
         if let value = try count(loadedModules, "--loaded-modules", "WASMRPC_LOADED_MODULES") { runtime.loadedModules = value }
+        if let value = try Self.value(stateMaxKeyBytes, "WASMRPC_STATE_MAX_KEY_BYTES", environment) { runtime.state.maxKeyBytes = value.bytes }
+        if let value = try Self.value(stateMaxValueBytes, "WASMRPC_STATE_MAX_VALUE_BYTES", environment) {
+            runtime.state.maxValueBytes = value.bytes
+        }
+        if let value = try count(stateMaxWrites, "--state-max-writes", "WASMRPC_STATE_MAX_WRITES") { runtime.state.maxWritesPerTransaction = value }
+        if let value = try Self.value(stateMaxBytes, "WASMRPC_STATE_MAX_BYTES", environment) { runtime.state.maxStateBytes = Int64(value.bytes) }
         configuration.runtime = runtime
     }
 }

@@ -7,9 +7,7 @@ public struct ModuleID: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     /// Parses an id; nil unless it is exactly 64 lowercase hex digits.
     public init?(hex: String) {
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
-            return nil
-        }
+        guard Hex.isLowercase(hex, count: 64) else { return nil }
         self.hex = hex
     }
 
@@ -19,6 +17,9 @@ public struct ModuleID: Hashable, Sendable, Comparable, CustomStringConvertible 
     }
 
     public var description: String { hex }
+
+    /// The 32 bytes of the digest.
+    public var bytes: [UInt8] { Hex.decode(hex) ?? [] }
 
     public static func < (lhs: ModuleID, rhs: ModuleID) -> Bool { lhs.hex < rhs.hex }
 }

@@ -2111,3 +2111,905 @@ extension Wasmrpc_V1_Log.ClientProtocol {
         )
     }
 }
+
+// MARK: - wasmrpc.v1.State
+
+/// Namespace containing generated types for the "wasmrpc.v1.State" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Wasmrpc_V1_State: Sendable {
+    /// Service descriptor for the "wasmrpc.v1.State" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.State")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "Get" metadata.
+        public enum Get: Sendable {
+            /// Request type for "Get".
+            public typealias Input = Wasmrpc_V1_GetStateRequest
+            /// Response type for "Get".
+            public typealias Output = Wasmrpc_V1_GetStateResponse
+            /// Descriptor for "Get".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.State"),
+                method: "Get",
+                type: .unary
+            )
+        }
+        /// Namespace for "Range" metadata.
+        public enum Range: Sendable {
+            /// Request type for "Range".
+            public typealias Input = Wasmrpc_V1_RangeStateRequest
+            /// Response type for "Range".
+            public typealias Output = Wasmrpc_V1_RangeStateResponse
+            /// Descriptor for "Range".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.State"),
+                method: "Range",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetTransaction" metadata.
+        public enum GetTransaction: Sendable {
+            /// Request type for "GetTransaction".
+            public typealias Input = Wasmrpc_V1_GetTransactionRequest
+            /// Response type for "GetTransaction".
+            public typealias Output = Wasmrpc_V1_GetTransactionResponse
+            /// Descriptor for "GetTransaction".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.State"),
+                method: "GetTransaction",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListTransactions" metadata.
+        public enum ListTransactions: Sendable {
+            /// Request type for "ListTransactions".
+            public typealias Input = Wasmrpc_V1_ListTransactionsRequest
+            /// Response type for "ListTransactions".
+            public typealias Output = Wasmrpc_V1_ListTransactionsResponse
+            /// Descriptor for "ListTransactions".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.State"),
+                method: "ListTransactions",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "wasmrpc.v1.State" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            Get.descriptor,
+            Range.descriptor,
+            GetTransaction.descriptor,
+            ListTransactions.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "wasmrpc.v1.State" service.
+    public static let wasmrpc_v1_State = GRPCCore.ServiceDescriptor(fullyQualifiedService: "wasmrpc.v1.State")
+}
+
+// MARK: wasmrpc.v1.State (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_State {
+    /// Streaming variant of the service protocol for the "wasmrpc.v1.State" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A module's committed state and the transactions that made it.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "Get" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Wasmrpc_V1_GetStateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Wasmrpc_V1_GetStateResponse` messages.
+        func get(
+            request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetStateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetStateResponse>
+
+        /// Handle the "Range" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Wasmrpc_V1_RangeStateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Wasmrpc_V1_RangeStateResponse` messages.
+        func range(
+            request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_RangeStateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_RangeStateResponse>
+
+        /// Handle the "GetTransaction" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Wasmrpc_V1_GetTransactionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Wasmrpc_V1_GetTransactionResponse` messages.
+        func getTransaction(
+            request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetTransactionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetTransactionResponse>
+
+        /// Handle the "ListTransactions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Wasmrpc_V1_ListTransactionsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Wasmrpc_V1_ListTransactionsResponse` messages.
+        func listTransactions(
+            request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_ListTransactionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_ListTransactionsResponse>
+    }
+
+    /// Service protocol for the "wasmrpc.v1.State" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A module's committed state and the transactions that made it.
+    public protocol ServiceProtocol: Wasmrpc_V1_State.StreamingServiceProtocol {
+        /// Handle the "Get" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetStateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Wasmrpc_V1_GetStateResponse` message.
+        func get(
+            request: GRPCCore.ServerRequest<Wasmrpc_V1_GetStateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetStateResponse>
+
+        /// Handle the "Range" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_RangeStateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Wasmrpc_V1_RangeStateResponse` message.
+        func range(
+            request: GRPCCore.ServerRequest<Wasmrpc_V1_RangeStateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_RangeStateResponse>
+
+        /// Handle the "GetTransaction" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetTransactionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Wasmrpc_V1_GetTransactionResponse` message.
+        func getTransaction(
+            request: GRPCCore.ServerRequest<Wasmrpc_V1_GetTransactionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetTransactionResponse>
+
+        /// Handle the "ListTransactions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_ListTransactionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Wasmrpc_V1_ListTransactionsResponse` message.
+        func listTransactions(
+            request: GRPCCore.ServerRequest<Wasmrpc_V1_ListTransactionsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_ListTransactionsResponse>
+    }
+
+    /// Simple service protocol for the "wasmrpc.v1.State" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A module's committed state and the transactions that made it.
+    public protocol SimpleServiceProtocol: Wasmrpc_V1_State.ServiceProtocol {
+        /// Handle the "Get" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Wasmrpc_V1_GetStateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Wasmrpc_V1_GetStateResponse` to respond with.
+        func get(
+            request: Wasmrpc_V1_GetStateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Wasmrpc_V1_GetStateResponse
+
+        /// Handle the "Range" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Wasmrpc_V1_RangeStateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Wasmrpc_V1_RangeStateResponse` to respond with.
+        func range(
+            request: Wasmrpc_V1_RangeStateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Wasmrpc_V1_RangeStateResponse
+
+        /// Handle the "GetTransaction" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Wasmrpc_V1_GetTransactionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Wasmrpc_V1_GetTransactionResponse` to respond with.
+        func getTransaction(
+            request: Wasmrpc_V1_GetTransactionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Wasmrpc_V1_GetTransactionResponse
+
+        /// Handle the "ListTransactions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Wasmrpc_V1_ListTransactionsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Wasmrpc_V1_ListTransactionsResponse` to respond with.
+        func listTransactions(
+            request: Wasmrpc_V1_ListTransactionsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Wasmrpc_V1_ListTransactionsResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_State.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Wasmrpc_V1_State.Method.Get.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetStateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetStateResponse>(),
+            handler: { request, context in
+                try await self.get(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Wasmrpc_V1_State.Method.Range.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_RangeStateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_RangeStateResponse>(),
+            handler: { request, context in
+                try await self.range(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Wasmrpc_V1_State.Method.GetTransaction.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetTransactionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetTransactionResponse>(),
+            handler: { request, context in
+                try await self.getTransaction(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Wasmrpc_V1_State.Method.ListTransactions.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_ListTransactionsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_ListTransactionsResponse>(),
+            handler: { request, context in
+                try await self.listTransactions(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_State.ServiceProtocol {
+    public func get(
+        request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetStateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetStateResponse> {
+        let response = try await self.get(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func range(
+        request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_RangeStateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_RangeStateResponse> {
+        let response = try await self.range(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getTransaction(
+        request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_GetTransactionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_GetTransactionResponse> {
+        let response = try await self.getTransaction(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listTransactions(
+        request: GRPCCore.StreamingServerRequest<Wasmrpc_V1_ListTransactionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Wasmrpc_V1_ListTransactionsResponse> {
+        let response = try await self.listTransactions(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_State.SimpleServiceProtocol {
+    public func get(
+        request: GRPCCore.ServerRequest<Wasmrpc_V1_GetStateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetStateResponse> {
+        return GRPCCore.ServerResponse<Wasmrpc_V1_GetStateResponse>(
+            message: try await self.get(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func range(
+        request: GRPCCore.ServerRequest<Wasmrpc_V1_RangeStateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_RangeStateResponse> {
+        return GRPCCore.ServerResponse<Wasmrpc_V1_RangeStateResponse>(
+            message: try await self.range(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getTransaction(
+        request: GRPCCore.ServerRequest<Wasmrpc_V1_GetTransactionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_GetTransactionResponse> {
+        return GRPCCore.ServerResponse<Wasmrpc_V1_GetTransactionResponse>(
+            message: try await self.getTransaction(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listTransactions(
+        request: GRPCCore.ServerRequest<Wasmrpc_V1_ListTransactionsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Wasmrpc_V1_ListTransactionsResponse> {
+        return GRPCCore.ServerResponse<Wasmrpc_V1_ListTransactionsResponse>(
+            message: try await self.listTransactions(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: wasmrpc.v1.State (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_State {
+    /// Generated client protocol for the "wasmrpc.v1.State" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A module's committed state and the transactions that made it.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "Get" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetStateRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetStateRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetStateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func get<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetStateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetStateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetStateResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetStateResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Range" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_RangeStateRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_RangeStateRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_RangeStateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func range<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_RangeStateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_RangeStateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_RangeStateResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_RangeStateResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetTransaction" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetTransactionRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetTransactionRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetTransactionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getTransaction<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetTransactionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetTransactionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetTransactionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetTransactionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListTransactions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_ListTransactionsRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_ListTransactionsRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_ListTransactionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listTransactions<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_ListTransactionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_ListTransactionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_ListTransactionsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_ListTransactionsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "wasmrpc.v1.State" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A module's committed state and the transactions that made it.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "Get" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetStateRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetStateRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetStateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func get<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetStateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetStateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetStateResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetStateResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Wasmrpc_V1_State.Method.Get.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Range" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_RangeStateRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_RangeStateRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_RangeStateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func range<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_RangeStateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_RangeStateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_RangeStateResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_RangeStateResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Wasmrpc_V1_State.Method.Range.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetTransaction" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_GetTransactionRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_GetTransactionRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_GetTransactionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getTransaction<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_GetTransactionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_GetTransactionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_GetTransactionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetTransactionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Wasmrpc_V1_State.Method.GetTransaction.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListTransactions" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Wasmrpc_V1_ListTransactionsRequest` message.
+        ///   - serializer: A serializer for `Wasmrpc_V1_ListTransactionsRequest` messages.
+        ///   - deserializer: A deserializer for `Wasmrpc_V1_ListTransactionsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listTransactions<Result>(
+            request: GRPCCore.ClientRequest<Wasmrpc_V1_ListTransactionsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Wasmrpc_V1_ListTransactionsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Wasmrpc_V1_ListTransactionsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_ListTransactionsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Wasmrpc_V1_State.Method.ListTransactions.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_State.ClientProtocol {
+    /// Call the "Get" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Wasmrpc_V1_GetStateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func get<Result>(
+        request: GRPCCore.ClientRequest<Wasmrpc_V1_GetStateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetStateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.get(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetStateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetStateResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Range" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Wasmrpc_V1_RangeStateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func range<Result>(
+        request: GRPCCore.ClientRequest<Wasmrpc_V1_RangeStateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_RangeStateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.range(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_RangeStateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_RangeStateResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetTransaction" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Wasmrpc_V1_GetTransactionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getTransaction<Result>(
+        request: GRPCCore.ClientRequest<Wasmrpc_V1_GetTransactionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetTransactionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getTransaction(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_GetTransactionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_GetTransactionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListTransactions" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Wasmrpc_V1_ListTransactionsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTransactions<Result>(
+        request: GRPCCore.ClientRequest<Wasmrpc_V1_ListTransactionsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_ListTransactionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listTransactions(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Wasmrpc_V1_ListTransactionsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Wasmrpc_V1_ListTransactionsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Wasmrpc_V1_State.ClientProtocol {
+    /// Call the "Get" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func get<Result>(
+        _ message: Wasmrpc_V1_GetStateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetStateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Wasmrpc_V1_GetStateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.get(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Range" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func range<Result>(
+        _ message: Wasmrpc_V1_RangeStateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_RangeStateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Wasmrpc_V1_RangeStateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.range(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetTransaction" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getTransaction<Result>(
+        _ message: Wasmrpc_V1_GetTransactionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_GetTransactionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Wasmrpc_V1_GetTransactionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getTransaction(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListTransactions" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTransactions<Result>(
+        _ message: Wasmrpc_V1_ListTransactionsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Wasmrpc_V1_ListTransactionsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Wasmrpc_V1_ListTransactionsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listTransactions(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}

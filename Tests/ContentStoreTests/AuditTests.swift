@@ -3,9 +3,10 @@ import GRDB
 import Testing
 @testable import ContentStore
 import WasmRPCCore
+import WasmRPCProto
 
 @Suite(.timeLimit(.minutes(10))) struct AuditTests {
-    /// A store with three modules, its directory, and their ids.
+    /// A store with three modules, two transactions of the first, its directory, and the modules' ids.
     func makeStore() async throws -> (String, [ModuleID]) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-audit-\(UUID().uuidString)").path
         let store = try await ContentStore.open(directory: directory)
@@ -13,6 +14,12 @@ import WasmRPCCore
         for n in 0..<3 {
             let functions = [FunctionSignature(path: "/s.S/f", input: "s.In", output: "s.Out")]
             ids.append(try await store.add(wasm: Array("module \(n)".utf8), descriptor: [UInt8(n)], name: "m\(n)", functions: functions).record.id)
+        }
+        for value in ["1", "2"] {
+            let transaction = PendingTransaction(
+                module: ids[0], method: "/s.S/f", input: [], output: [], reads: .init(), writes: [StateWrite(key: [1], value: Array(value.utf8))],
+                timeNanoseconds: 0, nonce: Array(repeating: 0, count: 16))
+            _ = try await store.commit([transaction], maxStateBytes: 1 << 20)
         }
         return (directory, ids)
     }
@@ -27,6 +34,9 @@ import WasmRPCCore
             ("a leaf", "UPDATE log_leaf SET data = X'00' WHERE idx = 2", "does not match the leaves"),
             ("a stored hash", "UPDATE log_node SET hash = zeroblob(32) WHERE level = 0 AND idx = 0", "does not match the leaves"),
             ("the checkpoint", "UPDATE log_checkpoint SET note = replace(note, 'wasmrpc', 'wasmRPC')", "does not verify"),
+            ("a transaction row", "UPDATE ledger_transaction SET output = X'00' WHERE sequence = 2", "differs from its log leaf"),
+            ("a transaction's leaf", "UPDATE log_leaf SET data = X'00' WHERE idx = 4", "differs from its log leaf"),
+            ("a deleted transaction", "DELETE FROM ledger_transaction WHERE sequence = 1", "transaction 1 is missing"),
         ]
         for (what, sql, expected) in edits {
             let copy = directory + "-" + UUID().uuidString

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TransparencyLog
 
@@ -37,5 +38,35 @@ import Testing
         #expect(ModuleLogEntry.isValidName("complex.Calculator ✓"))
         #expect(!ModuleLogEntry.isValidName("two\nlines"))
         #expect(!ModuleLogEntry.isValidName("tab\there"))
+    }
+
+    /// The test vector of docs/LOG.md for transactions.
+    @Test func theDocumentedTransactionVector() throws {
+        let entry = TransactionLogEntry(
+            module: "e928d265eb3b089c8ea57b0e61681bc76cb9c5f5b0e7429f35effd2ff84b72ce", sequence: 3, method: "/counter.Counter/Add",
+            input: Array("input".utf8), output: Array("output".utf8), reads: [], writes: Array("writes".utf8),
+            timeNanoseconds: 1_764_000_000_123_456_789, nonce: Array(0..<16))
+        let text = """
+            wasmrpc transaction v1
+            module e928d265eb3b089c8ea57b0e61681bc76cb9c5f5b0e7429f35effd2ff84b72ce
+            sequence 3
+            method /counter.Counter/Add
+            input c96c6d5be8d08a12e7b5cdc1b207fa6b2430974c86803d8891675e76fd992c20
+            output e0ee8bb50685e05fa0f47ed04203ae953fdfd055f5bd2892ea186504254f8c3a
+            reads e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+            writes 531995e8b52db462df5a6b23a5f7af4d5c57415a397438b002364edebcdc1e14
+            time 1764000000123456789
+            nonce 000102030405060708090a0b0c0d0e0f
+
+            """
+        #expect(String(decoding: entry.bytes, as: UTF8.self) == text)
+        #expect(try TransactionLogEntry(parsing: entry.bytes) == entry)
+        #expect(TransactionLogEntry.isTransaction(entry.bytes))
+        #expect(!TransactionLogEntry.isTransaction(Array("wasmrpc module v1\n".utf8)))
+        #expect(entry.id == TransactionLogEntry.digest(entry.bytes))
+        var uppercase = text.replacingOccurrences(of: "nonce 0001", with: "nonce 0A01")
+        #expect(throws: LogError.self) { try TransactionLogEntry(parsing: Array(uppercase.utf8)) }
+        uppercase = text.replacingOccurrences(of: "sequence 3", with: "sequence 03")
+        #expect(throws: LogError.self) { try TransactionLogEntry(parsing: Array(uppercase.utf8)) }
     }
 }

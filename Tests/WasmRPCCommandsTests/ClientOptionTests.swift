@@ -62,10 +62,11 @@ import Testing
         #expect(defaults.runtime.maxInstancesPerModule == nil)
         #expect(defaults.runtime.maxIdleInstances == 64)
         #expect(defaults.runtime.maxWait == .seconds(10))
+        #expect(defaults.runtime.state.maxKeyBytes == 1024 && defaults.runtime.state.maxStateBytes == 64 << 20)
 
         let environment = [
             "WASMRPC_TIMEOUT": "250ms", "WASMRPC_MAX_MODULE_BYTES": "1MiB", "WASMRPC_FUEL": "0", "WASMRPC_WORKERS": "3",
-            "WASMRPC_MAX_IDLE_INSTANCES": "0",
+            "WASMRPC_MAX_IDLE_INSTANCES": "0", "WASMRPC_STATE_MAX_BYTES": "1GiB",
         ]
         let fromEnvironment = try configured([], environment: environment)
         #expect(fromEnvironment.runtime.maxIdleInstances == 0)
@@ -74,11 +75,13 @@ import Testing
         #expect(fromEnvironment.runtime.maxModuleBytes == 1 << 20)
         #expect(fromEnvironment.runtime.wapc.fuel == nil)
         #expect(fromEnvironment.runtime.workerThreads == 3)
+        #expect(fromEnvironment.runtime.state.maxStateBytes == 1 << 30)
 
         let flags = try configured(
             ["--timeout", "2s", "--max-module-bytes", "2MiB", "--max-host-calls", "0", "--max-instances-per-module", "1",
              "--memory-limit", "8MiB", "--max-response-bytes", "1KiB", "--max-wait", "3s", "--inline-calls", "0",
-             "--max-log-lines-per-call", "7", "--log-lines-per-second", "0"],
+             "--max-log-lines-per-call", "7", "--log-lines-per-second", "0", "--state-max-key-bytes", "64",
+             "--state-max-value-bytes", "4KiB", "--state-max-writes", "10", "--state-max-bytes", "1MiB"],
             environment: environment)
         #expect(flags.runtime.wapc.timeout == .seconds(2))
         #expect(flags.runtime.maxModuleBytes == 2 << 20)
@@ -90,6 +93,8 @@ import Testing
         #expect(flags.runtime.inlineCalls == 0)
         #expect(flags.runtime.wapc.maxLogLinesPerCall == 7)
         #expect(flags.runtime.wapc.logLinesPerSecond == 0)
+        let state = flags.runtime.state
+        #expect(state.maxKeyBytes == 64 && state.maxValueBytes == 4096 && state.maxWritesPerTransaction == 10 && state.maxStateBytes == 1 << 20)
     }
 
     @Test func badValuesAreClearErrors() {
@@ -97,6 +102,7 @@ import Testing
         #expect(throws: (any Error).self) { try configured(["--workers", "0"]) }
         #expect(throws: (any Error).self) { try configured([], environment: ["WASMRPC_LOADED_MODULES": "-1"]) }
         #expect(throws: (any Error).self) { try configured([], environment: ["WASMRPC_INLINE_CALLS": "-1"]) }
+        #expect(throws: (any Error).self) { try configured(["--state-max-writes", "0"]) }
         #expect(throws: (any Error).self) { try ServeLimits.parse(["--max-module-bytes", "lots"]) }
     }
 }

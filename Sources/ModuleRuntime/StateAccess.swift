@@ -1,0 +1,257 @@
+import ContentStore
+import Foundation
+import SwiftProtobuf
+import WapcHost
+import WasmRPCCore
+import WasmRPCProto
+
+/// Limits on modules' world state (docs/CHAINCODE.md); `serve` flags set them.
+public struct StateLimits: Sendable {
+    /// The longest key, in bytes (keys are 1 byte at least).
+    public var maxKeyBytes = 1_024
+    /// The largest value, in bytes.
+    public var maxValueBytes = 1 << 20
+    /// Keys one transaction may write (put or delete).
+    public var maxWritesPerTransaction = 1_000
+    /// State one module may hold: keys and values, in bytes.
+    public var maxStateBytes: Int64 = 64 << 20
+    /// Times a call is run again because what it read changed before it could commit (the
+    /// deadline bounds it too); then it fails as ABORTED.
+    public var maxAttempts = 32
+    /// Transactions committed together at most (one storage transaction, one checkpoint).
+    public var maxBatch = 256
+
+    public init() {}
+}
+
+/// What one call does with its module's state: the `CallContext.capability` value the state
+/// capability finds. Used by the one thread running the call.
+final class StateAccess: @unchecked Sendable {
+    enum Mode {
+        /// A NO_SIDE_EFFECTS method: reads committed state, cannot write.
+        case query
+        /// A transaction: reads committed state and the writes of the module's transactions that
+        /// wait for commit (`pending`), and its own writes.
+        case transaction
+    }
+
+    let mode: Mode
+    let module: ModuleID
+    let method: String
+    let reader: any StateReader
+    let pending: StateOverlay
+    let limits: StateLimits
+    /// What it read of committed (and pending) state, and the keys recorded there.
+    private(set) var reads = Wasmrpc_V1_ReadSet()
+    private var readKeys: Set<[UInt8]> = []
+    /// Its own writes.
+    private(set) var writes: StateOverlay = [:]
+    /// A limit it broke: the call fails with this whatever the guest does next.
+    private(set) var failure: ModuleRuntimeError?
+
+    init(mode: Mode, module: ModuleID, method: String, reader: any StateReader, pending: StateOverlay = [:], limits: StateLimits) {
+        self.mode = mode
+        self.module = module
+        self.method = method
+        self.reader = reader
+        self.pending = pending
+        self.limits = limits
+    }
+
+    /// Stands for calls of a module not known to use state: any state operation ends the call,
+    /// which then runs again as a transaction.
+    static let undecided = Undecided()
+    final class Undecided: Sendable {}
+
+    /// Its writes, one per key, in key order.
+    var writeList: [StateWrite] {
+        writes.map { StateWrite(key: $0.key, value: $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+    }
+
+    /// Whether it read anything.
+    var didRead: Bool { !reads.keys.isEmpty || !reads.ranges.isEmpty }
+
+    // MARK: - Operations
+
+    func get(_ request: Wasmrpc_Guest_V1_GetRequest) throws(HostCallFailure) -> Wasmrpc_Guest_V1_GetResponse {
+        let key = Array(request.key)
+        try check(key: key)
+        var response = Wasmrpc_Guest_V1_GetResponse()
+        let value: [UInt8]?
+        if let written = writes[key] {
+            value = written
+        } else {
+            value = try committed(key)
+        }
+        if let value {
+            response.found = true
+            response.value = Data(value)
+        }
+        return response
+    }
+
+    func put(_ request: Wasmrpc_Guest_V1_PutRequest) throws(HostCallFailure) {
+        let key = Array(request.key)
+        try checkWrite(key: key)
+        guard request.value.count <= limits.maxValueBytes else {
+            throw fail("a value of \(request.value.count) bytes exceeds the limit of \(limits.maxValueBytes) bytes")
+        }
+        writes[key] = .some(Array(request.value))
+    }
+
+    func delete(_ request: Wasmrpc_Guest_V1_DeleteRequest) throws(HostCallFailure) {
+        let key = Array(request.key)
+        try checkWrite(key: key)
+        writes[key] = .some(nil)
+    }
+
+    func range(_ request: Wasmrpc_Guest_V1_RangeRequest) throws(HostCallFailure) -> Wasmrpc_Guest_V1_RangeResponse {
+        let (start, end) = (Array(request.startKey), Array(request.endKey))
+        guard start.count <= limits.maxKeyBytes, end.count <= limits.maxKeyBytes else {
+            throw HostCallFailure("range keys are at most \(limits.maxKeyBytes) bytes")
+        }
+        let limit = Int(request.limit == 0 ? 100 : min(request.limit, 1_000))
+        // One more than asked, to tell whether there are more.
+        let entries = try StateView.range(start: start, end: end, limit: limit + 1, overlay: writes) {
+            (count) throws(HostCallFailure) in try committedRange(start: start, end: end, limit: count)
+        }
+        var response = Wasmrpc_Guest_V1_RangeResponse()
+        response.entries = entries.prefix(limit).map { entry in
+            var pair = Wasmrpc_Guest_V1_KeyValue()
+            pair.key = Data(entry.key)
+            pair.value = Data(entry.value)
+            return pair
+        }
+        response.more = entries.count > limit
+        return response
+    }
+
+    // MARK: - Committed state
+
+    /// The value of `key` before this call: pending, else committed; recorded in the read set.
+    private func committed(_ key: [UInt8]) throws(HostCallFailure) -> [UInt8]? {
+        let value: [UInt8]?
+        if let waiting = pending[key] {
+            value = waiting
+        } else {
+            value = try reading { () throws(ContentStoreError) in try reader.value(module, key: key) }
+        }
+        if readKeys.insert(key).inserted {
+            var read = Wasmrpc_V1_KeyRead()
+            read.key = Data(key)
+            read.valueSha256 = Data(ContentStore.valueDigest(value))
+            reads.keys.append(read)
+        }
+        return value
+    }
+
+    /// The first `limit` entries of a range before this call; recorded in the read set.
+    private func committedRange(start: [UInt8], end: [UInt8], limit: Int) throws(HostCallFailure) -> [StateEntry] {
+        let entries = try StateView.range(start: start, end: end, limit: limit, overlay: pending) { (count) throws(HostCallFailure) in
+            try reading { () throws(ContentStoreError) in try reader.range(module, start: start, end: end, limit: count) }
+        }
+        var read = Wasmrpc_V1_RangeRead()
+        read.startKey = Data(start)
+        read.endKey = Data(end)
+        read.limit = UInt32(limit)
+        read.entries = entries.map { entry in
+            var seen = Wasmrpc_V1_KeyRead()
+            seen.key = Data(entry.key)
+            seen.valueSha256 = Data(ContentStore.valueDigest(entry.value))
+            return seen
+        }
+        reads.ranges.append(read)
+        return entries
+    }
+
+    private func reading<T>(_ body: () throws(ContentStoreError) -> T) throws(HostCallFailure) -> T {
+        do {
+            return try body()
+        } catch {
+            // The store failed: the call cannot be trusted to have seen the state, so it ends.
+            failure = ModuleRuntimeError(.unavailable, error.message, cause: error)
+            throw HostCallFailure("the world state could not be read: \(error.message)", endsCall: true)
+        }
+    }
+
+    /// Whether what it read is still so (a query that read more than once might have read
+    /// across a commit).
+    func readsStillHold() throws(ContentStoreError) -> Bool {
+        for read in reads.keys where ContentStore.valueDigest(try reader.value(module, key: Array(read.key))) != Array(read.valueSha256) {
+            return false
+        }
+        for range in reads.ranges {
+            let now = try reader.range(module, start: Array(range.startKey), end: Array(range.endKey), limit: Int(range.limit))
+            let same =
+                now.count == range.entries.count
+                && zip(now, range.entries).allSatisfy { $0.key == Array($1.key) && ContentStore.valueDigest($0.value) == Array($1.valueSha256) }
+            if !same { return false }
+        }
+        return true
+    }
+
+    // MARK: - Checks
+
+    private func check(key: [UInt8]) throws(HostCallFailure) {
+        guard !key.isEmpty else { throw HostCallFailure("a state key cannot be empty") }
+        guard key.count <= limits.maxKeyBytes else {
+            throw fail("a key of \(key.count) bytes exceeds the limit of \(limits.maxKeyBytes) bytes")
+        }
+    }
+
+    private func checkWrite(key: [UInt8]) throws(HostCallFailure) {
+        guard mode == .transaction else {
+            throw HostCallFailure("\(method) is a query (idempotency_level = NO_SIDE_EFFECTS): it cannot write state")
+        }
+        try check(key: key)
+        guard writes[key] != nil || writes.count < limits.maxWritesPerTransaction else {
+            throw fail("a transaction writes at most \(limits.maxWritesPerTransaction) keys")
+        }
+    }
+
+    /// A broken limit: the guest gets the error, and the call fails with it as RESOURCE_EXHAUSTED.
+    private func fail(_ message: String) -> HostCallFailure {
+        if failure == nil { failure = ModuleRuntimeError(.limitExceeded, "state limit: \(message)") }
+        return HostCallFailure(message)
+    }
+}
+
+/// `wasmrpc`/`state`: the world state of the calling module (proto/wasmrpc/guest/v1/state.proto).
+struct StateCapability: HostCapability {
+    func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
+        if call.context is StateAccess.Undecided {
+            throw HostCallFailure("the module uses state: the call runs again as a transaction", endsCall: true)
+        }
+        guard let access = call.context as? StateAccess else {
+            throw HostCallFailure("this host has no world state (state is kept only by a wasmrpc server)")
+        }
+        do {
+            switch call.operation {
+            case "get":
+                return try encode(access.get(Wasmrpc_Guest_V1_GetRequest(serializedBytes: call.payload)))
+            case "put":
+                try access.put(Wasmrpc_Guest_V1_PutRequest(serializedBytes: call.payload))
+                return []
+            case "delete":
+                try access.delete(Wasmrpc_Guest_V1_DeleteRequest(serializedBytes: call.payload))
+                return []
+            case "range":
+                return try encode(access.range(Wasmrpc_Guest_V1_RangeRequest(serializedBytes: call.payload)))
+            default:
+                throw HostCallFailure("the state capability has no operation \"\(call.operation)\" (get, put, delete, range)")
+            }
+        } catch let failure as HostCallFailure {
+            throw failure
+        } catch {
+            throw HostCallFailure("the \(call.operation) request is not a valid wasmrpc.guest.v1 message: \(error)")
+        }
+    }
+
+    private func encode(_ message: some SwiftProtobuf.Message) throws(HostCallFailure) -> [UInt8] {
+        do {
+            return try message.serializedBytes()
+        } catch {
+            throw HostCallFailure("cannot encode the answer: \(error)")
+        }
+    }
+}
