@@ -135,6 +135,7 @@ let package = Package(
             name: "WasmRPCCommands",
             dependencies: [
                 "WasmRPCCore", "WapcHost", "Server", "Client", "DynamicProto", "ContentStore", "TransparencyLog", "WasmRPCProto", "WasmRPCBench",
+                "ModuleRuntime",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),

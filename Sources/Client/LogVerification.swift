@@ -41,25 +41,6 @@ extension WasmRPCClient {
         guard response.hasReceipt else { throw ClientError(.verificationFailed, "the server sent no log receipt for \(id)") }
         let receipt = response.receipt
         do {
-            // Which log, and whose key.
-            guard let origin = Checkpoint.claimedOrigin(ofNote: receipt.checkpoint) else {
-                throw LogError(.malformed, "the receipt's checkpoint is empty")
-            }
-            let pinned = try trust.pinnedKey(origin: origin)
-            if let explicit = trust.explicitKey, let pinned, pinned != explicit {
-                throw LogError(.invalidSignature, "--log-key differs from the key pinned for \(origin) (\(pinned.encoded))")
-            }
-            let key: NoteVerifier
-            if let chosen = trust.explicitKey ?? pinned {
-                key = chosen
-            } else {
-                key = try await logCheckpoint().key  // trust on first use
-            }
-            let checkpoint = try Checkpoint(body: key.verify(receipt.checkpoint))
-            guard checkpoint.origin == origin, checkpoint.size == (try WireNumber.int64(receipt.treeSize, "the receipt's tree size")) else {
-                throw LogError(.invalidProof, "the receipt's tree size \(receipt.treeSize) is not its checkpoint's \(checkpoint.size)")
-            }
-
             // The leaf describes exactly this module.
             let entry = try ModuleLogEntry(parsing: Array(receipt.leaf))
             let metadata = response.metadata
@@ -73,22 +54,100 @@ extension WasmRPCClient {
             guard try WireNumber.milliseconds(metadata.added, "the metadata's added time") == entry.addedMilliseconds else {
                 throw LogError(.invalidProof, "the metadata's added time differs from the log entry's")
             }
-
-            // The leaf is in the signed tree.
-            let leafIndex = try WireNumber.int64(receipt.leafIndex, "the receipt's leaf index")
-            let proof = receipt.inclusionProof.map { Array($0) }
-            try MerkleTree.verifyInclusion(
-                index: leafIndex, size: checkpoint.size, leafHash: MerkleTree.leafHash(entry.bytes), proof: proof, root: checkpoint.rootHash)
-
-            // The signed tree extends what this client saw before.
-            let previous = try trust.lastCheckpoint(origin: origin, key: key)
-            try await checkConsistency(from: previous, to: checkpoint)
-            try trust.remember(key: key, note: receipt.checkpoint, origin: origin)
+            let proven = try await verify(receipt, leaf: entry.bytes, trust: trust)
             return LoggedModule(
-                module: module, entry: entry, leafIndex: leafIndex, inclusionProof: proof, checkpoint: checkpoint,
-                checkpointNote: receipt.checkpoint, previous: previous)
+                module: module, entry: entry, leafIndex: proven.leafIndex, inclusionProof: proven.inclusionProof,
+                checkpoint: proven.checkpoint, checkpointNote: receipt.checkpoint, previous: proven.previous)
         } catch let error as LogError {
             throw ClientError(.verificationFailed, "module \(id) is not proven to be in the log: \(error.message)")
+        }
+    }
+
+    /// Checks a leaf's receipt and remembers its checkpoint: the checkpoint is signed by the
+    /// pinned key (or, on first use, the key the server announces), the inclusion proof leads from
+    /// `leaf` (which the caller has checked describes what it should) to its root, and it extends
+    /// the newest checkpoint this client saw before.
+    func verify(_ receipt: Wasmrpc_V1_LogReceipt, leaf: [UInt8], trust: LogTrust) async throws -> ProvenLeaf {
+        guard Array(receipt.leaf) == leaf else { throw LogError(.invalidProof, "the receipt is for another leaf") }
+        // Which log, and whose key.
+        guard let origin = Checkpoint.claimedOrigin(ofNote: receipt.checkpoint) else {
+            throw LogError(.malformed, "the receipt's checkpoint is empty")
+        }
+        let pinned = try trust.pinnedKey(origin: origin)
+        if let explicit = trust.explicitKey, let pinned, pinned != explicit {
+            throw LogError(.invalidSignature, "--log-key differs from the key pinned for \(origin) (\(pinned.encoded))")
+        }
+        let key: NoteVerifier
+        if let chosen = trust.explicitKey ?? pinned {
+            key = chosen
+        } else {
+            key = try await logCheckpoint().key  // trust on first use
+        }
+        let checkpoint = try Checkpoint(body: key.verify(receipt.checkpoint))
+        guard checkpoint.origin == origin, checkpoint.size == (try WireNumber.int64(receipt.treeSize, "the receipt's tree size")) else {
+            throw LogError(.invalidProof, "the receipt's tree size \(receipt.treeSize) is not its checkpoint's \(checkpoint.size)")
+        }
+
+        // The leaf is in the signed tree.
+        let leafIndex = try WireNumber.int64(receipt.leafIndex, "the receipt's leaf index")
+        let proof = receipt.inclusionProof.map { Array($0) }
+        try MerkleTree.verifyInclusion(index: leafIndex, size: checkpoint.size, leafHash: MerkleTree.leafHash(leaf), proof: proof, root: checkpoint.rootHash)
+
+        // The signed tree extends what this client saw before.
+        let previous = try trust.lastCheckpoint(origin: origin, key: key)
+        try await checkConsistency(from: previous, to: checkpoint)
+        try trust.remember(key: key, note: receipt.checkpoint, origin: origin)
+        return ProvenLeaf(leafIndex: leafIndex, inclusionProof: proof, checkpoint: checkpoint, previous: previous)
+    }
+
+    /// Checks the receipt of a transaction a call of `method` of module `module` made (`Invoke`
+    /// answers with it): the leaf is a transaction of that module and method whose input and
+    /// output digests are those of `input` and `output` (the bytes sent and received), and it is in
+    /// the log everybody sees (`verify`). Throws `verificationFailed` if anything does not hold.
+    public func verifyTransactionReceipt(
+        _ receipt: Wasmrpc_V1_TransactionReceipt, module: ModuleID, method: String?, input: [UInt8], output: [UInt8], trust: LogTrust
+    ) async throws -> LoggedTransaction {
+        do {
+            let leaf = Array(receipt.receipt.leaf)
+            let entry = try TransactionLogEntry(parsing: leaf)
+            guard entry.id == receipt.id else { throw LogError(.invalidProof, "the receipt names transaction \(receipt.id), but its leaf is \(entry.id)") }
+            guard entry.module == module.hex, method.map({ $0 == entry.method }) ?? true else {
+                throw LogError(.invalidProof, "the leaf records a call of \(entry.method) of module \(entry.module)")
+            }
+            guard entry.sequence == (try WireNumber.int64(receipt.sequence, "the receipt's sequence number")) else {
+                throw LogError(.invalidProof, "the receipt's sequence number is not its leaf's")
+            }
+            guard entry.inputSHA256 == TransactionLogEntry.digest(input), entry.outputSHA256 == TransactionLogEntry.digest(output) else {
+                throw LogError(.invalidProof, "the leaf records another request or response than this call's")
+            }
+            let proven = try await verify(receipt.receipt, leaf: leaf, trust: trust)
+            return LoggedTransaction(entry: entry, transaction: nil, proven: proven, checkpointNote: receipt.receipt.checkpoint)
+        } catch let error as LogError {
+            throw ClientError(.verificationFailed, "transaction \(receipt.id) is not proven to be in the log: \(error.message)")
+        }
+    }
+
+    /// Fetches transaction `id` with its receipt and checks that the record is what its leaf
+    /// commits to (module, number, method, input, output, read and write sets, time, nonce) and
+    /// the leaf is in the log everybody sees (`verify`).
+    public func getTransactionVerified(_ id: String, trust: LogTrust) async throws -> LoggedTransaction {
+        let response = try await state.getTransaction(.with { $0.id = id })
+        do {
+            let record = response.transaction
+            let leaf = Array(response.receipt.leaf)
+            let entry = try TransactionLogEntry(parsing: leaf)
+            let recorded = TransactionLogEntry(
+                module: record.moduleID, sequence: try WireNumber.int64(record.sequence, "the transaction's sequence number"),
+                method: record.method, input: Array(record.input), output: Array(record.output), reads: Array(record.readSet),
+                writes: Array(record.writeSet), timeNanoseconds: record.timeUnixNanos, nonce: Array(record.nonce))
+            guard entry.id == id, record.id == id else { throw LogError(.invalidProof, "the server sent transaction \(entry.id), not \(id)") }
+            guard recorded == entry, record.leafIndex == response.receipt.leafIndex else {
+                throw LogError(.invalidProof, "the transaction record differs from what its leaf commits to")
+            }
+            let proven = try await verify(response.receipt, leaf: leaf, trust: trust)
+            return LoggedTransaction(entry: entry, transaction: record, proven: proven, checkpointNote: response.receipt.checkpoint)
+        } catch let error as LogError {
+            throw ClientError(.verificationFailed, "transaction \(id) is not proven to be in the log: \(error.message)")
         }
     }
 
@@ -165,6 +224,25 @@ extension WasmRPCClient {
     }
 }
 
+/// A leaf proven to be in the log: its index and inclusion proof in `checkpoint`, which extends
+/// `previous` (the checkpoint this client had seen before, if any).
+public struct ProvenLeaf: Sendable {
+    public let leafIndex: Int64
+    public let inclusionProof: [[UInt8]]
+    public let checkpoint: Checkpoint
+    public let previous: Checkpoint?
+}
+
+/// A transaction proven to be in the log everybody sees (`verifyTransactionReceipt`,
+/// `getTransactionVerified`): its leaf, the record when it was fetched, and the proof.
+public struct LoggedTransaction: Sendable {
+    public let entry: TransactionLogEntry
+    public let transaction: Wasmrpc_V1_Transaction?
+    public let proven: ProvenLeaf
+    /// The checkpoint as the signed note the server sent.
+    public let checkpointNote: String
+}
+
 /// A consistency proof that verified, between the trees of `first` and `second` leaves.
 public struct VerifiedConsistency: Sendable {
     public let first: Int64
@@ -196,5 +274,37 @@ enum WireNumber {
         let (total, overflowed) = whole.addingReportingOverflow(Int64(timestamp.nanos / 1_000_000))
         guard !overflowed else { throw LogError(.malformed, "\(what) (\(timestamp.seconds) s) is not a valid time") }
         return total
+    }
+}
+
+extension WasmRPCClient {
+    /// Proves that each of `leaves` (index and bytes, computed by the caller from what it checked)
+    /// is in the log: one inclusion proof each, against the newest checkpoint, whose signature is
+    /// checked with the pinned key (or, on first use, the key the server announces) and which must
+    /// extend the newest checkpoint this client saw before. Returns that checkpoint.
+    public func proveLeaves(_ leaves: [(index: Int64, bytes: [UInt8])], trust: LogTrust) async throws -> Checkpoint {
+        let (note, announced) = try await logCheckpoint()
+        do {
+            let origin = Checkpoint.claimedOrigin(ofNote: note) ?? ""
+            let key = try trust.explicitKey ?? trust.pinnedKey(origin: origin) ?? announced
+            let checkpoint = try Checkpoint(body: key.verify(note))
+            guard checkpoint.origin == origin else { throw LogError(.malformed, "the checkpoint's origin line is not its own") }
+            try await checkConsistency(from: try trust.lastCheckpoint(origin: origin, key: key), to: checkpoint)
+            for (index, bytes) in leaves {
+                let response = try await logService.getInclusionProof(
+                    .with {
+                        $0.leafIndex = UInt64(index)
+                        $0.treeSize = UInt64(checkpoint.size)
+                    })
+                guard Array(response.leaf) == bytes else { throw LogError(.invalidProof, "log leaf \(index) is not the expected entry") }
+                try MerkleTree.verifyInclusion(
+                    index: index, size: checkpoint.size, leafHash: MerkleTree.leafHash(bytes), proof: response.hashes.map { Array($0) },
+                    root: checkpoint.rootHash)
+            }
+            try trust.remember(key: key, note: note, origin: origin)
+            return checkpoint
+        } catch let error as LogError {
+            throw ClientError(.verificationFailed, "not proven to be in the log: \(error.message)")
+        }
     }
 }

@@ -37,6 +37,8 @@ public struct WasmRPCClient: Sendable {
     public let registry: Wasmrpc_V1_Registry.Client<WasmRPCTransport>
     public let invoker: Wasmrpc_V1_Invoker.Client<WasmRPCTransport>
     public let logService: Wasmrpc_V1_Log.Client<WasmRPCTransport>
+    /// Modules' world state and transactions.
+    public let state: Wasmrpc_V1_State.Client<WasmRPCTransport>
     /// The standard gRPC health service.
     public let health: Grpc_Health_V1_Health.Client<WasmRPCTransport>
     /// Server reflection (v1).
@@ -91,7 +93,7 @@ public struct WasmRPCClient: Sendable {
             try await body(
                 WasmRPCClient(
                     registry: .init(wrapping: grpc), invoker: .init(wrapping: grpc), logService: .init(wrapping: grpc),
-                    health: .init(wrapping: grpc), reflection: .init(wrapping: grpc), grpc: grpc))
+                    state: .init(wrapping: grpc), health: .init(wrapping: grpc), reflection: .init(wrapping: grpc), grpc: grpc))
         }
     }
 
@@ -150,33 +152,51 @@ public struct WasmRPCClient: Sendable {
     public func invoke(
         _ id: ModuleID, function: String, parameters: Google_Protobuf_Any, timeout: Duration? = nil
     ) async throws -> Google_Protobuf_Any {
+        try await invokeResponse(id, function: function, parameters: parameters, timeout: timeout).response.result
+    }
+
+    /// `invoke`'s whole answer: the result, and the transaction's receipt if the call changed state.
+    public func invokeResponse(
+        _ id: ModuleID, function: String, parameters: Google_Protobuf_Any, timeout: Duration? = nil
+    ) async throws -> Wasmrpc_V1_InvokeResponse {
         var options = CallOptions.defaults
         options.timeout = timeout
-        let response = try await invoker.invoke(
+        return try await invoker.invoke(
             .with {
                 $0.metadata.id = id.hex
                 $0.request.name = function
                 $0.request.parameters = parameters
             }, options: options)
-        return response.response.result
     }
 
     /// Runs `function` with a message built from the module's descriptor and decodes the result.
     public func invoke(
         _ id: ModuleID, function: DynamicProto.MethodDescriptor, input: DynamicMessage, timeout: Duration? = nil
     ) async throws -> DynamicMessage {
-        let result = try await invoke(
+        try await invokeDecoding(id, function: function, input: input, timeout: timeout).output
+    }
+
+    /// `invoke`, with the bytes sent and received and the transaction's receipt if the call
+    /// changed state.
+    public func invokeDecoding(
+        _ id: ModuleID, function: DynamicProto.MethodDescriptor, input: DynamicMessage, timeout: Duration? = nil
+    ) async throws -> (output: DynamicMessage, sent: [UInt8], received: [UInt8], transaction: Wasmrpc_V1_TransactionReceipt?) {
+        let sent = input.serializedBytes()
+        let response = try await invokeResponse(
             id, function: function.path,
             parameters: .with {
                 $0.typeURL = Wire.typeURLPrefix + input.descriptor.fullName
-                $0.value = Data(input.serializedBytes())
+                $0.value = Data(sent)
             }, timeout: timeout)
+        let result = response.response.result
         let expected = input.pool[function.output].fullName
         guard result.typeURL.hasSuffix("/" + expected) else {
             throw ClientError(.invalidResponse, "the result is a \"\(result.typeURL)\", not a \(expected)")
         }
+        let received = Array(result.value)
         do {
-            return try DynamicMessage(serializedBytes: Array(result.value), type: function.output, pool: input.pool)
+            let output = try DynamicMessage(serializedBytes: received, type: function.output, pool: input.pool)
+            return (output, sent, received, response.hasTransaction ? response.transaction : nil)
         } catch {
             throw ClientError(.invalidResponse, "the result is not a valid \(expected): \(error.message)")
         }

@@ -193,6 +193,11 @@ extension ContentStore {
         }
     }
 
+    /// The sequence number of module `module`'s last transaction (0: none).
+    public func lastTransactionSequence(of module: ModuleID) async throws(ContentStoreError) -> Int64 {
+        try await onEngine { () async throws(ContentStoreError) in try await engine.reads.lastTransactionSequence(of: module) }
+    }
+
     /// Whether module `module` has state or transactions.
     public func hasState(_ module: ModuleID) async throws(ContentStoreError) -> Bool {
         try await onEngine { () async throws(ContentStoreError) in

@@ -91,7 +91,8 @@ public final class WasmRPCServer: Service, Sendable {
             for module in page.modules { directory.register(module.id, functions: module.functions) }
         } while page.next != nil
         let builtInServices = [
-            Wasmrpc_V1_Registry.descriptor, Wasmrpc_V1_Invoker.descriptor, Wasmrpc_V1_Log.descriptor, Grpc_Health_V1_Health.descriptor,
+            Wasmrpc_V1_Registry.descriptor, Wasmrpc_V1_Invoker.descriptor, Wasmrpc_V1_Log.descriptor, Wasmrpc_V1_State.descriptor,
+            Grpc_Health_V1_Health.descriptor,
             Grpc_Reflection_V1_ServerReflection.descriptor, Grpc_Reflection_V1alpha_ServerReflection.descriptor,
         ].map(\.fullyQualifiedService)
         health = HealthService(services: Set(builtInServices), directory: directory)
@@ -99,7 +100,7 @@ public final class WasmRPCServer: Service, Sendable {
             builtInServices: builtInServices, directory: directory, runtime: runtime, cacheBytes: configuration.reflectionCacheBytes)
         let services: [any RegistrableRPCService] = [
             RegistryService(runtime: runtime, directory: directory, health: health, metrics: metrics),
-            InvokerService(runtime: runtime, metrics: metrics), LogService(runtime: runtime), health,
+            InvokerService(runtime: runtime, metrics: metrics), LogService(runtime: runtime), StateService(runtime: runtime), health,
             ReflectionService(index: reflection), ReflectionServiceV1Alpha(index: reflection),
         ]
         let log = CallLog(logger: logger, metrics: metrics)

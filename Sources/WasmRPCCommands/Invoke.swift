@@ -9,7 +9,9 @@ struct Invoke: AsyncParsableCommand {
         abstract: "Invoke a module's function and print the result as proto3 JSON.",
         discussion: """
             The request is built from the module's descriptor: from proto3 JSON (--json '{…}', \
-            --json @FILE, --json - for stdin) or at random (--random, printed on stderr first).
+            --json @FILE, --json - for stdin) or at random (--random, printed on stderr first). A call \
+            that changed the module's state answers with its transaction's receipt: it is verified \
+            (the leaf records this call, and is in the log everybody sees) and printed on stderr.
             """)
 
     @Argument(help: "The module: id, unique id prefix, or unique name.")
@@ -30,6 +32,7 @@ struct Invoke: AsyncParsableCommand {
     @Option(help: "Deadline of the call, e.g. 500ms, 2s.")
     var timeout: DurationArgument?
 
+    @OptionGroup var logKey: LogKeyOption
     @OptionGroup var connection: ServerConnection
 
     func validate() throws {
@@ -38,12 +41,21 @@ struct Invoke: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let trust = try logKey.trust()
         let result = try await connection.withClient { client in
             let id = try await ModuleReference.resolve(module, with: client)
             let pool = try await client.metadata(id).descriptorPool()
             let method = try FunctionName.resolve(function, in: pool)
             let request = try makeRequest(type: method.input, pool: pool)
-            return try await client.invoke(id, function: method, input: request, timeout: timeout?.duration)
+            let answer = try await client.invokeDecoding(id, function: method, input: request, timeout: timeout?.duration)
+            if let receipt = answer.transaction {
+                let logged = try await client.verifyTransactionReceipt(
+                    receipt, module: id, method: method.methodPath.description, input: answer.sent, output: answer.received, trust: trust)
+                printError(
+                    "transaction \(logged.entry.id): number \(logged.entry.sequence) of module \(id), leaf \(logged.proven.leafIndex) of "
+                        + "\(logged.proven.checkpoint.size) in \(logged.proven.checkpoint.origin) (receipt verified)")
+            }
+            return answer.output
         }
         print(try result.jsonString())
     }

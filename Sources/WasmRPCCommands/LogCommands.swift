@@ -62,16 +62,40 @@ struct LogKey: AsyncParsableCommand {
 
 struct LogProve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "prove", abstract: "Fetch a module, verify it is in the log, and print the proof.")
+        commandName: "prove", abstract: "Fetch a module or a transaction, verify it is in the log, and print the proof.")
     @Argument(help: "The module: id, unique id prefix, or unique name.")
-    var module: String
+    var module: String?
+    @Option(help: "A transaction id instead of a module: its record must be what its leaf commits to.")
+    var transaction: String?
     @Flag(help: "Print leaf_index, tree_size, leaf, hashes and checkpoint as JSON.")
     var json = false
     @OptionGroup var logKey: LogKeyOption
     @OptionGroup var connection: ServerConnection
 
+    func validate() throws {
+        if (module == nil) == (transaction == nil) { throw ValidationError("name a module or a --transaction, not both") }
+        if let transaction, !Hex.isLowercase(transaction, count: 64) { throw ValidationError("a transaction id is 64 lowercase hex digits") }
+    }
+
     func run() async throws {
         let trust = try logKey.trust()
+        if let transaction {
+            let logged = try await connection.withClient { try await $0.getTransactionVerified(transaction, trust: trust) }
+            let proven = logged.proven
+            if json {
+                try printJSON([
+                    "leaf_index": proven.leafIndex, "tree_size": proven.checkpoint.size, "leaf": Data(logged.entry.bytes).base64EncodedString(),
+                    "hashes": proven.inclusionProof.map { Data($0).base64EncodedString() }, "checkpoint": logged.checkpointNote,
+                ])
+                return
+            }
+            print("transaction \(logged.entry.id) is leaf \(proven.leafIndex) of \(proven.checkpoint.size) in \(proven.checkpoint.origin)")
+            print("verified: the record is what the leaf commits to, the inclusion proof leads to the signed root")
+            if let previous = proven.previous { print("consistent with the checkpoint of \(previous.size) leaves seen before") }
+            print(String(decoding: logged.entry.bytes, as: UTF8.self), terminator: "")
+            return
+        }
+        guard let module else { return }
         let logged = try await connection.withClient { client in
             try await client.getVerified(try await ModuleReference.resolve(module, with: client), trust: trust)
         }
@@ -144,7 +168,7 @@ struct LogVerify: AsyncParsableCommand {
             for problem in problems { printError("problem: \(problem)") }
             throw CommandFailure("\(problems.count) problem(s) in \(directory)")
         }
-        print("\(directory): the log, its checkpoint, every module row and every blob check out")
+        print("\(directory): the log, its checkpoint, every module and transaction row and every blob check out")
     }
 }
 

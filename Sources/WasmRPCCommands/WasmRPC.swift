@@ -13,7 +13,10 @@ public struct WasmRPC: AsyncParsableCommand {
             127.0.0.1:50051.
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Add.self, Get.self, List.self, Describe.self, Invoke.self, LogCommand.self, Call.self, Demo.self, Bench.self]
+        subcommands: [
+            Serve.self, Add.self, Get.self, List.self, Describe.self, Invoke.self, StateCommand.self, TransactionCommand.self, LogCommand.self,
+            Call.self, Demo.self, Bench.self,
+        ]
     )
 
     public init() {}

@@ -150,6 +150,45 @@ let counterDescriptor = try! fixture("Guests/counter/counter.pb")
         }
     }
 
+    /// Re-running the ledger from an empty state gives every recorded output, read set and write
+    /// set, and the stored state; a changed state row or record is reported.
+    @Test func theLedgerReplaysToTheStoredState() async throws {
+        try await withCounter { counter in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for client in 0..<3 {
+                    group.addTask {
+                        for n in 0..<20 { _ = try await counter.add(n % 2 == 0 ? "even" : "c\(client)", by: Int64(n)) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            _ = try await counter.call("ReadYourWrites", Counter_Name.with { $0.name = "r" })
+            _ = try? await counter.call("AddThenFail", Counter_FailRequest.with { $0.name = "even"; $0.how = "error" })
+            let store = counter.runtime.store
+            let records = try await store.transactions(of: counter.id, after: 0, limit: 1000)
+            #expect(records.count == 61)
+            let stored = try await store.stateRange(counter.id, start: [], end: [], limit: 1000)
+
+            func replay(_ records: [TransactionRecord], against stored: [StateEntry]) throws -> [String] {
+                let replay = try Replay(module: counter.id, wasm: counterWasm, descriptorSet: counterDescriptor)
+                for record in records { replay.apply(record) }
+                replay.compare(withStored: stored)
+                return replay.problems
+            }
+            #expect(try replay(records, against: stored) == [])
+            // A stored value that no transaction wrote.
+            var edited = stored
+            edited[0].value = Array("999".utf8)
+            #expect(try replay(records, against: edited).contains { $0.contains("has another value") })
+            // A record whose output was changed.
+            var changed = records
+            changed[5].output = try Counter_Value.with { $0.value = 12345 }.serializedBytes()
+            #expect(try replay(changed, against: stored).contains { $0.contains("transaction 6") && $0.contains("output differs") })
+            // A missing transaction.
+            #expect(try replay(Array(records.dropFirst(1)), against: stored).contains { $0.contains("transaction 1 is missing") })
+        }
+    }
+
     /// A transaction of one module held in a host call does not hold up another module's.
     @Test func twoModulesDoNotWaitForEachOther() async throws {
         let hold = SignallingHold()

@@ -35,6 +35,8 @@ import TestSupport
             #expect(await statusCode { try await client.logCheckpoint() } == .unauthenticated)
             let unknown = ModuleID(of: [1])
             #expect(await statusCode { try await client.invoke(unknown, function: "mul", parameters: try complexRequest((1, 0), (1, 0))) } == .unauthenticated)
+            #expect(await statusCode { try await client.state.get(.with { $0.moduleID = unknown.hex }) } == .unauthenticated)
+            #expect(await statusCode { try await client.state.listTransactions(.with { $0.moduleID = unknown.hex }) } == .unauthenticated)
         }
         try await withClient(policy: policy, token: "s3cret") { client in
             let listed = try await client.list()

@@ -14,7 +14,7 @@ import TestSupport
     @Test func theServerAndItsServicesAreServingAndUnknownOnesAreNotFound() async throws {
         try await withServer { client in
             for service in [
-                "", "wasmrpc.v1.Registry", "wasmrpc.v1.Invoker", "wasmrpc.v1.Log", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+                "", "wasmrpc.v1.Registry", "wasmrpc.v1.Invoker", "wasmrpc.v1.Log", "wasmrpc.v1.State", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
                 "grpc.reflection.v1alpha.ServerReflection",
             ] {
                 let status = try await check(client, service)
