@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 
 LIBC=${WASI_LIBC:-/usr/lib/wasm32-wasi/libc.a}
 [ -f "$LIBC" ] || { echo "error: $LIBC not found; install it with: apt-get install wasi-libc" >&2; exit 1; }
-GUESTS=(echo complex counter)
+GUESTS=(echo complex counter fabcar)
 
 check=false
 [ "${1:-}" = "--check" ] && check=true

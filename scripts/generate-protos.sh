@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the committed protobuf artifacts with Debian's protoc and protoc-gen-swift built from
 # the mirrored swift-protobuf (no SwiftPM build plugin):
-#   Tests/GeneratedTestProtos/*.pb.swift     generated types (dyn/*.proto, complex.proto, counter.proto) that tests and
+#   Tests/GeneratedTestProtos/*.pb.swift     generated types (dyn/*.proto, complex.proto, counter.proto, fabcar.proto) that tests and
 #                                            benchmarks check DynamicProto against
 #   Tests/DynamicProtoTests/Protos/test.pb   their FileDescriptorSet (--include_imports)
 #   Sources/WasmRPCProto/*.swift             messages and gRPC stubs of proto/wasmrpc/v1 (the wire API),
@@ -10,7 +10,7 @@
 #                                            (the standard health and reflection services), and
 #                                            BuiltinDescriptorSet.swift: those files' FileDescriptorSet
 #                                            (with imports) in base64, for server reflection
-#   Guests/{complex,counter}/*.pb           the example guests' FileDescriptorSets (the demo and tests add them)
+#   Guests/{complex,counter,fabcar}/*.pb    the example guests' FileDescriptorSets (the demo and tests add them)
 # `--check` generates into a temporary folder and fails if anything committed differs (CI runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +26,8 @@ trap 'rm -rf "$out"' EXIT
 mkdir -p "$out/Generated"
 
 protos=(dyn/common.proto dyn/test2.proto dyn/test3.proto complex.proto)
-protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" -I Guests/counter \
-  --swift_out="$out/Generated" --swift_opt=FileNaming=PathToUnderscores,Visibility=Public counter.proto
+protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" -I Guests/counter -I Guests/fabcar \
+  --swift_out="$out/Generated" --swift_opt=FileNaming=PathToUnderscores,Visibility=Public counter.proto fabcar.proto
 protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" -I Tests/DynamicProtoTests/Protos -I Guests/complex \
   --swift_out="$out/Generated" --swift_opt=FileNaming=PathToUnderscores,Visibility=Public \
   --include_imports --descriptor_set_out="$out/test.pb" "${protos[@]}"
@@ -44,7 +44,7 @@ for file in "$out"/Generated/*.swift; do
 done
 compare "$out/test.pb" Tests/DynamicProtoTests/Protos/test.pb
 
-for guest in complex counter; do
+for guest in complex counter fabcar; do
   protoc -I Guests/$guest --include_imports --descriptor_set_out="$out/$guest.pb" $guest.proto
   compare "$out/$guest.pb" Guests/$guest/$guest.pb
 done
@@ -77,5 +77,5 @@ if $check; then
   [ -z "$extra" ] || { echo "error: Sources/WasmRPCProto has files protoc no longer makes: $extra" >&2; exit 1; }
   echo "generated protobuf code is up to date"
 else
-  echo "generated: Tests/GeneratedTestProtos/, Tests/DynamicProtoTests/Protos/test.pb, Sources/WasmRPCProto/, Guests/{complex,counter}/*.pb"
+  echo "generated: Tests/GeneratedTestProtos/, Tests/DynamicProtoTests/Protos/test.pb, Sources/WasmRPCProto/, Guests/{complex,counter,fabcar}/*.pb"
 fi
