@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke-tests the wasmrpc CLI as a user would run it: `call` on local modules, then `serve` on a
 # free loopback port with a temporary data directory and the README tour against it (add, list,
-# describe, invoke, get, log), a clean stop on SIGTERM, a bearer token, mutual TLS (certificates made
+# describe, invoke, get, log, the fabcar chaincode with state, tx and state verify), a clean stop on SIGTERM, a bearer token, mutual TLS (certificates made
 # with openssl), the offline `log verify`, and a short `bench`. Usage: scripts/cli-smoke.sh [WASMRPC_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -107,6 +107,21 @@ python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(
 grep -q "^wasmrpc_invocations_total{module=\"$id\",function=\"complex.Calculator/mul\",code=\"ok\"} [1-9]" "$work/metrics.txt" \
   || fail "/metrics did not count the invocations: $(grep invocations_total "$work/metrics.txt")"
 
+echo "--- chaincode: invoke with a receipt, state, tx, log prove --transaction, state verify"
+"$wasmrpc" add Guests/fabcar/fabcar.wasm --descriptor-set Guests/fabcar/fabcar.pb >/dev/null 2>&1 || fail "add fabcar"
+"$wasmrpc" invoke fabcar.FabCar InitLedger --json '{}' >/dev/null 2>"$work/init.err" || fail "InitLedger: $(cat "$work/init.err")"
+out=$("$wasmrpc" invoke fabcar.FabCar ChangeCarOwner --json '{"key":"CAR4","newOwner":"Ada"}' 2>"$work/change.err")
+[ "$out" = '{"key":"CAR4","car":{"make":"Tesla","model":"S","colour":"black","owner":"Ada"}}' ] || fail "ChangeCarOwner printed '$out'"
+tx=$(sed -n 's/^transaction \([0-9a-f]\{64\}\): number 2 of module .* (receipt verified)$/\1/p' "$work/change.err")
+[ -n "$tx" ] || fail "invoke did not print a verified receipt: $(cat "$work/change.err")"
+"$wasmrpc" invoke fabcar.FabCar QueryCar --json '{"key":"CAR4"}' 2>"$work/query.err" | grep -q '"owner":"Ada"' || fail "QueryCar"
+[ ! -s "$work/query.err" ] || fail "a query printed a receipt: $(cat "$work/query.err")"
+[ "$("$wasmrpc" state fabcar.FabCar | wc -l)" = 10 ] || fail "state listed $("$wasmrpc" state fabcar.FabCar | wc -l) keys, not 10"
+"$wasmrpc" state fabcar.FabCar --prefix CAR4 --json | grep -q '"key_text":"CAR4"' || fail "state --prefix --json"
+"$wasmrpc" tx "$tx" | grep -q "put CAR4 = " || fail "tx: $("$wasmrpc" tx "$tx")"
+"$wasmrpc" log prove --transaction "$tx" --json | grep -q '"leaf' || fail "log prove --transaction"
+"$wasmrpc" state verify fabcar.FabCar | grep -q "2 transactions replayed" || fail "state verify: $("$wasmrpc" state verify fabcar.FabCar)"
+
 echo "--- SIGTERM stops the server cleanly"
 stop_server
 
@@ -150,8 +165,13 @@ if "$wasmrpc" serve --listen 127.0.0.1:0 --data "$work/data" --tls-cert "$tls/se
 fi
 grep -q "does not match" "$work/badtls.err" || fail "serve with a mismatched key: $(cat "$work/badtls.err")"
 
-echo "--- log verify audits the data directory offline"
+echo "--- log verify and state verify audit the data directory offline"
 "$wasmrpc" log verify --data "$work/data" || fail "log verify found problems in an untouched data directory"
+"$wasmrpc" state verify fabcar.FabCar --data "$work/data" | grep -q "2 transactions replayed" || fail "state verify --data"
+python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("UPDATE state SET value = X\x2700\x27 WHERE key = CAST(\x27CAR1\x27 AS BLOB)"); c.commit()' \
+  "$work/data/wasmrpc.sqlite"
+if "$wasmrpc" state verify fabcar.FabCar --data "$work/data" >"$work/state.out"; then fail "state verify missed an edited state row"; fi
+grep -q "has another value" "$work/state.out" || fail "state verify: $(cat "$work/state.out")"
 blob="$work/data/blobs/sha256/${id:0:2}/$id"
 chmod u+w "$blob" && printf 'x' >>"$blob"
 if "$wasmrpc" log verify --data "$work/data" 2>"$work/verify.err"; then fail "log verify missed an edited blob"; fi

@@ -284,30 +284,35 @@ struct StateVerify: AsyncParsableCommand {
     private func online() async throws -> Outcome {
         let trust = try logKey.trust()
         return try await connection.withClient { client in
-            let id = try await ModuleReference.resolve(module, with: client)
-            let logged = try await client.getVerified(id, trust: trust)
-            let replay = try Replay(module: id, wasm: logged.module.wasm, descriptorSet: try logged.module.metadata.descriptor.serializedBytes())
-            var after: UInt64 = 0
-            var more = true
-            while more {
-                let page = try await client.state.listTransactions(.with { $0.moduleID = id.hex; $0.afterSequence = after })
-                let records = try page.transactions.map(TransactionRecord.init(checking:))
-                _ = try await client.proveLeaves(records.map { ($0.leafIndex, $0.logEntry.bytes) }, trust: trust)
-                for record in records { replay.apply(record) }
-                more = page.more && !page.transactions.isEmpty
-                after = page.transactions.last?.sequence ?? after
-            }
-            var stored: [StateEntry] = []
-            var start = Data()
-            while true {
-                let page = try await client.state.range(.with { $0.moduleID = id.hex; $0.startKey = start; $0.pageSize = 1_000 })
-                stored += page.entries.map { StateEntry(key: Array($0.key), value: Array($0.value)) }
-                guard page.more, let last = page.entries.last else { break }
-                start = last.key + Data([0])
-            }
-            replay.compare(withStored: stored)
-            return Outcome(replay)
+            try await Self.replay(try await ModuleReference.resolve(module, with: client), from: client, trust: trust)
         }
+    }
+
+    /// Replays module `id` as `client`'s server has it: the module verified against the log, each
+    /// transaction's leaf proven in a signed checkpoint, the final state compared with the server's.
+    static func replay(_ id: ModuleID, from client: WasmRPCClient, trust: LogTrust) async throws -> Outcome {
+        let logged = try await client.getVerified(id, trust: trust)
+        let replay = try Replay(module: id, wasm: logged.module.wasm, descriptorSet: try logged.module.metadata.descriptor.serializedBytes())
+        var after: UInt64 = 0
+        var more = true
+        while more {
+            let page = try await client.state.listTransactions(.with { $0.moduleID = id.hex; $0.afterSequence = after })
+            let records = try page.transactions.map(TransactionRecord.init(checking:))
+            _ = try await client.proveLeaves(records.map { ($0.leafIndex, $0.logEntry.bytes) }, trust: trust)
+            for record in records { replay.apply(record) }
+            more = page.more && !page.transactions.isEmpty
+            after = page.transactions.last?.sequence ?? after
+        }
+        var stored: [StateEntry] = []
+        var start = Data()
+        while true {
+            let page = try await client.state.range(.with { $0.moduleID = id.hex; $0.startKey = start; $0.pageSize = 1_000 })
+            stored += page.entries.map { StateEntry(key: Array($0.key), value: Array($0.value)) }
+            guard page.more, let last = page.entries.last else { break }
+            start = last.key + Data([0])
+        }
+        replay.compare(withStored: stored)
+        return Outcome(replay)
     }
 
     /// The module a data directory knows by `text`: a full id, a unique id prefix or a unique name.

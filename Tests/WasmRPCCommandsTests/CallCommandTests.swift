@@ -71,6 +71,7 @@ private func call(_ arguments: [String]) throws -> [UInt8] {
     @Test func demoVerifiesItsAnswers() async throws {
         let demo = try Demo.parse([
             "--module", path("Guests/complex/complex.wasm"), "--descriptor-set", path("Guests/complex/complex.pb"), "--count", "20",
+            "--fabcar", path("Guests/fabcar/fabcar.wasm"), "--fabcar-descriptor-set", path("Guests/fabcar/fabcar.pb"),
         ])
         try await demo.runDemo(seed: 7)
     }
