@@ -1,7 +1,8 @@
 """Durability under SIGKILL: `wasmrpc serve` runs as a child process while several clients Add
-modules concurrently; it is killed with SIGKILL at random moments, restarted on the same data
-directory, and every Add that was acknowledged must still be there, verified, and the whole
-directory must pass `wasmrpc log verify`."""
+modules, or run chaincode transactions, concurrently; it is killed with SIGKILL at random moments,
+restarted on the same data directory, and every Add or transaction that was acknowledged must still
+be there, verified, and the whole directory must pass `wasmrpc log verify` (and, for transactions,
+`wasmrpc state verify`)."""
 import hashlib
 import os
 import pathlib
@@ -93,5 +94,86 @@ def test_acknowledged_adds_survive_sigkill(stubs):
         assert audit.returncode == 0, audit.stdout + audit.stderr
         print(f"{ROUNDS} SIGKILL rounds: {len(acknowledged)} acknowledged Adds, all present and verified; "
               f"{len(listed)} modules stored; log verify: {audit.stdout.strip()}")
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_acknowledged_transactions_survive_sigkill(stubs):
+    """Clients run transactions of the counter chaincode (Guests/counter) at their native path
+    while the server is killed with SIGKILL, 5 times: every transaction a client was answered for
+    is in the ledger with a receipt that verifies, and `wasmrpc state verify` replays the ledger to
+    the stored state."""
+    from test_chaincode import parse_leaf, verify_receipt  # the independent checks
+
+    wasmrpc_pb2, wasmrpc_pb2_grpc, _ = stubs
+    data = tempfile.mkdtemp(prefix="wasmrpc-durability-tx-")
+    rng = random.Random(20261207)
+    acknowledged = []  # (transaction id, request bytes, response bytes)
+    lock = threading.Lock()
+    counter_wasm = (REPO / "Guests/counter/counter.wasm").read_bytes()
+    module = hashlib.sha256(counter_wasm).hexdigest()
+
+    def add_request(name):
+        # counter.AddRequest{name = name, by = 1}: field 1 (string), field 2 (varint 1).
+        return b"\x0a" + bytes([len(name)]) + name.encode() + b"\x10\x01"
+
+    try:
+        for round_number in range(ROUNDS):
+            process, address = start(data)
+            if round_number == 0:
+                with grpc.insecure_channel(address) as channel:
+                    request = wasmrpc_pb2.AddRequest(wasm=counter_wasm)
+                    request.descriptor.MergeFromString((REPO / "Guests/counter/counter.pb").read_bytes())
+                    wasmrpc_pb2_grpc.RegistryStub(channel).Add(request, timeout=30)
+            stop = threading.Event()
+
+            def client(number):
+                with grpc.insecure_channel(address) as channel:
+                    call = channel.unary_unary("/counter.Counter/Add")
+                    sent = 0
+                    while not stop.is_set():
+                        request = add_request("hot" if sent % 2 == 0 else f"c{number}")
+                        sent += 1
+                        try:
+                            response, rpc = call.with_call(request, metadata=[("wasmrpc-module-id", module)], timeout=10)
+                        except grpc.RpcError:
+                            return  # the server died mid-call: this transaction was never acknowledged
+                        with lock:
+                            acknowledged.append((dict(rpc.initial_metadata())["wasmrpc-transaction"], request, response))
+
+            threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+            for thread in threads:
+                thread.start()
+            time.sleep(rng.uniform(0.5, 2.0))
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+            print(f"round {round_number + 1}: killed with {len(acknowledged)} transactions acknowledged so far")
+
+        assert len(acknowledged) >= ROUNDS, "too few transactions were acknowledged for the test to mean anything"
+        process, address = start(data)
+        try:
+            with grpc.insecure_channel(address) as channel:
+                state = wasmrpc_pb2_grpc.StateStub(channel)
+                key = wasmrpc_pb2_grpc.LogStub(channel).GetCheckpoint(wasmrpc_pb2.GetCheckpointRequest()).verifier_key
+                for transaction_id, request, response in acknowledged:
+                    fetched = state.GetTransaction(wasmrpc_pb2.GetTransactionRequest(id=transaction_id), timeout=10)
+                    fields = parse_leaf(fetched.receipt.leaf)
+                    assert hashlib.sha256(fetched.receipt.leaf).hexdigest() == transaction_id
+                    assert fields["module"] == module
+                    assert fields["input"] == hashlib.sha256(request).hexdigest()
+                    assert fields["output"] == hashlib.sha256(response).hexdigest()
+                    verify_receipt(fetched.receipt, key)
+        finally:
+            process.terminate()
+            assert process.wait(timeout=10) == 0
+        replay = subprocess.run([BINARY, "state", "verify", module, "--data", data], capture_output=True, text=True)
+        assert replay.returncode == 0, replay.stdout + replay.stderr
+        audit = subprocess.run([BINARY, "log", "verify", "--data", data], capture_output=True, text=True)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        print(f"{ROUNDS} SIGKILL rounds: {len(acknowledged)} acknowledged transactions, all present with verified receipts; "
+              f"state verify: {replay.stdout.strip()}")
     finally:
         shutil.rmtree(data, ignore_errors=True)
