@@ -200,6 +200,7 @@ let package = Package(
             dependencies: [
                 "ModuleRuntime", "TestSupport", "ContentStore", "DynamicProto", "WapcHost", "WasmRPCCore", "GeneratedTestProtos",
                 "TransparencyLog", "WasmRPCProto",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "WAT", package: "WasmKit"),

@@ -1,4 +1,5 @@
 import ContentStore
+import Crypto
 import Dispatch
 import Foundation
 import GeneratedTestProtos
@@ -186,6 +187,34 @@ let counterDescriptor = try! fixture("Guests/counter/counter.pb")
             #expect(try replay(changed, against: stored).contains { $0.contains("transaction 6") && $0.contains("output differs") })
             // A missing transaction.
             #expect(try replay(Array(records.dropFirst(1)), against: stored).contains { $0.contains("transaction 1 is missing") })
+        }
+    }
+
+    /// A transaction's WASI clocks read its recorded time and its random bytes come from its seed
+    /// (docs/CHAINCODE.md), so a replay sees the same: the C fixture answers with what it saw.
+    @Test func aTransactionSeesItsRecordedTimeAndSeededRandomBytes() async throws {
+        try await withFreshRuntime({ _ in }) { runtime in
+            let descriptor = descriptorSet(package: "wasi", messages: ["Text": ["text"]], services: [("Clock", [("stamp", "Text", "Text")])])
+            let wasm = try fixture("Tests/Fixtures/wasi/wasi-guest.wasm")
+            let id = try await runtime.add(wasm: wasm, descriptorSet: try descriptor.serializedBytes(), name: "").record.id
+            var seen: [String] = []
+            for _ in 0..<2 {
+                let invocation = try await runtime.invoke(module: id, function: "stamp", typeURL: "", parameters: [])
+                let record = try #require(invocation.transaction?.record)
+                let parts = String(decoding: invocation.output.dropFirst(2), as: UTF8.self).split(separator: ",").map(String.init)
+                #expect(parts.count == 3)
+                #expect(parts[0] == "\(record.timeNanoseconds)" && parts[1] == "\(record.timeNanoseconds)")
+                // The first 8 bytes of SHA-256(seed ‖ 0 as 8 bytes), seed = SHA-256("wasmrpc random v1" ‖ 0 ‖ id ‖ nonce).
+                let seed = Array(SHA256.hash(data: Array("wasmrpc random v1".utf8) + [0] + id.bytes + record.nonce))
+                let block = Array(SHA256.hash(data: seed + Array(repeating: 0, count: 8)))
+                #expect(parts[2] == Hex.lowercase(block.prefix(8)))
+                seen.append(parts[2])
+            }
+            #expect(seen[0] != seen[1], "two transactions drew the same random bytes")
+            let replay = try Replay(module: id, wasm: wasm, descriptorSet: try descriptor.serializedBytes())
+            for record in try await runtime.store.transactions(of: id, after: 0) { replay.apply(record) }
+            replay.compare(withStored: try await runtime.store.stateRange(id, start: [], end: [], limit: 10))
+            #expect(replay.problems == [] && replay.sequence == 2)
         }
     }
 
