@@ -26,7 +26,10 @@ struct Bench: AsyncParsableCommand {
             target is also reported as a ratio to it (calls/s, p50, p99). `invoke` calls Invoker.Invoke with an \
             Any; `native` calls the module's own path with the plain message (pinned with wasmrpc-module-id). The \
             workload is the complex example's mul, or with --payload-size the echo guest echoing that many bytes \
-            (the baseline then echoes the same message).
+            (the baseline then echoes the same message). Two more targets run only when asked for, with the \
+            counter chaincode (Guests/counter, docs/CHAINCODE.md): `tx` invokes its Add on one counter, a \
+            committed transaction per call (a durable, logged commit answered with its receipt; concurrent calls \
+            share commits), and `query` its Get on that counter, a NO_SIDE_EFFECTS call that reads the state.
 
             Without --server, bench starts its own server on a free loopback port with a temporary data directory \
             and adds the example module ($WASMRPC_SERVER is not used). With --server it measures that server; \
@@ -37,10 +40,15 @@ struct Bench: AsyncParsableCommand {
             """)
 
     enum Target: String, CaseIterable, Sendable {
-        case baseline, invoke, native
+        case baseline, invoke, native, tx, query
+
+        /// What runs when no --target is given.
+        static let standard: [Target] = [.baseline, .invoke, .native]
+        /// Targets that call the counter chaincode.
+        var usesCounter: Bool { self == .tx || self == .query }
     }
 
-    @Option(name: .customLong("target"), help: "invoke, native, baseline; repeat or separate with commas (default: all three).")
+    @Option(name: .customLong("target"), help: "invoke, native, baseline, tx, query; repeat or separate with commas (default: invoke, native, baseline).")
     var targets: [String] = []
 
     @Option(help: "Calls in flight, separated by commas.")
@@ -79,6 +87,12 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "The echo guest (for --payload-size).")
     var echoModule = "Guests/echo/echo.wasm"
 
+    @Option(help: "The counter chaincode (for the tx and query targets).")
+    var counterModule = "Guests/counter/counter.wasm"
+
+    @Option(help: "Its descriptor set.")
+    var counterDescriptorSet = "Guests/counter/counter.pb"
+
     @OptionGroup var connection: ServerConnection
 
     @OptionGroup(title: "Limits of the in-process server (without --server)") var limits: ServeLimits
@@ -111,7 +125,9 @@ struct Bench: AsyncParsableCommand {
                 try await WasmRPCClient.withClient(to: baselineAddress, eventLoopGroup: clientLoops) { baselineClient in
                     try await connection.withClient(to: address, eventLoopGroup: clientLoops) { client in
                         let module = try await resolveModule(workload, with: client)
-                        let calls = try await Calls(workload: workload, module: module, client: client, baseline: baselineClient)
+                        let counter = try await plan.targets.contains(where: \.usesCounter) ? addCounter(with: client) : nil
+                        let calls = try await Calls(
+                            workload: workload, module: module, counter: counter, client: client, baseline: baselineClient)
                         var cells: [Cell] = []
                         for inFlight in plan.concurrency {
                             for target in plan.targets {
@@ -162,12 +178,12 @@ struct Bench: AsyncParsableCommand {
         var chosen: [Target] = []
         for name in names {
             guard let target = Target(rawValue: name) else {
-                throw ValidationError("--target \"\(name)\" is not one of invoke, native, baseline")
+                throw ValidationError("--target \"\(name)\" is not one of invoke, native, baseline, tx, query")
             }
             if !chosen.contains(target) { chosen.append(target) }
         }
         // The baseline runs whatever else is asked: the ratios are the point.
-        let targets = chosen.isEmpty ? Target.allCases : Target.allCases.filter { chosen.contains($0) || $0 == .baseline }
+        let targets = chosen.isEmpty ? Target.standard : Target.allCases.filter { chosen.contains($0) || $0 == .baseline }
         let levels = concurrency.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !levels.isEmpty, levels.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 10_000 }) else {
             throw ValidationError("--concurrency \"\(concurrency)\" is not a comma-separated list of numbers from 1 to 10000")
@@ -272,6 +288,17 @@ struct Bench: AsyncParsableCommand {
             try await group.waitForAll()
             return result
         }
+    }
+
+    /// The counter chaincode, added to the server (adding it again is harmless).
+    func addCounter(with client: WasmRPCClient) async throws -> ModuleID {
+        guard let data = FileManager.default.contents(atPath: counterDescriptorSet) else {
+            throw CommandFailure("cannot read \(counterDescriptorSet)")
+        }
+        let added = try await client.add(
+            wasm: try ModuleFile.read(counterModule), descriptorSet: try Google_Protobuf_FileDescriptorSet(serializedBytes: data))
+        guard let id = ModuleID(hex: added.metadata.id) else { throw CommandFailure("the server answered Add with a malformed id") }
+        return id
     }
 
     /// `--module` on the server, else the workload's module (added; adding it again is harmless).

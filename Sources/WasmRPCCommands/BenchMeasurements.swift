@@ -13,6 +13,7 @@ import SwiftProtobuf
 import Synchronization
 import WapcHost
 import WasmRPCCore
+import WasmRPCProto
 
 /// What `wasmrpc bench` calls, measures and reports.
 extension Bench {
@@ -23,16 +24,23 @@ extension Bench {
         let baseline: @Sendable () async throws -> Void
         let invoke: @Sendable () async throws -> Void
         let native: @Sendable () async throws -> Void
+        /// The counter chaincode's Add (a transaction) and Get (a query), if it was added.
+        let tx: @Sendable () async throws -> Void
+        let query: @Sendable () async throws -> Void
 
         subscript(target: Target) -> @Sendable () async throws -> Void {
             switch target {
             case .baseline: baseline
             case .invoke: invoke
             case .native: native
+            case .tx: tx
+            case .query: query
             }
         }
 
-        init(workload: Workload, module: ModuleID, client: WasmRPCClient, baseline baselineClient: WasmRPCClient) async throws {
+        init(workload: Workload, module: ModuleID, counter: ModuleID?, client: WasmRPCClient, baseline baselineClient: WasmRPCClient)
+            async throws
+        {
             let message = workload.message
             let parameters = Google_Protobuf_Any.with {
                 $0.typeURL = workload.typeURL
@@ -54,6 +62,23 @@ extension Bench {
             baseline = { _ = try await echo() }
             invoke = { _ = try await invokeOnce() }
             native = { _ = try await callOnce() }
+            // counter.AddRequest{name: "bench", by: 1} and counter.Name{name: "bench"}.
+            let add = Google_Protobuf_Any.with { $0.value = Data([0x0A, 0x05] + Array("bench".utf8) + [0x10, 0x01]) }
+            let get = Google_Protobuf_Any.with { $0.value = Data([0x0A, 0x05] + Array("bench".utf8)) }
+            let addOnce: @Sendable () async throws -> Wasmrpc_V1_InvokeResponse = {
+                guard let counter else { throw CommandFailure("the counter module was not added") }
+                return try await client.invokeResponse(counter, function: "Add", parameters: add)
+            }
+            let getOnce: @Sendable () async throws -> Wasmrpc_V1_InvokeResponse = {
+                guard let counter else { throw CommandFailure("the counter module was not added") }
+                return try await client.invokeResponse(counter, function: "Get", parameters: get)
+            }
+            tx = { _ = try await addOnce() }
+            query = { _ = try await getOnce() }
+            if counter != nil {
+                guard try await addOnce().hasTransaction else { throw CommandFailure("the counter's Add answered without a transaction") }
+                guard try await !getOnce().hasTransaction else { throw CommandFailure("the counter's Get recorded a transaction") }
+            }
             // Every target answers, and the two wasmrpc targets answer alike.
             guard try await echo() == message else { throw CommandFailure("the baseline did not echo its request") }
             guard try await invokeOnce() == callOnce() else {

@@ -115,6 +115,17 @@ private func call(_ arguments: [String]) throws -> [UInt8] {
         #expect(report.coldStarts == nil)
     }
 
+    @Test func theChaincodeTargetsCommitAndQuery() async throws {
+        let bench = try Bench.parse([
+            "--requests", "20", "--warmup", "10ms", "--concurrency", "4", "--target", "tx,query", "--cold-starts", "0",
+            "--counter-module", path("Guests/counter/counter.wasm"), "--counter-descriptor-set", path("Guests/counter/counter.pb"),
+            "--complex-module", path("Guests/complex/complex.wasm"), "--complex-descriptor-set", path("Guests/complex/complex.pb"),
+        ])
+        let report = try await bench.measureAll()
+        #expect(report.cells.map(\.target) == ["baseline", "tx", "query"])
+        #expect(report.cells.allSatisfy { $0.calls == 20 && $0.errors == 0 })
+    }
+
     @Test func badPlansAreClearErrors() throws {
         #expect(throws: (any Error).self) { try Bench.parse(["--target", "grpc"]).makePlan() }
         #expect(throws: (any Error).self) { try Bench.parse(["--concurrency", "0"]).makePlan() }
