@@ -32,6 +32,27 @@ def start(data):
     return process, line.split()[-1]
 
 
+def kill_rounds(data, rng, pause, client, acknowledged, what, setup=None):
+    """ROUNDS times: starts the server on `data` (then `setup(address)` on the first round), runs
+    `client(address, stop, number)` in CLIENTS threads, kills the server with SIGKILL after a random
+    pause drawn from `pause`, and waits for the clients (whose calls then fail)."""
+    for round_number in range(ROUNDS):
+        process, address = start(data)
+        if setup and round_number == 0:
+            setup(address)
+        stop = threading.Event()
+        threads = [threading.Thread(target=client, args=(address, stop, n)) for n in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        time.sleep(rng.uniform(*pause))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        print(f"round {round_number + 1}: killed with {len(acknowledged)} {what} acknowledged so far")
+
+
 def test_acknowledged_adds_survive_sigkill(stubs):
     wasmrpc_pb2, wasmrpc_pb2_grpc, _ = stubs
     data = tempfile.mkdtemp(prefix="wasmrpc-durability-")
@@ -39,34 +60,21 @@ def test_acknowledged_adds_survive_sigkill(stubs):
     acknowledged = {}  # id -> bytes
     lock = threading.Lock()
     counter = iter(range(10_000, 10**9))
+    def client(address, stop, _):
+        with grpc.insecure_channel(address) as channel:
+            registry = wasmrpc_pb2_grpc.RegistryStub(channel)
+            while not stop.is_set():
+                with lock:
+                    wasm = echo_copy(next(counter))
+                try:
+                    response = registry.Add(wasmrpc_pb2.AddRequest(wasm=wasm, descriptor=echo_descriptor()), timeout=5)
+                except grpc.RpcError:
+                    return  # the server died mid-call: this Add was never acknowledged
+                with lock:
+                    acknowledged[response.metadata.id] = wasm
+
     try:
-        for round_number in range(ROUNDS):
-            process, address = start(data)
-            stop = threading.Event()
-
-            def client():
-                with grpc.insecure_channel(address) as channel:
-                    registry = wasmrpc_pb2_grpc.RegistryStub(channel)
-                    while not stop.is_set():
-                        with lock:
-                            wasm = echo_copy(next(counter))
-                        try:
-                            response = registry.Add(wasmrpc_pb2.AddRequest(wasm=wasm, descriptor=echo_descriptor()), timeout=5)
-                        except grpc.RpcError:
-                            return  # the server died mid-call: this Add was never acknowledged
-                        with lock:
-                            acknowledged[response.metadata.id] = wasm
-
-            threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-            for thread in threads:
-                thread.start()
-            time.sleep(rng.uniform(0.3, 1.5))
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=30)
-            print(f"round {round_number + 1}: killed with {len(acknowledged)} Adds acknowledged so far")
+        kill_rounds(data, rng, (0.3, 1.5), client, acknowledged, "Adds")
 
         # Restart once more: everything acknowledged is there and verifies.
         process, address = start(data)
@@ -117,40 +125,28 @@ def test_acknowledged_transactions_survive_sigkill(stubs):
         # counter.AddRequest{name = name, by = 1}: field 1 (string), field 2 (varint 1).
         return b"\x0a" + bytes([len(name)]) + name.encode() + b"\x10\x01"
 
+    def add_counter(address):
+        with grpc.insecure_channel(address) as channel:
+            request = wasmrpc_pb2.AddRequest(wasm=counter_wasm)
+            request.descriptor.MergeFromString((REPO / "Guests/counter/counter.pb").read_bytes())
+            wasmrpc_pb2_grpc.RegistryStub(channel).Add(request, timeout=30)
+
+    def client(address, stop, number):
+        with grpc.insecure_channel(address) as channel:
+            call = channel.unary_unary("/counter.Counter/Add")
+            sent = 0
+            while not stop.is_set():
+                request = add_request("hot" if sent % 2 == 0 else f"c{number}")
+                sent += 1
+                try:
+                    response, rpc = call.with_call(request, metadata=[("wasmrpc-module-id", module)], timeout=10)
+                except grpc.RpcError:
+                    return  # the server died mid-call: this transaction was never acknowledged
+                with lock:
+                    acknowledged.append((dict(rpc.initial_metadata())["wasmrpc-transaction"], request, response))
+
     try:
-        for round_number in range(ROUNDS):
-            process, address = start(data)
-            if round_number == 0:
-                with grpc.insecure_channel(address) as channel:
-                    request = wasmrpc_pb2.AddRequest(wasm=counter_wasm)
-                    request.descriptor.MergeFromString((REPO / "Guests/counter/counter.pb").read_bytes())
-                    wasmrpc_pb2_grpc.RegistryStub(channel).Add(request, timeout=30)
-            stop = threading.Event()
-
-            def client(number):
-                with grpc.insecure_channel(address) as channel:
-                    call = channel.unary_unary("/counter.Counter/Add")
-                    sent = 0
-                    while not stop.is_set():
-                        request = add_request("hot" if sent % 2 == 0 else f"c{number}")
-                        sent += 1
-                        try:
-                            response, rpc = call.with_call(request, metadata=[("wasmrpc-module-id", module)], timeout=10)
-                        except grpc.RpcError:
-                            return  # the server died mid-call: this transaction was never acknowledged
-                        with lock:
-                            acknowledged.append((dict(rpc.initial_metadata())["wasmrpc-transaction"], request, response))
-
-            threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
-            for thread in threads:
-                thread.start()
-            time.sleep(rng.uniform(0.5, 2.0))
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=10)
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=30)
-            print(f"round {round_number + 1}: killed with {len(acknowledged)} transactions acknowledged so far")
+        kill_rounds(data, rng, (0.5, 2.0), client, acknowledged, "transactions", setup=add_counter)
 
         assert len(acknowledged) >= ROUNDS, "too few transactions were acknowledged for the test to mean anything"
         process, address = start(data)
