@@ -10,7 +10,8 @@ import WasmRPCCore
 /// `log_node(level, idx, hash)`, the hash of every complete subtree (level 0 = leaf hashes);
 /// `log_checkpoint(size, note)`; `state(owner, key, value)`, the world state (the owner is the
 /// module id: a column of its own so that state could one day pass to another module),
-/// `state_usage(owner, keys, bytes)` and `ledger_transaction`, one row per committed transaction. A transaction is SQLite's (`BEGIN IMMEDIATE` … `COMMIT`) on the
+/// `state_usage(owner, keys, bytes)` and `ledger_transaction`, one row per committed transaction.
+/// Commits are durable: `synchronous = FULL`, so the WAL is fsync'd before a COMMIT returns. A transaction is SQLite's (`BEGIN IMMEDIATE` … `COMMIT`) on the
 /// pool's writer connection, one at a time in this process; SQLite's own lock keeps other
 /// processes out of the same database meanwhile. All of it blocks, so it runs on the
 /// `BlockingExecutor` (`executor`).
@@ -58,6 +59,10 @@ public final class SQLiteStorage: StorageEngine {
             // A transaction spans several accesses to the writer connection (one per await).
             configuration.allowsUnsafeTransactions = true
             pool = try DatabasePool(path: path, configuration: configuration)
+            // Durable commits: the WAL is fsync'd before a COMMIT returns (GRDB's WAL default,
+            // NORMAL, can lose the last commits to a power cut or an OS crash). Set after the pool
+            // opens: opening it sets NORMAL on the writer connection.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch let error as ContentStoreError {
             throw error

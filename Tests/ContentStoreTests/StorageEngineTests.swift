@@ -95,6 +95,13 @@ import WasmRPCCore
         #expect(try await store.audit() == [])
     }
 
+    /// SQLite commits are durable: the writer fsyncs the WAL at every COMMIT (synchronous = FULL,
+    /// 2), not GRDB's WAL default (NORMAL, 1).
+    @Test func sqliteCommitsAreDurable() throws {
+        let storage = try SQLiteStorage(directory: directory.path)
+        #expect(try storage.pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") } == 2)
+    }
+
     @Test func aMissingSubtreeIsDataLossNotABadRequest() async throws {
         let store = try await ContentStore.open(directory: directory.path)
         for n in 0..<4 { _ = try await store.add(wasm: [UInt8(n)], descriptor: [], name: "m\(n)", functions: []) }
