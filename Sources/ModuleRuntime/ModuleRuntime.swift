@@ -49,7 +49,7 @@ public final class ModuleRuntime: Sendable {
     let scheduler: CallScheduler
     private let interfaces: ModuleCache<ModuleInterface>
     let commits: CommitQueue
-    let logger: Logger
+    private let logger: Logger
 
     /// A runtime on `store`. Its guests reach the host capabilities of `router` and, under binding
     /// `wasmrpc`, namespace `state`, their module's world state (`StateCapability`).
@@ -287,7 +287,7 @@ public final class ModuleRuntime: Sendable {
 
     /// The loaded module `id`, from the cache or from the store (verified, parsed, linked); one
     /// load per module however many callers need it at once (`ModuleLoader`).
-    func load(_ id: ModuleID) async throws -> LoadedModule {
+    private func load(_ id: ModuleID) async throws -> LoadedModule {
         try await loader.module(id) { [self] in
             let (record, wasm) = try await store.module(id)
             let usesState = try await store.hasState(id)
@@ -300,7 +300,7 @@ public final class ModuleRuntime: Sendable {
     }
 
     /// Runs `body`, throwing lower layers' errors as the runtime's own (`ModuleRuntimeError.wrapping`).
-    func wrappingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    private func wrappingErrors<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch {
