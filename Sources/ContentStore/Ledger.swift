@@ -50,7 +50,8 @@ public struct PendingTransaction: Sendable {
 
 /// What became of a pending transaction.
 public enum TransactionOutcome: Sendable {
-    case committed(TransactionRecord)
+    /// Committed, in the tree of `treeSize` leaves that `checkpoint` (a signed note) signs.
+    case committed(TransactionRecord, treeSize: Int64, checkpoint: String)
     /// Something it read changed before it could commit: the call must run again.
     case conflict(String)
     /// It cannot be committed as it is (say, the module's state would exceed its limit).
@@ -73,7 +74,8 @@ extension ContentStore {
                 var usages: [ModuleID: StateUsage] = [:]
                 var sequences: [ModuleID: Int64] = [:]
                 var accepted: [TransactionRecord] = []
-                var outcomes: [TransactionOutcome] = []
+                // Committed ones are nil until the batch's checkpoint is signed.
+                var outcomes: [TransactionOutcome?] = []
                 let firstLeaf = try await transaction.logSize()
                 for pending in batch {
                     let module = pending.module
@@ -119,17 +121,19 @@ extension ContentStore {
                     usages[module] = after
                     sequences[module] = sequence
                     accepted.append(record)
-                    outcomes.append(.committed(record))
+                    outcomes.append(nil)
                 }
-                guard !accepted.isEmpty else { return outcomes }
+                guard !accepted.isEmpty else { return outcomes.compactMap { $0 } }
                 for (module, overlay) in overlays {
                     let writes = overlay.map { StateWrite(key: $0.key, value: $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
                     try await transaction.writeState(module, writes, usage: usages[module] ?? StateUsage())
                 }
                 try await transaction.append(accepted.map(\.logEntry.bytes))
                 try await transaction.insert(accepted)
-                try await transaction.signCheckpoint(size: firstLeaf + Int64(accepted.count), log)
-                return outcomes
+                let size = firstLeaf + Int64(accepted.count)
+                let note = try await transaction.signCheckpoint(size: size, log)
+                var committed = accepted.makeIterator()
+                return outcomes.map { $0 ?? .committed(committed.next()!, treeSize: size, checkpoint: note) }
             }
         }
     }
@@ -210,6 +214,14 @@ extension ContentStore {
     /// The receipt of a transaction's leaf against the newest checkpoint.
     public func receipt(for record: TransactionRecord) async throws(ContentStoreError) -> LogReceipt {
         try await receipt(leafIndex: record.leafIndex, of: "transaction \(record.id)")
+    }
+
+    /// The receipt of a transaction just committed, against the checkpoint its commit signed (one
+    /// read: the inclusion proof).
+    public func receipt(for record: TransactionRecord, treeSize: Int64, checkpoint: String) async throws(ContentStoreError) -> LogReceipt {
+        LogReceipt(
+            leafIndex: record.leafIndex, leaf: record.logEntry.bytes, treeSize: treeSize,
+            inclusionProof: try await inclusionProof(index: record.leafIndex, size: treeSize), checkpoint: checkpoint)
     }
 }
 

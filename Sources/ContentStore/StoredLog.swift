@@ -55,13 +55,16 @@ extension StorageTransaction {
         return size
     }
 
-    /// Signs the checkpoint of the first `size` leaves with `identity` and stores it.
-    public func signCheckpoint(size: Int64, _ identity: LogIdentity) async throws(ContentStoreError) {
+    /// Signs the checkpoint of the first `size` leaves with `identity`, stores it, and returns its
+    /// signed note.
+    @discardableResult
+    public func signCheckpoint(size: Int64, _ identity: LogIdentity) async throws(ContentStoreError) -> String {
         let root = try await root(size: size)
         let note = try logging { () throws(LogError) in
             try identity.signer.sign(Checkpoint(origin: identity.origin, size: size, rootHash: root).body)
         }
         try await insertCheckpoint(note, size: size)
+        return note
     }
 }
 

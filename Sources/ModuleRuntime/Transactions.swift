@@ -97,9 +97,10 @@ extension ModuleRuntime {
             module.writerGate.leave()
             holdsGate = false
             switch await ticket.outcome() {
-            case .success(.committed(let record)):
+            case .success(.committed(let record, let treeSize, let checkpoint)):
                 var committed = invocation
-                committed.transaction = CommittedTransaction(record: record, receipt: try await store.receipt(for: record))
+                let receipt = try await store.receipt(for: record, treeSize: treeSize, checkpoint: checkpoint)
+                committed.transaction = CommittedTransaction(record: record, receipt: receipt)
                 return committed
             case .success(.conflict(let reason)):
                 lastConflict = reason

@@ -31,7 +31,7 @@ import WasmRPCProto
     }
 
     func committed(_ outcome: TransactionOutcome) -> TransactionRecord? {
-        if case .committed(let record) = outcome { return record }
+        if case .committed(let record, _, _) = outcome { return record }
         return nil
     }
 
@@ -71,6 +71,11 @@ import WasmRPCProto
         #expect(try await store.transactions(of: module, after: 1).map(\.sequence) == [2, 3])
         let receipt = try await store.receipt(for: third)
         #expect(receipt.leaf == leaves[2] && receipt.treeSize == 3)
+        guard case .committed(_, let treeSize, let note) = outcomes[2] else { return }
+        let newest = try await store.checkpoint().note
+        #expect(treeSize == 3 && note == newest)
+        let fromCommit = try await store.receipt(for: third, treeSize: treeSize, checkpoint: note)
+        #expect(fromCommit == receipt)
     }
 
     @Test(arguments: Engine.allCases) func aRangeReadConflictsWhenAKeyAppearsInIt(engine: Engine) async throws {

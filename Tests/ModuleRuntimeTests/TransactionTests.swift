@@ -40,12 +40,16 @@ let counterDescriptor = try! fixture("Guests/counter/counter.pb")
         var transactions: Int64 { get async throws { try await runtime.store.engine.reads.lastTransactionSequence(of: id) } }
     }
 
-    /// A runtime on a fresh store with the counter module added.
+    /// A runtime on a fresh store with the counter module added. Guests get 60 s (unless
+    /// `configure` says otherwise), far above what any call here needs on a loaded machine.
     func withCounter<T>(
         _ configure: (inout RuntimeConfiguration) -> Void = { _ in }, capabilities: [String: any HostCapability] = [:],
         _ body: (Counter) async throws -> T
     ) async throws -> T {
-        try await withFreshRuntime(configure, capabilities: capabilities) { runtime in
+        try await withFreshRuntime({ configuration in
+            configuration.wapc.timeout = .seconds(60)
+            configure(&configuration)
+        }, capabilities: capabilities) { runtime in
             let id = try await runtime.add(wasm: counterWasm, descriptorSet: counterDescriptor, name: "").record.id
             return try await body(Counter(runtime: runtime, id: id))
         }
@@ -80,12 +84,15 @@ let counterDescriptor = try! fixture("Guests/counter/counter.pb")
     }
 
     @Test(arguments: ["error", "trap", "spin"]) func aCallThatFailsAfterWritingChangesNothing(how: String) async throws {
-        // "spin" ends by fuel or the deadline, whichever comes first; either way the call fails.
-        try await withCounter({ $0.wapc.fuel = 20_000_000; $0.wapc.timeout = .seconds(60) }) { counter in
+        // "spin" never ends by itself: without a fuel limit, its own deadline (300 ms, for that call
+        // only) stops it, however fast the machine; the other calls have the default 60 s.
+        try await withCounter({ $0.wapc.fuel = nil; $0.wapc.timeout = .seconds(60) }) { counter in
             _ = try await counter.add("c")
-            await #expect(throws: ModuleRuntimeError.self) {
-                try await counter.call("AddThenFail", Counter_FailRequest.with { $0.name = "c"; $0.how = how })
+            let deadline: ContinuousClock.Instant? = how == "spin" ? .now + .milliseconds(300) : nil
+            let error = await #expect(throws: ModuleRuntimeError.self) {
+                try await counter.call("AddThenFail", Counter_FailRequest.with { $0.name = "c"; $0.how = how }, deadline: deadline)
             }
+            #expect(error?.code == (how == "spin" ? .deadlineExceeded : .guestFailed), "\(String(describing: error))")
             #expect(try await counter.get("c") == 1)
             #expect(try await counter.transactions == 1)
             // The module goes on working.
@@ -121,6 +128,11 @@ let counterDescriptor = try! fixture("Guests/counter/counter.pb")
             $0.state.maxWritesPerTransaction = 5
             $0.state.maxStateBytes = 1_000
         }) { counter in
+            // A key over the limit (counter/ + 1,000 characters), a value over it, too many writes,
+            // a module's state over its bytes.
+            let long = String(repeating: "k", count: 1_020)
+            let error = await #expect(throws: ModuleRuntimeError.self) { try await counter.add(long) }
+            #expect(error?.code == .limitExceeded && error?.message.contains("key of 1028 bytes") == true, "\(String(describing: error))")
             for (count, size) in [(1, 101), (6, 1), (20, 60)] {
                 let error = await #expect(throws: ModuleRuntimeError.self) {
                     try await counter.call("Fill", Counter_FillRequest.with { $0.name = "f"; $0.count = UInt32(count); $0.size = UInt32(size) })
@@ -193,7 +205,7 @@ let counterDescriptor = try! fixture("Guests/counter/counter.pb")
     /// A transaction's WASI clocks read its recorded time and its random bytes come from its seed
     /// (docs/CHAINCODE.md), so a replay sees the same: the C fixture answers with what it saw.
     @Test func aTransactionSeesItsRecordedTimeAndSeededRandomBytes() async throws {
-        try await withFreshRuntime({ _ in }) { runtime in
+        try await withFreshRuntime({ $0.wapc.timeout = .seconds(60) }) { runtime in
             let descriptor = descriptorSet(package: "wasi", messages: ["Text": ["text"]], services: [("Clock", [("stamp", "Text", "Text")])])
             let wasm = try fixture("Tests/Fixtures/wasi/wasi-guest.wasm")
             let id = try await runtime.add(wasm: wasm, descriptorSet: try descriptor.serializedBytes(), name: "").record.id
