@@ -460,7 +460,9 @@ struct SQLiteAccess: StorageTransaction {
     }
 }
 
-/// Committed state for running guests: one short read transaction per call, on the calling thread.
+/// Committed state for running guests: one SELECT per call on a reader connection, on the calling
+/// thread. Each call is one statement, which SQLite runs atomically on committed data, so no
+/// explicit read transaction (BEGIN … COMMIT, three statements) wraps it.
 struct SQLiteStateReader: StateReader {
     let pool: DatabasePool
 
@@ -474,7 +476,7 @@ struct SQLiteStateReader: StateReader {
 
     private func read<T>(_ body: (Database) throws -> T) throws(ContentStoreError) -> T {
         do {
-            return try pool.read(body)
+            return try pool.unsafeRead(body)
         } catch {
             throw ContentStoreError(.storage, "cannot read the world state: \(error)")
         }

@@ -82,7 +82,6 @@ final class LoadedModule: Sendable {
     }
 
     fileprivate func markUsesState() {
-        pace.bar()
         state.store(true, ordering: .relaxed)
     }
 
@@ -184,8 +183,7 @@ final class ModuleLoader: Sendable {
             acquireTimeout: configuration.wapc.timeout ?? .seconds(1), idleBudget: idleInstances)
         instances.adopt(trial)
         let usesState = usesState || stateful.withLock { $0.contains(record.id) }
-        // A module with state reads the store from its calls, which blocks: never on a caller's thread.
-        let barred = configuration.inlineCalls == 0 || usesState || barredFromInline.withLock { $0.contains(record.id) }
+        let barred = configuration.inlineCalls == 0 || barredFromInline.withLock { $0.contains(record.id) }
         let loaded = LoadedModule(
             record: record, interface: interface, instances: instances, pace: CallPace(streak: configuration.inlineStreak, barred: barred),
             usesState: usesState)
@@ -200,8 +198,8 @@ final class ModuleLoader: Sendable {
         return cache.insert(stored, for: record.id)
     }
 
-    /// Records that `module` uses world state: its calls run as transactions (or queries), never
-    /// on callers' threads, from now on.
+    /// Records that `module` uses world state: its calls run as transactions (on the workers) or
+    /// queries from now on.
     func markUsesState(_ module: LoadedModule) {
         module.markUsesState()
         stateful.withLock { _ = $0.insert(module.record.id) }
