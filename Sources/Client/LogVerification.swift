@@ -177,12 +177,9 @@ extension WasmRPCClient {
     /// if the server's answer is for other sizes, does not verify, or contradicts a checkpoint.
     public func verifiedConsistency(first: Int64, second: Int64?, trust: LogTrust) async throws -> VerifiedConsistency {
         guard first >= 0, (second ?? 0) >= 0 else { throw ClientError(.invalidArgument, "tree sizes are not negative") }
-        let (note, announced) = try await logCheckpoint()
         do {
-            let origin = Checkpoint.claimedOrigin(ofNote: note) ?? ""
-            let verifier = try trust.explicitKey ?? trust.pinnedKey(origin: origin) ?? announced
-            let newest = try Checkpoint(body: verifier.verify(note))
-            guard newest.origin == origin else { throw LogError(.malformed, "the checkpoint's origin line is not its own") }
+            let (note, newest, verifier) = try await newestCheckpoint(trust: trust)
+            let origin = newest.origin
             let second = second ?? newest.size
             guard first <= second else { throw ClientError(.invalidArgument, "tree \(second) is smaller than tree \(first)") }
             let response = try await consistencyProof(first: first, second: second)
@@ -205,6 +202,18 @@ extension WasmRPCClient {
         } catch let error as LogError {
             throw ClientError(.verificationFailed, "the consistency proof does not verify: \(error.message)")
         }
+    }
+
+    /// The newest checkpoint as the server signed it, checked with the pinned key (`--log-key`, else
+    /// the one pinned for its origin, else the key the server announces: trust on first use), and
+    /// that key.
+    func newestCheckpoint(trust: LogTrust) async throws -> (note: String, checkpoint: Checkpoint, key: NoteVerifier) {
+        let (note, announced) = try await logCheckpoint()
+        let origin = Checkpoint.claimedOrigin(ofNote: note) ?? ""
+        let key = try trust.explicitKey ?? trust.pinnedKey(origin: origin) ?? announced
+        let checkpoint = try Checkpoint(body: key.verify(note))
+        guard checkpoint.origin == origin else { throw LogError(.malformed, "the checkpoint's origin line is not its own") }
+        return (note, checkpoint, key)
     }
 
     /// The server's consistency proof between the trees of `first` and `second` leaves (both
@@ -283,12 +292,9 @@ extension WasmRPCClient {
     /// checked with the pinned key (or, on first use, the key the server announces) and which must
     /// extend the newest checkpoint this client saw before. Returns that checkpoint.
     public func proveLeaves(_ leaves: [(index: Int64, bytes: [UInt8])], trust: LogTrust) async throws -> Checkpoint {
-        let (note, announced) = try await logCheckpoint()
         do {
-            let origin = Checkpoint.claimedOrigin(ofNote: note) ?? ""
-            let key = try trust.explicitKey ?? trust.pinnedKey(origin: origin) ?? announced
-            let checkpoint = try Checkpoint(body: key.verify(note))
-            guard checkpoint.origin == origin else { throw LogError(.malformed, "the checkpoint's origin line is not its own") }
+            let (note, checkpoint, key) = try await newestCheckpoint(trust: trust)
+            let origin = checkpoint.origin
             try await checkConsistency(from: try trust.lastCheckpoint(origin: origin, key: key), to: checkpoint)
             for (index, bytes) in leaves {
                 let response = try await logService.getInclusionProof(

@@ -69,6 +69,11 @@ import WasmRPCProto
 
             let fetched = try await client.getTransactionVerified(ids[1], trust: trust)
             #expect(fetched.transaction?.sequence == 2 && fetched.entry.method == "/counter.Counter/Add")
+            // Leaves proven one by one against the newest checkpoint; a leaf that is not the log's is refused.
+            let leaves = (first.transactions + second.transactions).map { (Int64($0.leafIndex), Array(fetched.entry.bytes)) }
+            await #expect(throws: ClientError.self) { try await client.proveLeaves(leaves, trust: trust) }
+            let proven = try await client.proveLeaves([(Int64(fetched.proven.leafIndex), fetched.entry.bytes)], trust: trust)
+            #expect(proven.size == 4)
 
             #expect(await statusCode { try await client.state.getTransaction(.with { $0.id = "nope" }) } == .invalidArgument)
             #expect(await statusCode { try await client.state.getTransaction(.with { $0.id = String(repeating: "0", count: 64) }) } == .notFound)
