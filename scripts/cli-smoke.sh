@@ -53,7 +53,7 @@ stop_server() {
 }
 
 echo "--- serve"
-start_server serve --metrics-listen 127.0.0.1:0
+start_server serve --metrics-listen 127.0.0.1:0 --timeout 60s
 metrics=$(sed -n 's/^metrics on //p' "$work/serve.out")
 [ -n "$metrics" ] || fail "serve --metrics-listen printed no 'metrics on' line: $(cat "$work/serve.out")"
 

@@ -61,6 +61,8 @@ struct Demo: AsyncParsableCommand {
 
         var configuration = WasmRPCServer.Configuration(dataDirectory: data)
         configuration.port = 0
+        // The demo must not fail on a slow or busy machine: guests get 30 s instead of serve's 1 s.
+        configuration.runtime.wapc.timeout = .seconds(30)
         let server = try await WasmRPCServer(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }

@@ -24,12 +24,17 @@ ROUNDS = 5
 CLIENTS = 4
 
 
-def start(data):
-    process = subprocess.Popen([BINARY, "serve", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "error"],
+def start(data, *extra):
+    process = subprocess.Popen([BINARY, "serve", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "error", *extra],
                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     line = process.stdout.readline()
     assert line.startswith("listening on "), f"wasmrpc serve did not start: {line!r}"
     return process, line.split()[-1]
+
+
+# A guest deadline far above what a call needs on a loaded machine: these tests kill the server,
+# not its calls.
+PATIENT = ("--timeout", "60s")
 
 
 def kill_rounds(data, rng, pause, client, acknowledged, what, setup=None):
@@ -37,7 +42,7 @@ def kill_rounds(data, rng, pause, client, acknowledged, what, setup=None):
     `client(address, stop, number)` in CLIENTS threads, kills the server with SIGKILL after a random
     pause drawn from `pause`, and waits for the clients (whose calls then fail)."""
     for round_number in range(ROUNDS):
-        process, address = start(data)
+        process, address = start(data, *PATIENT)
         if setup and round_number == 0:
             setup(address)
         stop = threading.Event()
@@ -77,7 +82,7 @@ def test_acknowledged_adds_survive_sigkill(stubs):
         kill_rounds(data, rng, (0.3, 1.5), client, acknowledged, "Adds")
 
         # Restart once more: everything acknowledged is there and verifies.
-        process, address = start(data)
+        process, address = start(data, *PATIENT)
         try:
             leftovers = [p for p in pathlib.Path(data, "blobs").rglob("*.tmp")]
             assert leftovers == [], f"interrupted writes left behind: {leftovers}"
@@ -149,7 +154,7 @@ def test_acknowledged_transactions_survive_sigkill(stubs):
         kill_rounds(data, rng, (0.5, 2.0), client, acknowledged, "transactions", setup=add_counter)
 
         assert len(acknowledged) >= ROUNDS, "too few transactions were acknowledged for the test to mean anything"
-        process, address = start(data)
+        process, address = start(data, *PATIENT)
         try:
             with grpc.insecure_channel(address) as channel:
                 state = wasmrpc_pb2_grpc.StateStub(channel)

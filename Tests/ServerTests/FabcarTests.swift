@@ -4,6 +4,7 @@ import Foundation
 import GeneratedTestProtos
 import GRPCCore
 import ModuleRuntime
+import Server
 import SwiftProtobuf
 import Testing
 import TestSupport
@@ -26,7 +27,7 @@ import WasmRPCProto
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let wasm = try fixture(guest.rawValue)
-        let id = try await withRunningServer(directory: directory) { client, server in
+        let id = try await withRunningServer(directory: directory, configure: StateServiceTests.patientGuests) { client, server in
             let id = try #require(ModuleID(hex: try await client.add(wasm: wasm, descriptorSet: Self.descriptor).metadata.id))
             func call(_ method: String, _ request: some SwiftProtobuf.Message) async throws -> NativeResponse {
                 try await client.call("fabcar.FabCar/\(method)", message: try request.serializedBytes(), module: id)
@@ -74,7 +75,7 @@ import WasmRPCProto
 
     /// The Rust complex guest answers like the Swift one, as a native route.
     @Test func theRustComplexGuestMultiplies() async throws {
-        try await withServer { client in
+        try await withServer(configure: StateServiceTests.patientGuests) { client in
             let id = try #require(
                 ModuleID(hex: try await client.add(wasm: try fixture("Guests/rust/complex/complex.wasm"), descriptorSet: complexDescriptor).metadata.id))
             let answer = try await client.call("complex.Calculator/mul", message: try complexRequest((1, 2), (3, 4)).value.map { $0 }, module: id)

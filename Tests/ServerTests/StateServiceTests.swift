@@ -2,6 +2,7 @@ import Client
 import Foundation
 import GeneratedTestProtos
 import GRPCCore
+import Server
 import SwiftProtobuf
 import Testing
 import TestSupport
@@ -13,6 +14,9 @@ import WasmRPCProto
 /// and verified transactions.
 @Suite(.timeLimit(.minutes(10))) struct StateServiceTests {
     static let counterWasm = try! fixture("Guests/counter/counter.wasm")
+    /// Guests get 60 s, far above what a call here needs on a loaded machine (the suite runs in
+    /// parallel on 2 cores, and a module's first transaction translates its functions).
+    static func patientGuests(_ configuration: inout WasmRPCServer.Configuration) { configuration.runtime.wapc.timeout = .seconds(60) }
     static let counterDescriptor = try! Google_Protobuf_FileDescriptorSet(serializedBytes: fixture("Guests/counter/counter.pb"))
 
     func add(_ client: WasmRPCClient, _ name: String, by: Int64 = 1) async throws -> Wasmrpc_V1_InvokeResponse {
@@ -29,7 +33,7 @@ import WasmRPCProto
     @Test func invokeReceiptsVerifyAndTheStateServiceShowsTheLedger() async throws {
         let trust = LogTrust(directory: temporaryDirectory())
         defer { try? FileManager.default.removeItem(atPath: trust.directory) }
-        try await withServer { client in
+        try await withServer(configure: Self.patientGuests) { client in
             let id = try await counterID(client)
             var ids: [String] = []
             for n in 1...3 {
@@ -82,7 +86,7 @@ import WasmRPCProto
     }
 
     @Test func nativeCallsNameTheirTransactionInAHeader() async throws {
-        try await withServer { client in
+        try await withServer(configure: Self.patientGuests) { client in
             let id = try await counterID(client)
             let request: [UInt8] = try Counter_AddRequest.with { $0.name = "n" }.serializedBytes()
             let answer = try await client.call("counter.Counter/Add", message: request)
@@ -96,7 +100,7 @@ import WasmRPCProto
     }
 
     @Test func aFailedTransactionIsAnErrorWithTheGuestsMessageAndLeavesNoTrace() async throws {
-        try await withServer { client in
+        try await withServer(configure: Self.patientGuests) { client in
             let id = try await counterID(client)
             _ = try await add(client, "x")
             let failing = try Counter_FailRequest.with { $0.name = "x"; $0.how = "error" }.serializedData()

@@ -117,7 +117,7 @@ private func call(_ arguments: [String]) throws -> [UInt8] {
 
     @Test func theChaincodeTargetsCommitAndQuery() async throws {
         let bench = try Bench.parse([
-            "--requests", "20", "--warmup", "10ms", "--concurrency", "4", "--target", "tx,query", "--cold-starts", "0",
+            "--requests", "20", "--warmup", "10ms", "--concurrency", "4", "--target", "tx,query", "--cold-starts", "0", "--timeout", "60s",
             "--counter-module", path("Guests/counter/counter.wasm"), "--counter-descriptor-set", path("Guests/counter/counter.pb"),
             "--complex-module", path("Guests/complex/complex.wasm"), "--complex-descriptor-set", path("Guests/complex/complex.pb"),
         ])
