@@ -98,8 +98,9 @@ public struct TransactionRecord: Sendable, Hashable {
     public var id: String { logEntry.id }
 }
 
-/// Committed state read at once, for a guest that is running: the calls block the thread (a guest
-/// worker's, never one of Swift's cooperative threads). Each call sees committed data.
+/// Committed state read at once, for a guest that is running: the calls block the thread running
+/// the guest (a worker's, or for a short query the thread that received the call, see the
+/// runtime's inline calls), so they must be short. Each call sees committed data.
 public protocol StateReader: Sendable {
     /// The value of `key` in the state of `owner`, or nil.
     func value(_ owner: ModuleID, key: [UInt8]) throws(ContentStoreError) -> [UInt8]?
