@@ -36,6 +36,9 @@ public struct PendingTransaction: Sendable {
     /// The serialized write set (`wasmrpc.v1.WriteSet`).
     public var writeSet: [UInt8] { Self.writeSet(writes) }
 
+    /// The serialized read set: the bytes a record keeps and its leaf's `reads` digest covers.
+    public static func readSet(_ reads: Wasmrpc_V1_ReadSet) -> [UInt8] { serialized(reads) }
+
     public static func writeSet(_ writes: [StateWrite]) -> [UInt8] {
         var set = Wasmrpc_V1_WriteSet()
         set.writes = writes.map { write in
@@ -113,11 +116,9 @@ extension ContentStore {
                     sequence += 1
                     let record = TransactionRecord(
                         module: module, sequence: sequence, method: pending.method, input: pending.input, output: pending.output,
-                        readSet: serialized(pending.reads), writeSet: pending.writeSet, timeNanoseconds: pending.timeNanoseconds,
+                        readSet: PendingTransaction.readSet(pending.reads), writeSet: pending.writeSet, timeNanoseconds: pending.timeNanoseconds,
                         nonce: pending.nonce, leafIndex: firstLeaf + Int64(accepted.count))
-                    var updated = overlay
-                    for write in pending.writes { updated[write.key] = .some(write.value) }
-                    overlays[module] = updated
+                    overlays[module] = overlay.merging(pending.writes.overlay) { _, later in later }
                     usages[module] = after
                     sequences[module] = sequence
                     accepted.append(record)
@@ -125,8 +126,7 @@ extension ContentStore {
                 }
                 guard !accepted.isEmpty else { return outcomes.compactMap { $0 } }
                 for (module, overlay) in overlays {
-                    let writes = overlay.map { StateWrite(key: $0.key, value: $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
-                    try await transaction.writeState(module, writes, usage: usages[module] ?? StateUsage())
+                    try await transaction.writeState(module, overlay.writes, usage: usages[module] ?? StateUsage())
                 }
                 try await transaction.append(accepted.map(\.logEntry.bytes))
                 try await transaction.insert(accepted)
@@ -143,11 +143,8 @@ extension ContentStore {
     private static func conflict(
         _ pending: PendingTransaction, current: [[UInt8]: [UInt8]?], overlay: StateOverlay, _ transaction: any StorageTransaction
     ) async throws(ContentStoreError) -> String? {
-        for read in pending.reads.keys {
-            let key = Array(read.key)
-            if valueDigest(current[key] ?? nil) != Array(read.valueSha256) {
-                return "key 0x\(Hex.lowercase(key.prefix(64))) changed after the call read it"
-            }
+        for read in pending.reads.keys where !read.matches(current[Array(read.key)] ?? nil) {
+            return "key 0x\(Hex.lowercase(read.key.prefix(64))) changed after the call read it"
         }
         for range in pending.reads.ranges {
             let (start, end) = (Array(range.startKey), Array(range.endKey))
@@ -155,10 +152,7 @@ extension ContentStore {
                 (limit) async throws(ContentStoreError) in
                 try await transaction.stateRange(pending.module, start: start, end: end, limit: limit)
             }
-            let same =
-                now.count == range.entries.count
-                && zip(now, range.entries).allSatisfy { $0.key == Array($1.key) && valueDigest($0.value) == Array($1.valueSha256) }
-            if !same { return "the range from 0x\(Hex.lowercase(start.prefix(64))) changed after the call read it" }
+            if !range.matches(now) { return "the range from 0x\(Hex.lowercase(start.prefix(64))) changed after the call read it" }
         }
         return nil
     }
@@ -222,6 +216,36 @@ extension ContentStore {
         LogReceipt(
             leafIndex: record.leafIndex, leaf: record.logEntry.bytes, treeSize: treeSize,
             inclusionProof: try await inclusionProof(index: record.leafIndex, size: treeSize), checkpoint: checkpoint)
+    }
+}
+
+extension Wasmrpc_V1_KeyRead {
+    /// A read of `key` that found `value` (nil: no value).
+    public init(key: [UInt8], value: [UInt8]?) {
+        self.init()
+        self.key = Data(key)
+        valueSha256 = Data(ContentStore.valueDigest(value))
+    }
+
+    /// Whether reading the key again, finding `value`, sees what this read saw.
+    public func matches(_ value: [UInt8]?) -> Bool {
+        ContentStore.valueDigest(value) == Array(valueSha256)
+    }
+}
+
+extension Wasmrpc_V1_RangeRead {
+    /// A read of the first `limit` entries of `start..<end` that found `entries`.
+    public init(start: [UInt8], end: [UInt8], limit: Int, entries: [StateEntry]) {
+        self.init()
+        startKey = Data(start)
+        endKey = Data(end)
+        self.limit = UInt32(limit)
+        self.entries = entries.map { Wasmrpc_V1_KeyRead(key: $0.key, value: $0.value) }
+    }
+
+    /// Whether reading the range again, finding `entries`, sees what this read saw.
+    public func matches(_ entries: [StateEntry]) -> Bool {
+        entries.count == self.entries.count && zip(entries, self.entries).allSatisfy { $0.key == Array($1.key) && $1.matches($0.value) }
     }
 }
 

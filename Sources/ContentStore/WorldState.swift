@@ -154,6 +154,13 @@ public enum StateView {
     }
 }
 
+extension Dictionary where Key == [UInt8], Value == [UInt8]? {
+    /// The writes of an overlay, one per key, in key order.
+    public var writes: [StateWrite] {
+        map { StateWrite(key: $0.key, value: $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+    }
+}
+
 extension Array where Element == StateWrite {
     /// The overlay these writes make.
     public var overlay: StateOverlay {

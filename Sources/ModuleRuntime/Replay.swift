@@ -68,7 +68,7 @@ public final class Replay {
             return problems.append("\(label): the call fails when run again: \(error)")
         }
         if output != record.output { problems.append("\(label): its output differs when run again") }
-        if serializedReads(access.reads) != record.readSet { problems.append("\(label): it reads other state when run again") }
+        if PendingTransaction.readSet(access.reads) != record.readSet { problems.append("\(label): it reads other state when run again") }
         let writes = access.writeList
         if PendingTransaction.writeSet(writes) != record.writeSet { problems.append("\(label): it writes other state when run again") }
         world.apply(writes)
@@ -101,10 +101,6 @@ public final class Replay {
         fresh.makeRewindable()
         instance = fresh
         return fresh
-    }
-
-    private func serializedReads(_ reads: Wasmrpc_V1_ReadSet) -> [UInt8] {
-        (try? reads.serializedBytes()) ?? []
     }
 }
 

@@ -64,9 +64,7 @@ final class StateAccess: @unchecked Sendable {
     final class Undecided: Sendable {}
 
     /// Its writes, one per key, in key order.
-    var writeList: [StateWrite] {
-        writes.map { StateWrite(key: $0.key, value: $0.value) }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
-    }
+    var writeList: [StateWrite] { writes.writes }
 
     /// Whether it read anything.
     var didRead: Bool { !reads.keys.isEmpty || !reads.ranges.isEmpty }
@@ -136,12 +134,7 @@ final class StateAccess: @unchecked Sendable {
         } else {
             value = try reading { () throws(ContentStoreError) in try reader.value(module, key: key) }
         }
-        if readKeys.insert(key).inserted {
-            var read = Wasmrpc_V1_KeyRead()
-            read.key = Data(key)
-            read.valueSha256 = Data(ContentStore.valueDigest(value))
-            reads.keys.append(read)
-        }
+        if readKeys.insert(key).inserted { reads.keys.append(Wasmrpc_V1_KeyRead(key: key, value: value)) }
         return value
     }
 
@@ -150,17 +143,7 @@ final class StateAccess: @unchecked Sendable {
         let entries = try StateView.range(start: start, end: end, limit: limit, overlay: pending) { (count) throws(HostCallFailure) in
             try reading { () throws(ContentStoreError) in try reader.range(module, start: start, end: end, limit: count) }
         }
-        var read = Wasmrpc_V1_RangeRead()
-        read.startKey = Data(start)
-        read.endKey = Data(end)
-        read.limit = UInt32(limit)
-        read.entries = entries.map { entry in
-            var seen = Wasmrpc_V1_KeyRead()
-            seen.key = Data(entry.key)
-            seen.valueSha256 = Data(ContentStore.valueDigest(entry.value))
-            return seen
-        }
-        reads.ranges.append(read)
+        reads.ranges.append(Wasmrpc_V1_RangeRead(start: start, end: end, limit: limit, entries: entries))
         return entries
     }
 
@@ -177,15 +160,10 @@ final class StateAccess: @unchecked Sendable {
     /// Whether what it read is still so (a query that read more than once might have read
     /// across a commit).
     func readsStillHold() throws(ContentStoreError) -> Bool {
-        for read in reads.keys where ContentStore.valueDigest(try reader.value(module, key: Array(read.key))) != Array(read.valueSha256) {
+        for read in reads.keys where !read.matches(try reader.value(module, key: Array(read.key))) { return false }
+        for range in reads.ranges
+        where !range.matches(try reader.range(module, start: Array(range.startKey), end: Array(range.endKey), limit: Int(range.limit))) {
             return false
-        }
-        for range in reads.ranges {
-            let now = try reader.range(module, start: Array(range.startKey), end: Array(range.endKey), limit: Int(range.limit))
-            let same =
-                now.count == range.entries.count
-                && zip(now, range.entries).allSatisfy { $0.key == Array($1.key) && ContentStore.valueDigest($0.value) == Array($1.valueSha256) }
-            if !same { return false }
         }
         return true
     }
