@@ -69,10 +69,9 @@ final class LoadedModule: Sendable {
     /// The instance for a transaction: the kept one, rewound, else a new one (initialized in
     /// `initial`). The writer gate makes the caller the only user until `keep`.
     func instanceForTransaction(initial: CallContext) throws(WapcError) -> WapcInstance {
-        if let kept = transactionInstance.withLock({ $0.take() }), kept.rewind() { return kept }
-        let instance = try instances.module.instantiate(configuration: instances.configuration, router: instances.router, context: initial)
-        instance.makeRewindable()
-        return instance
+        try instances.module.pristineInstance(
+            reusing: transactionInstance.withLock { $0.take() }, configuration: instances.configuration, router: instances.router,
+            initial: initial)
     }
 
     /// Keeps `instance` for the next transaction, unless it failed.

@@ -16,9 +16,11 @@ public final class Replay {
     private let interface: ModuleInterface
     private let wasm: WapcModule
     private let configuration: RuntimeConfiguration
+    /// The module's call limits, with guest output discarded.
+    private let wapc: WapcConfiguration
     private let world = ReplayState()
     private var instance: WapcInstance?
-    private var router: HostCallRouter
+    private let router: HostCallRouter
     /// The sequence number of the last transaction replayed.
     public private(set) var sequence: Int64 = 0
     /// What did not match, one line each.
@@ -34,6 +36,7 @@ public final class Replay {
         interface = try ModuleInterface(descriptorSet: descriptorSet)
         var wapc = configuration.wapc(for: module)
         wapc.output = .discard
+        self.wapc = wapc
         // The standard capabilities answer as they do live (success, nothing), without logging.
         var router = HostCallRouter()
         router.register(StateCapability(), binding: "wasmrpc", namespace: "state")
@@ -95,12 +98,10 @@ public final class Replay {
     }
 
     private func rewoundInstance() throws -> WapcInstance {
-        if let instance, instance.rewind() { return instance }
-        let fresh = try wasm.instantiate(
-            configuration: configuration.wapc(for: module), router: router, context: ModuleRuntime.initialContext(of: module))
-        fresh.makeRewindable()
-        instance = fresh
-        return fresh
+        let pristine = try wasm.pristineInstance(
+            reusing: instance, configuration: wapc, router: router, initial: ModuleRuntime.initialContext(of: module))
+        instance = pristine
+        return pristine
     }
 }
 

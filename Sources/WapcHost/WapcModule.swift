@@ -76,6 +76,17 @@ public struct WapcModule: Sendable {
         return (loaded, instance)
     }
 
+    /// An instance as it was right after its initializers ran: `kept` rewound (`WapcInstance.rewind`)
+    /// if it can be, else a new one, initialized in `initial` and made rewindable.
+    public func pristineInstance(
+        reusing kept: WapcInstance?, configuration: WapcConfiguration, router: HostCallRouter, initial: CallContext
+    ) throws(WapcError) -> WapcInstance {
+        if let kept, kept.rewind() { return kept }
+        let instance = try instantiate(configuration: configuration, router: router, context: initial)
+        instance.makeRewindable()
+        return instance
+    }
+
     /// A new instance in its own store, initialized (in `context`) and ready for calls.
     public func instantiate(
         configuration: WapcConfiguration = WapcConfiguration(), router: HostCallRouter = .standard, context: CallContext = .live
