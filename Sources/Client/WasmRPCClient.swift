@@ -203,6 +203,27 @@ public struct WasmRPCClient: Sendable {
     }
 }
 
+extension WasmRPCClient {
+    /// Every entry of module `id`'s state with `start <= key < end` (empty `end`: no bound), in key
+    /// order, page by page.
+    public func stateEntries(of id: ModuleID, from start: [UInt8] = [], to end: [UInt8] = []) async throws -> [Wasmrpc_V1_StateEntry] {
+        var entries: [Wasmrpc_V1_StateEntry] = []
+        var next = Data(start)
+        while true {
+            let page = try await state.range(
+                .with {
+                    $0.moduleID = id.hex
+                    $0.startKey = next
+                    $0.endKey = Data(end)
+                    $0.pageSize = 1_000
+                })
+            entries += page.entries
+            guard page.more, let last = page.entries.last else { return entries }
+            next = last.key + Data([0])
+        }
+    }
+}
+
 /// The answer of a native call: the response message's bytes, the module that answered, and the
 /// response headers.
 public struct NativeResponse: Sendable {

@@ -102,11 +102,21 @@ enum ModuleReference {
         if let id = ModuleID(hex: text) { return id }
         if let problem = ModuleLogEntry.nameProblem(text) { throw CommandFailure("no module can be named so: \(problem)") }
         let modules = try await client.list()
+        return try only(text, among: modules.filter { matches(text, id: $0.id, name: $0.name) }.map(\.id))
+    }
+
+    /// Whether `text` names the module with this id and name: the id's prefix (4 or more lowercase
+    /// hex digits) or its name.
+    static func matches(_ text: String, id: String, name: String) -> Bool {
         let isPrefix = text.count >= 4 && text.allSatisfy { $0.isHexDigit && !$0.isUppercase }
-        let matches = modules.filter { (isPrefix && $0.id.hasPrefix(text)) || $0.name == text }
-        guard matches.count == 1, let id = ModuleID(hex: matches[0].id) else {
+        return (isPrefix && id.hasPrefix(text)) || name == text
+    }
+
+    /// The one id of `matches` (the modules `text` names), else a clear failure.
+    static func only(_ text: String, among matches: [String]) throws -> ModuleID {
+        guard matches.count == 1, let id = ModuleID(hex: matches[0]) else {
             if matches.isEmpty { throw CommandFailure("no module has the id prefix or name \"\(text)\"") }
-            throw CommandFailure("\"\(text)\" matches \(matches.count) modules: \(matches.map(\.id).joined(separator: ", "))")
+            throw CommandFailure("\"\(text)\" matches \(matches.count) modules: \(matches.joined(separator: ", "))")
         }
         return id
     }

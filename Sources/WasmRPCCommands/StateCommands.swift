@@ -65,30 +65,13 @@ struct StateShow: AsyncParsableCommand {
                 }
                 return
             }
-            var start = prefix
-            let end = StateText.prefixEnd(prefix)
-            var entries: [[String: Any]] = []
-            while true {
-                let page = try await client.state.range(
-                    .with {
-                        $0.moduleID = id.hex
-                        $0.startKey = Data(start)
-                        $0.endKey = Data(end)
-                        $0.pageSize = 1_000
-                    })
-                for entry in page.entries {
-                    if json {
-                        entries.append(StateText.json(key: Array(entry.key), value: Array(entry.value)))
-                    } else {
-                        print("\(StateText.show(Array(entry.key)))\t\(StateText.show(Array(entry.value)))")
-                    }
-                }
-                guard page.more, let last = page.entries.last else { break }
-                start = Array(last.key) + [0]
-            }
+            let entries = try await client.stateEntries(of: id, from: prefix, to: StateText.prefixEnd(prefix))
             if json {
-                print(String(decoding: try JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+                let objects = entries.map { StateText.json(key: Array($0.key), value: Array($0.value)) }
+                print(String(decoding: try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+                return
             }
+            for entry in entries { print("\(StateText.show(Array(entry.key)))\t\(StateText.show(Array(entry.value)))") }
         }
     }
 }
@@ -303,32 +286,23 @@ struct StateVerify: AsyncParsableCommand {
             more = page.more && !page.transactions.isEmpty
             after = page.transactions.last?.sequence ?? after
         }
-        var stored: [StateEntry] = []
-        var start = Data()
-        while true {
-            let page = try await client.state.range(.with { $0.moduleID = id.hex; $0.startKey = start; $0.pageSize = 1_000 })
-            stored += page.entries.map { StateEntry(key: Array($0.key), value: Array($0.value)) }
-            guard page.more, let last = page.entries.last else { break }
-            start = last.key + Data([0])
-        }
+        let stored = try await client.stateEntries(of: id).map { StateEntry(key: Array($0.key), value: Array($0.value)) }
         replay.compare(withStored: stored)
         return Outcome(replay)
     }
 
-    /// The module a data directory knows by `text`: a full id, a unique id prefix or a unique name.
+    /// The module a data directory knows by `text`, by `ModuleReference`'s rules: a full id, a
+    /// unique id prefix (4 or more hex digits) or a unique name.
     static func resolve(_ text: String, in store: ContentStore) async throws -> ModuleID {
         if let id = ModuleID(hex: text) { return id }
-        var matches: [ModuleID] = []
+        var matches: [String] = []
         var token: Int64?
         repeat {
             let page = try await store.list(after: token, limit: 1_000)
-            matches += page.modules.filter { $0.id.hex.hasPrefix(text) || $0.name == text }.map(\.id)
+            matches += page.modules.filter { ModuleReference.matches(text, id: $0.id.hex, name: $0.name) }.map(\.id.hex)
             token = page.next
         } while token != nil
-        guard matches.count == 1 else {
-            throw CommandFailure(matches.isEmpty ? "no module has the id prefix or name \"\(text)\"" : "\"\(text)\" matches \(matches.count) modules")
-        }
-        return matches[0]
+        return try ModuleReference.only(text, among: matches)
     }
 }
 
