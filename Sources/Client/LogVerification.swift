@@ -20,6 +20,11 @@ public struct LoggedModule: Sendable {
     public let checkpointNote: String
     /// The checkpoint this client had seen before, if any (now proven to be a prefix).
     public let previous: Checkpoint?
+
+    /// The leaf's proof as `ProvenLeaf` gives it for any leaf.
+    public var proven: ProvenLeaf {
+        ProvenLeaf(leafIndex: leafIndex, inclusionProof: inclusionProof, checkpoint: checkpoint, previous: previous)
+    }
 }
 
 extension WasmRPCClient {

@@ -11,10 +11,10 @@ import WasmRPCCore
 /// `log_checkpoint(size, note)`; `state(owner, key, value)`, the world state (the owner is the
 /// module id: a column of its own so that state could one day pass to another module),
 /// `state_usage(owner, keys, bytes)` and `ledger_transaction`, one row per committed transaction.
-/// Commits are durable: `synchronous = FULL`, so the WAL is fsync'd before a COMMIT returns. A transaction is SQLite's (`BEGIN IMMEDIATE` … `COMMIT`) on the
-/// pool's writer connection, one at a time in this process; SQLite's own lock keeps other
-/// processes out of the same database meanwhile. All of it blocks, so it runs on the
-/// `BlockingExecutor` (`executor`).
+/// A transaction is SQLite's (`BEGIN IMMEDIATE` … `COMMIT`) on the pool's writer connection, one at
+/// a time in this process; SQLite's own lock keeps other processes out of the same database
+/// meanwhile. Commits are durable: `synchronous = FULL`, so the WAL is fsync'd before a COMMIT
+/// returns. All of it blocks, so it runs on the `BlockingExecutor` (`executor`).
 public final class SQLiteStorage: StorageEngine {
     public let directory: String
     public let isReadOnly: Bool

@@ -65,14 +65,12 @@ extension Bench {
             // counter.AddRequest{name: "bench", by: 1} and counter.Name{name: "bench"}.
             let add = Google_Protobuf_Any.with { $0.value = Data([0x0A, 0x05] + Array("bench".utf8) + [0x10, 0x01]) }
             let get = Google_Protobuf_Any.with { $0.value = Data([0x0A, 0x05] + Array("bench".utf8)) }
-            let addOnce: @Sendable () async throws -> Wasmrpc_V1_InvokeResponse = {
+            let counterCall = { @Sendable (function: String, parameters: Google_Protobuf_Any) async throws -> Wasmrpc_V1_InvokeResponse in
                 guard let counter else { throw CommandFailure("the counter module was not added") }
-                return try await client.invokeResponse(counter, function: "Add", parameters: add)
+                return try await client.invokeResponse(counter, function: function, parameters: parameters)
             }
-            let getOnce: @Sendable () async throws -> Wasmrpc_V1_InvokeResponse = {
-                guard let counter else { throw CommandFailure("the counter module was not added") }
-                return try await client.invokeResponse(counter, function: "Get", parameters: get)
-            }
+            let addOnce: @Sendable () async throws -> Wasmrpc_V1_InvokeResponse = { try await counterCall("Add", add) }
+            let getOnce: @Sendable () async throws -> Wasmrpc_V1_InvokeResponse = { try await counterCall("Get", get) }
             tx = { _ = try await addOnce() }
             query = { _ = try await getOnce() }
             if counter != nil {

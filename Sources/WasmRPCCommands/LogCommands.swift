@@ -81,37 +81,33 @@ struct LogProve: AsyncParsableCommand {
         let trust = try logKey.trust()
         if let transaction {
             let logged = try await connection.withClient { try await $0.getTransactionVerified(transaction, trust: trust) }
-            let proven = logged.proven
-            if json {
-                try printJSON([
-                    "leaf_index": proven.leafIndex, "tree_size": proven.checkpoint.size, "leaf": Data(logged.entry.bytes).base64EncodedString(),
-                    "hashes": proven.inclusionProof.map { Data($0).base64EncodedString() }, "checkpoint": logged.checkpointNote,
-                ])
-                return
-            }
-            print("transaction \(logged.entry.id) is leaf \(proven.leafIndex) of \(proven.checkpoint.size) in \(proven.checkpoint.origin)")
-            print("verified: the record is what the leaf commits to, the inclusion proof leads to the signed root")
-            if let previous = proven.previous { print("consistent with the checkpoint of \(previous.size) leaves seen before") }
-            print(String(decoding: logged.entry.bytes, as: UTF8.self), terminator: "")
+            try report(
+                "transaction \(logged.entry.id)", verified: "the record is what the leaf commits to", proven: logged.proven,
+                leaf: logged.entry.bytes, note: logged.checkpointNote)
             return
         }
         guard let module else { return }
         let logged = try await connection.withClient { client in
             try await client.getVerified(try await ModuleReference.resolve(module, with: client), trust: trust)
         }
+        try report(
+            "module \(logged.module.id)", verified: "bytes hash to the id, the leaf names them", proven: logged.proven,
+            leaf: logged.entry.bytes, note: logged.checkpointNote)
+    }
+
+    /// Prints a verified leaf's proof: as JSON, or as lines saying what was verified, then the leaf.
+    private func report(_ what: String, verified: String, proven: ProvenLeaf, leaf: [UInt8], note: String) throws {
         if json {
-            let object: [String: Any] = [
-                "leaf_index": logged.leafIndex, "tree_size": logged.checkpoint.size,
-                "leaf": Data(logged.entry.bytes).base64EncodedString(),
-                "hashes": logged.inclusionProof.map { Data($0).base64EncodedString() }, "checkpoint": logged.checkpointNote,
-            ]
-            try printJSON(object)
+            try printJSON([
+                "leaf_index": proven.leafIndex, "tree_size": proven.checkpoint.size, "leaf": Data(leaf).base64EncodedString(),
+                "hashes": proven.inclusionProof.map { Data($0).base64EncodedString() }, "checkpoint": note,
+            ])
             return
         }
-        print("module \(logged.module.id) is leaf \(logged.leafIndex) of \(logged.checkpoint.size) in \(logged.checkpoint.origin)")
-        print("verified: bytes hash to the id, the leaf names them, the inclusion proof leads to the signed root")
-        if let previous = logged.previous { print("consistent with the checkpoint of \(previous.size) leaves seen before") }
-        print(String(decoding: logged.entry.bytes, as: UTF8.self), terminator: "")
+        print("\(what) is leaf \(proven.leafIndex) of \(proven.checkpoint.size) in \(proven.checkpoint.origin)")
+        print("verified: \(verified), the inclusion proof leads to the signed root")
+        if let previous = proven.previous { print("consistent with the checkpoint of \(previous.size) leaves seen before") }
+        print(String(decoding: leaf, as: UTF8.self), terminator: "")
     }
 }
 
