@@ -100,8 +100,8 @@ extension ContentStore {
                         outcomes.append(.conflict(conflict))
                         continue
                     }
-                    var usage = usages[module] ?? StateUsage()
-                    if usages[module] == nil { usage = try await transaction.stateUsage(module) }
+                    let usage: StateUsage
+                    if let known = usages[module] { usage = known } else { usage = try await transaction.stateUsage(module) }
                     let after = usage.applying(pending.writes, before: pending.writes.map { current[$0.key] ?? nil })
                     if after.bytes > maxStateBytes, after.bytes > usage.bytes {
                         outcomes.append(
@@ -111,9 +111,9 @@ extension ContentStore {
                                     "the transaction would grow module \(module)'s state to \(after.bytes) bytes, over the limit of \(maxStateBytes)")))
                         continue
                     }
-                    var sequence = sequences[module] ?? 0
-                    if sequences[module] == nil { sequence = try await transaction.lastTransactionSequence(of: module) }
-                    sequence += 1
+                    let previous: Int64
+                    if let known = sequences[module] { previous = known } else { previous = try await transaction.lastTransactionSequence(of: module) }
+                    let sequence = previous + 1
                     let record = TransactionRecord(
                         module: module, sequence: sequence, method: pending.method, input: pending.input, output: pending.output,
                         readSet: PendingTransaction.readSet(pending.reads), writeSet: pending.writeSet, timeNanoseconds: pending.timeNanoseconds,
