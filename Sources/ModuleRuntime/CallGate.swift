@@ -99,6 +99,15 @@ final class CallGate: Sendable {
         }
     }
 
+    /// Takes a slot if one is free and nobody is waiting for one; false otherwise (nothing taken).
+    func tryEnter() -> Bool {
+        state.withLock { state in
+            guard state.running < limit, state.order.isEmpty else { return false }
+            state.running += 1
+            return true
+        }
+    }
+
     /// Sleeps until `wake`, fails the waiters whose bound passed, and goes on to the next bound,
     /// until no one waits or a newer reaper took over.
     private func reap(generation: UInt64, from wake: ContinuousClock.Instant) async {

@@ -70,12 +70,36 @@ final class CallScheduler: Sendable {
         if module.pace.mayRunInline, takeInlineSlot() {
             defer { inlineRunning.subtract(1, ordering: .relaxed) }
             try Task.checkCancellation()
-            inlineTotal.add(1, ordering: .relaxed)
-            var invocation = try timed(call, of: module, inline: true)
-            invocation.ranInline = true
-            return invocation
+            return try inline(call, of: module)
         }
         return try await onWorker { [self] in try timed(call, of: module, inline: false) }
+    }
+
+    /// Runs `run` for a call of `module` on the calling thread if it can start at once: the
+    /// module's recent calls were short, and one of its instances and an inline slot are free.
+    /// nil when it cannot (nothing ran; the caller schedules the call instead).
+    func runNow(
+        _ module: LoadedModule, deadline: ContinuousClock.Instant?, _ run: (_ timeout: Duration?) throws -> Invocation
+    ) throws -> Invocation? {
+        guard module.pace.mayRunInline, module.gate.tryEnter() else { return nil }
+        defer { module.gate.leave() }
+        guard takeInlineSlot() else { return nil }
+        defer { inlineRunning.subtract(1, ordering: .relaxed) }
+        var timeout: Duration?
+        if let deadline {
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { throw ModuleRuntimeError(.deadlineExceeded, "the deadline passed before the call ran") }
+            timeout = left
+        }
+        return try inline({ try run(timeout) }, of: module)
+    }
+
+    /// Runs `call` on this thread, which holds an inline slot.
+    private func inline(_ call: () throws -> Invocation, of module: LoadedModule) throws -> Invocation {
+        inlineTotal.add(1, ordering: .relaxed)
+        var invocation = try timed(call, of: module, inline: true)
+        invocation.ranInline = true
+        return invocation
     }
 
     /// Runs `call`, telling the module's pace whether it was short; a call that was not short on

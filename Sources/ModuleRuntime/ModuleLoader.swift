@@ -138,6 +138,9 @@ final class ModuleLoader: Sendable {
     /// Modules loaded from the store since the runtime started (Add's own are not counted).
     var loadCount: Int { loads.load(ordering: .relaxed) }
 
+    /// The cached module `id` (a use), if it is cached.
+    func cached(_ id: ModuleID) -> LoadedModule? { cache.value(id) }
+
     /// The cached module `id`, without counting it as a use.
     func peek(_ id: ModuleID) -> LoadedModule? { cache.peek(id) }
 

@@ -32,6 +32,12 @@ public struct Invocation: Sendable {
     var readsChanged = false
 }
 
+/// A function of a loaded module, found by `ModuleRuntime.readyFunction`, for `invokeNow`.
+public struct ReadyFunction: Sendable {
+    let module: LoadedModule
+    public let function: MethodDescriptor
+}
+
 /// A committed transaction and its leaf's receipt.
 public struct CommittedTransaction: Sendable {
     public let record: TransactionRecord
@@ -223,32 +229,83 @@ public final class ModuleRuntime: Sendable {
     ) async throws -> Invocation {
         try await wrappingErrors {
             let module = try await load(id)
-            let interface = module.interface
-            let function = try module.resolve(name)
-            try ModuleInterface.checkCallable(function)
-            guard interface.typeURL(typeURL, names: function.input) else {
-                throw ModuleRuntimeError(
-                    .invalidArgument,
-                    "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \(EchoedText.quote(typeURL))")
-            }
+            let function = try Self.callable(name, typeURL: typeURL, of: module)
             if function.idempotencyLevel == .noSideEffects {
                 return try await query(module, function, parameters: parameters, deadline: deadline)
             }
             if !module.usesState {
                 do {
-                    return try await scheduler.schedule(module, deadline: deadline) { timeout in
-                        try Self.checked(function, of: interface, parameters: parameters) {
-                            try module.instances.withInstance { instance throws(WapcError) in
-                                (try instance.invoke(operation: function.name, payload: parameters, timeout: timeout, context: Self.undecided), instance.lastFuelUsed)
-                            }
-                        }
-                    }
+                    return try await scheduler.schedule(module, deadline: deadline, Self.statelessCall(module, function, parameters: parameters))
                 } catch let error as WapcError where error.code == .endedByHost {
                     // The guest touched state: from now on its calls are transactions, this one too.
                     loader.markUsesState(module)
                 }
             }
             return try await transaction(module, function, parameters: parameters, deadline: deadline)
+        }
+    }
+
+    /// `invoke` on the calling thread, without waiting for anything, when the call can start at
+    /// once: it is stateless or a query, its module's recent calls were short, and one of the
+    /// module's instances and an inline slot are free (`CallScheduler.runNow`). nil when it cannot,
+    /// before the guest ran or after a state operation ended it (then `invoke` runs it: the
+    /// module's calls are transactions from now on).
+    public func invokeNow(
+        _ ready: ReadyFunction, typeURL: String, parameters: [UInt8], deadline: ContinuousClock.Instant?
+    ) throws -> Invocation? {
+        let (module, function) = (ready.module, ready.function)
+        do {
+            try Self.check(function, takes: typeURL, in: module)
+            if function.idempotencyLevel == .noSideEffects {
+                return try queryNow(module, function, parameters: parameters, deadline: deadline)
+            }
+            guard !module.usesState else { return nil }
+            do {
+                return try scheduler.runNow(module, deadline: deadline, Self.statelessCall(module, function, parameters: parameters))
+            } catch let error as WapcError where error.code == .endedByHost {
+                loader.markUsesState(module)
+                return nil
+            }
+        } catch {
+            throw ModuleRuntimeError.wrapping(error)
+        }
+    }
+
+    /// The function `name` names in module `id`, if the module is loaded and the name resolves; for
+    /// `invokeNow`.
+    public func readyFunction(_ name: String, of id: ModuleID) -> ReadyFunction? {
+        guard let module = loader.cached(id), let function = try? module.resolve(name) else { return nil }
+        return ReadyFunction(module: module, function: function)
+    }
+
+    /// The method a call of `name` with parameters of `typeURL` runs, checked (`check`).
+    private static func callable(_ name: String, typeURL: String, of module: LoadedModule) throws -> MethodDescriptor {
+        let function = try module.resolve(name)
+        try check(function, takes: typeURL, in: module)
+        return function
+    }
+
+    /// Checks that `function` has a waPC form and takes parameters of `typeURL`.
+    private static func check(_ function: MethodDescriptor, takes typeURL: String, in module: LoadedModule) throws {
+        try ModuleInterface.checkCallable(function)
+        let interface = module.interface
+        guard interface.typeURL(typeURL, names: function.input) else {
+            throw ModuleRuntimeError(
+                .invalidArgument,
+                "\(function.path) takes \(interface.pool[function.input].fullName), but the parameters are a \(EchoedText.quote(typeURL))")
+        }
+    }
+
+    /// A call of a module not known to use state, given the time it has.
+    private static func statelessCall(
+        _ module: LoadedModule, _ function: MethodDescriptor, parameters: [UInt8]
+    ) -> @Sendable (_ timeout: Duration?) throws -> Invocation {
+        { timeout in
+            try checked(function, of: module.interface, parameters: parameters) {
+                try module.instances.withInstance { instance throws(WapcError) in
+                    (try instance.invoke(operation: function.name, payload: parameters, timeout: timeout, context: undecided), instance.lastFuelUsed)
+                }
+            }
         }
     }
 

@@ -22,8 +22,9 @@ public struct RuntimeConfiguration: Sendable {
     public var maxIdleInstances = 64
     /// Calls that may wait for a worker thread before new ones are refused as overloaded.
     public var maxQueuedCalls = 1_024
-    /// Calls that may run at once on the caller's own thread (one of Swift's cooperative threads)
-    /// instead of being handed to a worker and back — two thread wake-ups saved per call. Only a
+    /// Calls that may run at once on the caller's own thread (one of Swift's cooperative threads,
+    /// or the event loop of the connection a direct call came on) instead of being handed to a
+    /// worker and back — two thread wake-ups saved per call. Only a
     /// module whose last `inlineStreak` calls were each short (at most `inlineFuel` fuel and
     /// `inlineDuration` of wall-clock time) qualifies; a call of it that then is not short on the
     /// caller's thread bars the module from it for good (the runtime's lifetime). So guests hold

@@ -31,31 +31,59 @@ extension ModuleRuntime {
     func query(_ module: LoadedModule, _ function: MethodDescriptor, parameters: [UInt8], deadline: ContinuousClock.Instant?)
         async throws -> Invocation
     {
+        let attempt = queryAttempt(module, function, parameters: parameters)
+        for _ in 1...Self.queryAttempts {
+            let invocation = try await scheduler.schedule(module, deadline: deadline, attempt)
+            if !invocation.readsChanged { return invocation }
+        }
+        throw Self.unsettledReads(function)
+    }
+
+    /// `query` on the calling thread (`invokeNow`); nil as soon as an attempt cannot start at once.
+    func queryNow(_ module: LoadedModule, _ function: MethodDescriptor, parameters: [UInt8], deadline: ContinuousClock.Instant?)
+        throws -> Invocation?
+    {
+        let attempt = queryAttempt(module, function, parameters: parameters)
+        for _ in 1...Self.queryAttempts {
+            guard let invocation = try scheduler.runNow(module, deadline: deadline, attempt) else { return nil }
+            if !invocation.readsChanged { return invocation }
+        }
+        throw Self.unsettledReads(function)
+    }
+
+    /// How many times a query runs before its reads are taken to keep changing.
+    private static let queryAttempts = 3
+
+    private static func unsettledReads(_ function: MethodDescriptor) -> ModuleRuntimeError {
+        ModuleRuntimeError(.conflict, "\(function.path) read state that kept changing while it ran; try again")
+    }
+
+    /// One run of a query, given the time it has: reads committed state and notes whether its reads
+    /// still hold at the end.
+    private func queryAttempt(
+        _ module: LoadedModule, _ function: MethodDescriptor, parameters: [UInt8]
+    ) -> @Sendable (_ timeout: Duration?) throws -> Invocation {
         let reader = store.engine.stateReader
         let interface = module.interface
         let (id, limits) = (module.record.id, configuration.state)
-        for _ in 1...3 {
-            let invocation = try await scheduler.schedule(module, deadline: deadline) { timeout in
-                let access = StateAccess(mode: .query, module: id, method: function.methodPath.description, reader: reader, limits: limits)
-                var invocation = try access.failing {
-                    try Self.checked(function, of: interface, parameters: parameters) {
-                        try module.instances.withInstance { instance throws(WapcError) in
-                            (
-                                try instance.invoke(operation: function.name, payload: parameters, timeout: timeout, context: CallContext(capability: access)),
-                                instance.lastFuelUsed
-                            )
-                        }
+        return { [loader] timeout in
+            let access = StateAccess(mode: .query, module: id, method: function.methodPath.description, reader: reader, limits: limits)
+            var invocation = try access.failing {
+                try Self.checked(function, of: interface, parameters: parameters) {
+                    try module.instances.withInstance { instance throws(WapcError) in
+                        (
+                            try instance.invoke(operation: function.name, payload: parameters, timeout: timeout, context: CallContext(capability: access)),
+                            instance.lastFuelUsed
+                        )
                     }
                 }
-                if access.reads.keys.count + access.reads.ranges.count > 1 {
-                    invocation.readsChanged = try !access.readsStillHold()
-                }
-                if access.didRead, !module.usesState { self.loader.markUsesState(module) }
-                return invocation
             }
-            if !invocation.readsChanged { return invocation }
+            if access.reads.keys.count + access.reads.ranges.count > 1 {
+                invocation.readsChanged = try !access.readsStillHold()
+            }
+            if access.didRead, !module.usesState { loader.markUsesState(module) }
+            return invocation
         }
-        throw ModuleRuntimeError(.conflict, "\(function.path) read state that kept changing while it ran; try again")
     }
 
     func transaction(_ module: LoadedModule, _ function: MethodDescriptor, parameters: [UInt8], deadline: ContinuousClock.Instant?)

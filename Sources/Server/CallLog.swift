@@ -1,6 +1,7 @@
 import GRPCCore
 import Logging
 import Synchronization
+import WasmRPCCore
 
 /// What every call leaves behind, for built-in services and native routes alike: a request id
 /// (the client's `x-request-id` if it sent a usable one, else a new one) returned in the response
@@ -18,7 +19,12 @@ struct CallLog: Sendable {
     /// digits, a random start for this process plus a counter (unique per process, and no
     /// `getrandom` call per request).
     static func requestID(from metadata: Metadata) -> String {
-        if let given = metadata[stringValues: requestIDHeader].first(where: { _ in true }), !given.isEmpty, given.utf8.count <= 128,
+        requestID(given: metadata[stringValues: requestIDHeader].first(where: { _ in true }))
+    }
+
+    /// `requestID(from:)` for the header's value (nil: no header).
+    static func requestID(given: String?) -> String {
+        if let given, !given.isEmpty, given.utf8.count <= 128,
             given.utf8.allSatisfy({ (0x21...0x7E).contains($0) })
         {
             return given
@@ -31,10 +37,11 @@ struct CallLog: Sendable {
     private static let requestIDBase = UInt64.random(in: .min ... .max)
     private static let nextRequestID = Atomic<UInt64>(0)
 
-    /// Logs and counts a finished call. `error` nil means OK.
+    /// Logs and counts a finished call (of `module`'s method, for a native route). `error` nil
+    /// means OK.
     func finished(
         method: String, requestID: String, peer: String, started: ContinuousClock.Instant, error: RPCError?,
-        extra: Logger.Metadata = [:]
+        module: ModuleID? = nil
     ) {
         metrics.call(method: method, code: error?.code)
         guard error != nil || logger.logLevel <= .debug else { return }
@@ -43,7 +50,7 @@ struct CallLog: Sendable {
             "code": "\(ServerMetrics.name(of: error?.code))",
             "ms": "\(Self.milliseconds(started.duration(to: .now)))",
         ]
-        metadata.merge(extra) { _, new in new }
+        if let module { metadata["module"] = "\(module)" }
         if let error {
             metadata["error"] = "\(error.message)"
             logger.info("call failed", metadata: metadata)

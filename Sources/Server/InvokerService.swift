@@ -2,6 +2,7 @@ import ContentStore
 import Foundation
 import GRPCCore
 import ModuleRuntime
+import WasmRPCCore
 import SwiftProtobuf
 import WasmRPCProto
 
@@ -34,29 +35,58 @@ struct InvokerService: Wasmrpc_V1_Invoker.ServiceProtocol {
         }
     }
 
-    /// One call, counted in the invocation metrics. A failed call is labelled with its module and
-    /// function only when they exist (the module is loaded and the name resolves), so that ids and
-    /// names clients make up cannot add series.
+    /// One call, counted in the invocation metrics.
     private func run(_ request: Wasmrpc_V1_InvokeRequest, deadline: ContinuousClock.Instant?) async throws -> Wasmrpc_V1_InvokeResponse {
         let started = ContinuousClock.now
-        let id = try RegistryService.moduleID(request.metadata.id)
-        let parameters = request.request.parameters
+        let call = try Call(request)
         let invocation: Invocation
         do {
             invocation = try await runtime.invoke(
-                module: id, function: request.request.name, typeURL: parameters.typeURL, parameters: Array(parameters.value),
-                deadline: deadline)
+                module: call.module, function: call.function, typeURL: call.typeURL, parameters: call.parameters, deadline: deadline)
         } catch {
-            let path = runtime.loadedFunctionPath(module: id, name: request.request.name)
-            metrics.invocation(
-                module: path == nil ? "" : "\(id)", function: path ?? "", code: StatusMapping.rpcError(for: error).code,
-                duration: started.duration(to: .now), fuel: nil)
+            Self.count(call, .failure(error), started: started, runtime: runtime, metrics: metrics)
             throw error
         }
-        metrics.invocation(
-            module: "\(id)", function: invocation.function.methodPath.qualified, code: nil, duration: started.duration(to: .now),
-            fuel: invocation.fuelUsed)
-        return Wasmrpc_V1_InvokeResponse.with {
+        Self.count(call, .success(invocation), started: started, runtime: runtime, metrics: metrics)
+        return Self.response(invocation)
+    }
+
+    /// What an `InvokeRequest` asks to run.
+    struct Call: Sendable {
+        let module: ModuleID
+        let function: String
+        let typeURL: String
+        let parameters: [UInt8]
+
+        init(_ request: Wasmrpc_V1_InvokeRequest) throws(RPCError) {
+            module = try RegistryService.moduleID(request.metadata.id)
+            function = request.request.name
+            typeURL = request.request.parameters.typeURL
+            parameters = Array(request.request.parameters.value)
+        }
+    }
+
+    /// Counts a finished call in the invocation metrics. A failed call is labelled with its module
+    /// and function only when they exist (the module is loaded and the name resolves), so that ids
+    /// and names clients make up cannot add series.
+    static func count(
+        _ call: Call, _ result: Result<Invocation, any Error>, started: ContinuousClock.Instant, runtime: ModuleRuntime, metrics: ServerMetrics
+    ) {
+        switch result {
+        case .success(let invocation):
+            metrics.invocation(
+                module: "\(call.module)", function: invocation.function.methodPath.qualified, code: nil,
+                duration: started.duration(to: .now), fuel: invocation.fuelUsed)
+        case .failure(let error):
+            let path = runtime.loadedFunctionPath(module: call.module, name: call.function)
+            metrics.invocation(
+                module: path == nil ? "" : "\(call.module)", function: path ?? "", code: StatusMapping.rpcError(for: error).code,
+                duration: started.duration(to: .now), fuel: nil)
+        }
+    }
+
+    static func response(_ invocation: Invocation) -> Wasmrpc_V1_InvokeResponse {
+        Wasmrpc_V1_InvokeResponse.with {
             $0.response.result.typeURL = invocation.typeURL
             $0.response.result.value = Data(invocation.output)
             if let transaction = invocation.transaction { $0.transaction = Wasmrpc_V1_TransactionReceipt(transaction) }

@@ -15,7 +15,6 @@ struct NativeRoutingTransport<Base: ServerTransport>: ServerTransport {
 
     let base: Base
     let routes: NativeRoutes
-    private let builtIn = BuiltInMethods()
 
     init(base: Base, routes: NativeRoutes) {
         self.base = base
@@ -23,16 +22,16 @@ struct NativeRoutingTransport<Base: ServerTransport>: ServerTransport {
     }
 
     func configure(context: GRPCServerContext) {
-        builtIn.set(context.methods.map(\.fullyQualifiedMethod))
+        routes.builtIn.set(context.methods.map(\.fullyQualifiedMethod))
         base.configure(context: context)
     }
 
     func listen(
         streamHandler: @escaping @Sendable (RPCStream<Inbound, Outbound>, ServerContext) async -> Void
     ) async throws {
-        try await base.listen { [builtIn, routes] stream, context in
+        try await base.listen { [routes] stream, context in
             let path = stream.descriptor.fullyQualifiedMethod
-            if !builtIn.contains(path), routes.directory.defines(path) {
+            if routes.answers(path) {
                 await routes.serve(stream, context: context)
             } else {
                 await streamHandler(stream, context)
@@ -47,7 +46,7 @@ struct NativeRoutingTransport<Base: ServerTransport>: ServerTransport {
 }
 
 /// The methods the `GRPCServer`'s router serves, learned in `configure(context:)`.
-private final class BuiltInMethods: Sendable {
+final class BuiltInMethods: Sendable {
     private let paths = Mutex<Set<String>>([])
     func set(_ new: [String]) { paths.withLock { $0 = Set(new) } }
     func contains(_ path: String) -> Bool { paths.withLock { $0.contains(path) } }
@@ -68,6 +67,14 @@ struct NativeRoutes: Sendable {
     let log: CallLog
     /// Set when the graceful shutdown begins (calls in flight then finish).
     let draining = Flag()
+    /// The methods the `GRPCServer` serves itself (set when it starts).
+    let builtIn = BuiltInMethods()
+
+    /// Whether `path` (`package.Service/method`) is an uploaded method this type answers: some module
+    /// defines it, and no built-in method has that path.
+    func answers(_ path: String) -> Bool {
+        !builtIn.contains(path) && directory.defines(path)
+    }
 
     final class Flag: Sendable {
         private let value = Atomic(false)
@@ -98,7 +105,7 @@ struct NativeRoutes: Sendable {
         await stream.outbound.finish()
         log.finished(
             method: call.path, requestID: call.requestID, peer: context.remotePeer, started: started, error: error,
-            extra: call.module.map { ["module": "\($0)"] } ?? [:])
+            module: call.module)
     }
 
     /// What a call has learned so far, for its status and log line.
@@ -135,7 +142,7 @@ struct NativeRoutes: Sendable {
         call.requestID = CallLog.requestID(from: metadata)
         try policy.check(method: call.path, authorization: metadata[stringValues: "authorization"].first(where: { _ in true }))
         let deadline = InvokerService.deadline(of: metadata)
-        let id = try provider(of: call.path, metadata: metadata)
+        let id = try provider(of: call.path, pinned: metadata[stringValues: Wire.moduleIDHeader].first(where: { _ in true }))
         call.module = id
         let function = try await runtime.function(call.path, of: id)
         try ModuleInterface.checkCallable(function)
@@ -166,19 +173,29 @@ struct NativeRoutes: Sendable {
             let invocation = try await untilCancelled {
                 try await runtime.invoke(module: id, function: path, typeURL: "", parameters: request, deadline: deadline)
             }
-            log.metrics.invocation(module: "\(id)", function: path, code: nil, duration: started.duration(to: .now), fuel: invocation.fuelUsed)
+            count(id, path, .success(invocation), started: started)
             return invocation
         } catch {
-            let code = StatusMapping.rpcError(for: error).code
-            log.metrics.invocation(module: "\(id)", function: path, code: code, duration: started.duration(to: .now), fuel: nil)
+            count(id, path, .failure(error), started: started)
             throw error
         }
     }
 
-    /// The module that answers `path`: the one `wasmrpc-module-id` names, else the newest.
-    private func provider(of path: String, metadata: Metadata) throws -> ModuleID {
+    /// Counts a finished call of `path` in the invocation metrics.
+    func count(_ id: ModuleID, _ path: String, _ result: Result<Invocation, any Error>, started: ContinuousClock.Instant) {
+        switch result {
+        case .success(let invocation):
+            log.metrics.invocation(module: "\(id)", function: path, code: nil, duration: started.duration(to: .now), fuel: invocation.fuelUsed)
+        case .failure(let error):
+            let code = StatusMapping.rpcError(for: error).code
+            log.metrics.invocation(module: "\(id)", function: path, code: code, duration: started.duration(to: .now), fuel: nil)
+        }
+    }
+
+    /// The module that answers `path`: the one `wasmrpc-module-id` names (`pinned`), else the newest.
+    func provider(of path: String, pinned text: String?) throws -> ModuleID {
         var pinned: ModuleID?
-        if let text = metadata[stringValues: Wire.moduleIDHeader].first(where: { _ in true }) {
+        if let text {
             guard let id = ModuleID(hex: text) else {
                 throw RPCError(
                     code: .invalidArgument,

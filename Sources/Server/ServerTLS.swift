@@ -1,4 +1,4 @@
-import GRPCNIOTransportHTTP2
+import NIOSSL
 import TLSFiles
 
 /// TLS for the server's port: its certificate chain and private key (PEM files), and optionally the
@@ -15,15 +15,25 @@ public struct ServerTLS: Sendable {
         self.clientCAFile = clientCAFile
     }
 
-    /// Reads and checks the files (errors name the `serve` options).
-    func transportSecurity() throws(TLSFileError) -> HTTP2ServerTransport.Posix.TransportSecurity {
+    /// Reads and checks the files (errors name the `serve` options) and makes the TLS context of
+    /// the server's HTTP/2 transport: TLS 1.2 or later, `h2` by ALPN, and client certificates
+    /// checked against the client CA when there is one.
+    func context() throws -> NIOSSLContext {
         let (chain, key) = try PEMFiles.identity(chain: certificateChainFile, key: privateKeyFile)
         let clientCA = try clientCAFile.map { path throws(TLSFileError) in try PEMFiles.certificates(at: path, option: "--tls-client-ca") }
-        return .tls(certificateChain: [.bytes(chain, format: .pem)], privateKey: .bytes(key, format: .pem)) { tls in
+        do {
+            var configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMBytes(chain).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(bytes: key, format: .pem)))
+            configuration.applicationProtocols = ["h2"]
+            configuration.minimumTLSVersion = .tlsv12
             if let clientCA {
-                tls.clientCertificateVerification = .noHostnameVerification
-                tls.trustRoots = .certificates([.bytes(clientCA, format: .pem)])
+                configuration.certificateVerification = .noHostnameVerification
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(clientCA))
             }
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw ServerError(.invalidConfiguration, "the TLS certificate and key do not make a TLS context: \(error)")
         }
     }
 }

@@ -1,7 +1,6 @@
 import ContentStore
 import GRPCCore
 import GRPCInProcessTransport
-import GRPCNIOTransportHTTP2
 import Logging
 import ModuleRuntime
 import ServiceLifecycle
@@ -76,7 +75,7 @@ public final class WasmRPCServer: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         // TLS files first: a wrong path should not leave a data directory behind.
-        let security = try configuration.tls?.transportSecurity() ?? .plaintext
+        let tls = try configuration.tls?.context()
         if case .inProcess = configuration.listener, configuration.tls != nil {
             throw ServerError(.invalidConfiguration, "an in-process server has no TLS: leave tls unset")
         }
@@ -108,30 +107,21 @@ public final class WasmRPCServer: Service, Sendable {
         let interceptors: [any ServerInterceptor] = [CallInterceptor(log: log, policy: configuration.access)]
         switch configuration.listener {
         case .network:
-            let transport = Self.transport(
-                host: configuration.host, port: configuration.port, security: security,
-                maxRequestBytes: configuration.maxRequestBytes
-                    ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20))
+            let transport = HTTP2Transport(
+                configuration: .init(
+                    host: Self.bindAddress(configuration.host), port: configuration.port, tls: tls,
+                    maxRequestBytes: configuration.maxRequestBytes
+                        ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20),
+                    direct: DirectCalls(routes: routes)))
             let server = GRPCServer(
                 transport: NativeRoutingTransport(base: transport, routes: routes), services: services, interceptors: interceptors)
-            lifecycle = ServerLifecycle(server: server, transport: transport)
+            lifecycle = ServerLifecycle(server: server) { try await transport.port }
         case .inProcess(let transport):
             let server = GRPCServer(
                 transport: NativeRoutingTransport(base: transport, routes: routes), services: services, interceptors: interceptors)
             // It takes calls as soon as it serves; there is no port to report.
             lifecycle = ServerLifecycle(server: server) { 0 }
         }
-    }
-
-    /// The HTTP/2 transport on `host:port` (`localhost` is 127.0.0.1), as every server here uses it
-    /// (`BaselineEchoServer` too, so that benchmarks compare like with like).
-    package static func transport(
-        host: String, port: Int, security: HTTP2ServerTransport.Posix.TransportSecurity, maxRequestBytes: Int
-    ) -> HTTP2ServerTransport.Posix {
-        let host = bindAddress(host)
-        let address: GRPCNIOTransportCore.SocketAddress = host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port)
-        return HTTP2ServerTransport.Posix(
-            address: address, transportSecurity: security, config: .defaults { $0.rpc.maxRequestPayloadSize = maxRequestBytes })
     }
 
     /// The address to bind for a configured host: `localhost` is 127.0.0.1, literals stay.

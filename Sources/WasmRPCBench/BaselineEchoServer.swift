@@ -2,10 +2,11 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Server
 
-/// The floor `wasmrpc bench` measures against: a plain grpc-swift-2 server with one unary method,
-/// `/wasmrpc.bench.Baseline/Echo`, that answers every request with its own bytes. The same
-/// transport and limits as `WasmRPCServer` (plaintext HTTP/2 from `WasmRPCServer.transport`), but
-/// no interceptors, no routing wrapper, no guest: what any gRPC service costs on this machine.
+/// The library floor `wasmrpc bench` measures against: a plain grpc-swift-2 server with one unary
+/// method, `/wasmrpc.bench.Baseline/Echo`, that answers every request with its own bytes, on
+/// grpc-swift-2's own plaintext HTTP/2 transport: no interceptors, no routing wrapper, no guest —
+/// what a gRPC service written with grpc-swift costs on this machine. (`WasmRPCServer` has its own
+/// transport, `HTTP2Transport`; `gload -serve`, a grpc-go echo server, is the machine's floor.)
 public final class BaselineEchoServer: Sendable {
     public static let method = GRPCCore.MethodDescriptor(fullyQualifiedService: "wasmrpc.bench.Baseline", method: "Echo")
 
@@ -13,7 +14,10 @@ public final class BaselineEchoServer: Sendable {
 
     /// Listens on `host:port` (0 picks a free port) once `run()` is called.
     public init(host: String = "127.0.0.1", port: Int = 0, maxRequestBytes: Int = 64 << 20) {
-        let transport = WasmRPCServer.transport(host: host, port: port, security: .plaintext, maxRequestBytes: maxRequestBytes)
+        let address: GRPCNIOTransportCore.SocketAddress =
+            host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host == "localhost" ? "127.0.0.1" : host, port: port)
+        let transport = HTTP2ServerTransport.Posix(
+            address: address, transportSecurity: .plaintext, config: .defaults { $0.rpc.maxRequestPayloadSize = maxRequestBytes })
         var router = RPCRouter<HTTP2ServerTransport.Posix>()
         router.registerHandler(forMethod: Self.method, deserializer: EchoBytes(), serializer: EchoBytes()) { request, _ in
             let single = try await ServerRequest(stream: request)

@@ -32,8 +32,8 @@ import TestSupport
             )
         ])
 
-    @Test func functionNamesResolveInEveryForm() async throws {
-        try await withServer { client in
+    @Test(arguments: TestTransport.allCases) func functionNamesResolveInEveryForm(transport: TestTransport) async throws {
+        try await withServer(transport: transport) { client in
             let id = try #require(ModuleID(hex: try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).metadata.id))
             for name in ["mul", "Calculator/mul", "complex.Calculator/mul", "/complex.Calculator/mul"] {
                 let result = try await client.invoke(id, function: name, parameters: try complexRequest((2, 0), (0, 3)))
@@ -47,8 +47,8 @@ import TestSupport
         }
     }
 
-    @Test func anAmbiguousShortNameListsTheCandidates() async throws {
-        try await withServer { client in
+    @Test(arguments: TestTransport.allCases) func anAmbiguousShortNameListsTheCandidates(transport: TestTransport) async throws {
+        try await withServer(transport: transport) { client in
             let id = try #require(ModuleID(hex: try await client.add(wasm: echoWasm, descriptorSet: Self.echoDescriptor).metadata.id))
             let text = try Google_Protobuf_Any.with {
                 $0.typeURL = "type.googleapis.com/echo.Text"
@@ -69,8 +69,8 @@ import TestSupport
         }
     }
 
-    @Test func parametersMustBeTheInputType() async throws {
-        try await withServer { client in
+    @Test(arguments: TestTransport.allCases) func parametersMustBeTheInputType(transport: TestTransport) async throws {
+        try await withServer(transport: transport) { client in
             let id = try #require(ModuleID(hex: try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).metadata.id))
             var request = try complexRequest((1, 2), (3, 4))
             // An empty type URL is accepted, as is another host part.
@@ -90,14 +90,14 @@ import TestSupport
         }
     }
 
-    @Test func guestFailuresGetTheDocumentedStatusCodes() async throws {
+    @Test(arguments: TestTransport.allCases) func guestFailuresGetTheDocumentedStatusCodes(transport: TestTransport) async throws {
         // The spin ends by fuel (DEADLINE_EXCEEDED too): a deadline short enough to end it would
         // also end the other calls on a busy machine.
         try await withServer(configure: {
             $0.runtime.wapc.timeout = .seconds(60)
             $0.runtime.wapc.fuel = 5_000_000
             $0.runtime.wapc.memoryLimit = 1 << 20
-        }) { client in
+        }, transport: transport) { client in
             let wasm = try fixture("Tests/Fixtures/hostile.wat")
             let id = try #require(ModuleID(hex: try await client.add(wasm: wasm, descriptorSet: Self.hostileDescriptor).metadata.id))
             let expected: [(String, RPCError.Code)] = [
@@ -111,10 +111,10 @@ import TestSupport
         }
     }
 
-    @Test func theClientsDeadlineBoundsTheGuest() async throws {
+    @Test(arguments: TestTransport.allCases) func theClientsDeadlineBoundsTheGuest(transport: TestTransport) async throws {
         // The server would let the guest spin for five minutes; the client's 200 ms deadline, sent
         // as `grpc-timeout` (in process as on the wire), stops it on the server.
-        try await withRunningServer(configure: { $0.runtime.wapc.timeout = .seconds(300); $0.runtime.wapc.fuel = nil }) { client, server in
+        try await withRunningServer(configure: { $0.runtime.wapc.timeout = .seconds(300); $0.runtime.wapc.fuel = nil }, transport: transport) { client, server in
             let wasm = try fixture("Tests/Fixtures/hostile.wat")
             let id = try #require(ModuleID(hex: try await client.add(wasm: wasm, descriptorSet: Self.hostileDescriptor).metadata.id))
             let code = await statusCode {
@@ -134,8 +134,8 @@ import TestSupport
         }
     }
 
-    @Test func concurrentClientsAllGetTheirOwnAnswers() async throws {
-        try await withServer { client in
+    @Test(arguments: TestTransport.allCases) func concurrentClientsAllGetTheirOwnAnswers(transport: TestTransport) async throws {
+        try await withServer(transport: transport) { client in
             let complex = try #require(ModuleID(hex: try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).metadata.id))
             let echo = try #require(ModuleID(hex: try await client.add(wasm: echoWasm, descriptorSet: Self.echoDescriptor).metadata.id))
             let failures = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -169,8 +169,8 @@ import TestSupport
         }
     }
 
-    @Test func invokeStreamAnswersInOrder() async throws {
-        try await withServer { client in
+    @Test(arguments: TestTransport.allCases) func invokeStreamAnswersInOrder(transport: TestTransport) async throws {
+        try await withServer(transport: transport) { client in
             let id = try #require(ModuleID(hex: try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).metadata.id))
             let requests = try (1...20).map { n in
                 try Wasmrpc_V1_InvokeRequest.with {

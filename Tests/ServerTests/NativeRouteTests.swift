@@ -70,8 +70,8 @@ import TestSupport
         }
     }
 
-    @Test func theNewestModuleServesAPathAndTheHeaderPinsAnother() async throws {
-        try await withServer { client in
+    @Test(arguments: TestTransport.allCases) func theNewestModuleServesAPathAndTheHeaderPinsAnother(transport: TestTransport) async throws {
+        try await withServer(transport: transport) { client in
             let complex = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).id
             let mirror = try await client.add(wasm: Self.mirrorWasm, descriptorSet: complexDescriptor).id
             let newest = try await client.call("complex.Calculator/mul", message: try Self.request())
@@ -86,8 +86,8 @@ import TestSupport
         }
     }
 
-    @Test func badPinsAreRefusedClearly() async throws {
-        try await withServer { client in
+    @Test(arguments: TestTransport.allCases) func badPinsAreRefusedClearly(transport: TestTransport) async throws {
+        try await withServer(transport: transport) { client in
             _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
             let other = descriptorSet(package: "other", messages: ["M": ["s"]], services: [("Other", [("run", "M", "M")])])
             let unrelated = try await client.add(wasm: Self.mirrorWasm, descriptorSet: other).id
@@ -111,7 +111,7 @@ import TestSupport
 
     /// Streaming shapes: server-streaming answers a stream of one, bidirectional one answer per
     /// request in order, client-streaming is UNIMPLEMENTED (natively and through Invoke).
-    @Test func streamingMethodsByShape() async throws {
+    @Test(arguments: TestTransport.allCases) func streamingMethodsByShape(transport: TestTransport) async throws {
         var shapes = descriptorSet(
             package: "shapes", messages: ["Text": ["text"]],
             services: [("Shapes", [("unary", "Text", "Text"), ("server", "Text", "Text"), ("client", "Text", "Text"), ("both", "Text", "Text")])])
@@ -122,7 +122,7 @@ import TestSupport
         // A Text message with text = s.
         func text(_ s: String) -> [UInt8] { [0x0A, UInt8(s.utf8.count)] + Array(s.utf8) }
         func method(_ name: String) -> GRPCCore.MethodDescriptor { .init(fullyQualifiedService: "shapes.Shapes", method: name) }
-        try await withServer { client in
+        try await withServer(transport: transport) { client in
             let id = try await client.add(wasm: Self.mirrorWasm, descriptorSet: shapes).id
             #expect(try await client.call("shapes.Shapes/unary", message: text("u")).message == text("u"))
 
@@ -160,8 +160,8 @@ import TestSupport
         }
     }
 
-    @Test func unknownPathsAreUnimplemented() async throws {
-        try await withServer { client in
+    @Test(arguments: TestTransport.allCases) func unknownPathsAreUnimplemented(transport: TestTransport) async throws {
+        try await withServer(transport: transport) { client in
             _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
             for path in ["complex.Calculator/pow", "complex.Nothing/mul", "nobody.Service/call"] {
                 let code = await statusCode { try await client.call(path, message: try Self.request()) }
@@ -170,8 +170,8 @@ import TestSupport
         }
     }
 
-    @Test func builtInServicesCannotBeShadowed() async throws {
-        try await withServer { client in
+    @Test(arguments: TestTransport.allCases) func builtInServicesCannotBeShadowed(transport: TestTransport) async throws {
+        try await withServer(transport: transport) { client in
             // A module claiming wasmrpc.v1.Registry/List: the real List still answers.
             let fake = descriptorSet(
                 package: "wasmrpc.v1", messages: ["ListRequest": ["s"], "ListResponse": ["s"]],
@@ -182,8 +182,8 @@ import TestSupport
         }
     }
 
-    @Test func statusesAreThoseOfInvoke() async throws {
-        try await withServer { client in
+    @Test(arguments: TestTransport.allCases) func statusesAreThoseOfInvoke(transport: TestTransport) async throws {
+        try await withServer(transport: transport) { client in
             _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
             // Bytes that are not a ComplexRequest.
             let garbage: [UInt8] = [0x0A, 0xFF, 0xFF]
@@ -194,32 +194,32 @@ import TestSupport
         }
     }
 
-    @Test func theTokenGuardsNativeCallsLikeInvoke() async throws {
+    @Test(arguments: TestTransport.allCases) func theTokenGuardsNativeCallsLikeInvoke(transport: TestTransport) async throws {
         let token = "native-route-token"
-        try await withServer(configure: { $0.access = AccessPolicy(token: token, protectReads: true) }, token: token) { client in
+        try await withServer(configure: { $0.access = AccessPolicy(token: token, protectReads: true) }, token: token, transport: transport) { client in
             _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
             _ = try await client.call("complex.Calculator/mul", message: try Self.request())
         }
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await withServer(directory: directory, token: token) { client in
+        try await withServer(directory: directory, token: token, transport: transport) { client in
             _ = try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor)
         }
-        try await withServer(directory: directory, configure: { $0.access = AccessPolicy(token: token, protectReads: true) }) { client in
+        try await withServer(directory: directory, configure: { $0.access = AccessPolicy(token: token, protectReads: true) }, transport: transport) { client in
             #expect(await statusCode { try await client.call("complex.Calculator/mul", message: try Self.request()) } == .unauthenticated)
         }
     }
 
     /// A native call in flight when shutdown begins finishes; `run()` returns once it is done.
     /// (Health's NOT_SERVING during shutdown is in HealthTests.)
-    @Test func shutdownDrainsACallInFlight() async throws {
+    @Test(arguments: TestTransport.allCases) func shutdownDrainsACallInFlight(transport: TestTransport) async throws {
         let hold = Hold()
         defer { hold.release(100) }
         let configure = { (configuration: inout WasmRPCServer.Configuration) in
             configuration.hostCalls.register(hold, binding: "test", namespace: "hold")
             configuration.runtime.wapc.timeout = .seconds(60)
         }
-        try await withRunningServer(configure: configure) { client, server in
+        try await withRunningServer(configure: configure, transport: transport) { client, server in
             _ = try await client.add(wasm: try wat2wasm(TestGuests.holdWat), descriptorSet: TestGuests.nothing)
             let call = Task { try await client.call("loop.Loop/run", message: []) }
             // Wait (bounded) until the call holds its instance.

@@ -32,7 +32,7 @@ public func temporaryDirectory() -> String {
 }
 
 /// How a test reaches its server.
-public enum TestTransport: Sendable {
+public enum TestTransport: Sendable, CaseIterable {
     /// grpc-swift's in-process transport: no socket, no port (what most tests use).
     case inProcess
     /// HTTP/2 on a free loopback port (TLS, transport limits, ports, other processes).

@@ -1,0 +1,249 @@
+import GRPCCore
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// One HTTP/2 connection's frames, between `NIOHTTP2Handler` (framing, HPACK, the protocol's state
+/// and flow control) and NIO's stream multiplexer. It looks at each stream's request headers:
+///
+/// - a direct call (`DirectCalls`) is answered right here, without a stream channel: the one
+///   request message is collected, the call runs, and headers, message and trailers go out
+///   together, flushed once per read (or at once, for a call that finished later);
+/// - a request that is not a gRPC call this server takes (not POST, not `application/grpc`,
+///   compressed) is refused here with its status;
+/// - every other stream goes on to the multiplexer, whose stream channel gives it to
+///   grpc-swift's server (`GRPCStreamHandler`).
+///
+/// It also counts the open streams for the graceful shutdown (`drain`: a GOAWAY, then close when
+/// none are left). Used on its connection's event loop only, hence `@unchecked Sendable` (the
+/// transport keeps it to drain it there).
+final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+    typealias OutboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    /// A stream answered here.
+    private final class DirectStream {
+        let id: HTTP2StreamID
+        /// nil: refused when it opened.
+        let call: DirectCall?
+        var decoder: GRPCWire.MessageDecoder
+        var request: [UInt8]?
+        var requestEnded = false
+        var responseEnded = false
+
+        init(id: HTTP2StreamID, call: DirectCall?, maxRequestBytes: Int) {
+            self.id = id
+            self.call = call
+            decoder = GRPCWire.MessageDecoder(maxMessageBytes: maxRequestBytes)
+        }
+    }
+
+    private let settings: StreamSettings
+    private let peer: String
+    /// The stream-level flow-control window a direct stream's request may use, kept topped up.
+    private let windowBytes: Int
+    private var context: ChannelHandlerContext?
+    private var direct: [HTTP2StreamID: DirectStream] = [:]
+    /// The newest stream the client opened (stream ids only grow).
+    private var newest = HTTP2StreamID(0)
+    private var openStreams = 0
+    private var draining = false
+    /// Inside a read: flushes wait for its end.
+    private var reading = false
+    private var flushPending = false
+
+    init(settings: StreamSettings, peer: String, windowBytes: Int) {
+        self.settings = settings
+        self.peer = peer
+        self.windowBytes = windowBytes
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reading = true
+        let frame = unwrapInboundIn(data)
+        let id = frame.streamID
+        if id == .rootStream { return context.fireChannelRead(data) }
+        if let stream = direct[id] { return receive(frame.payload, on: stream) }
+        guard id > newest, case .headers(let headers) = frame.payload else { return context.fireChannelRead(data) }
+        newest = id
+        guard let stream = open(id, headers: headers.headers) else { return context.fireChannelRead(data) }
+        direct[id] = stream
+        if headers.endStream { requestDidEnd(stream) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        reading = false
+        if flushPending {
+            flushPending = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is NIOHTTP2StreamCreatedEvent:
+            openStreams += 1
+        case let closed as StreamClosedEvent:
+            openStreams -= 1
+            if let stream = direct.removeValue(forKey: closed.streamID), !stream.responseEnded {
+                stream.responseEnded = true
+                stream.call?.cancel()  // the client reset the stream
+            }
+            if draining, openStreams == 0 { closeDrained(context) }
+        case let window as NIOHTTP2WindowUpdatedEvent:
+            // A direct stream's request keeps room to arrive (stream channels do this themselves).
+            if let stream = direct[window.streamID], !stream.requestEnded, let size = window.inboundWindowSize, size <= windowBytes / 2 {
+                let update = HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: windowBytes - size))
+                context.write(wrapOutboundOut(update), promise: nil)
+                flushSoon()
+            }
+        default:
+            break
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        for stream in direct.values where !stream.responseEnded {
+            stream.responseEnded = true
+            stream.call?.cancel()
+        }
+        direct = [:]
+        context.fireChannelInactive()
+    }
+
+    /// The direct stream a new stream's request headers open: a direct call, or a refusal already
+    /// answered; nil for a stream the multiplexer takes.
+    private func open(_ id: HTTP2StreamID, headers: HPACKHeaders) -> DirectStream? {
+        let request = GRPCWire.RequestHeaders(headers)
+        if let refusal = request.refusal {
+            let stream = DirectStream(id: id, call: nil, maxRequestBytes: 0)
+            end(stream, with: refusal)
+            return stream
+        }
+        guard let direct = settings.direct, let call = direct.call(method: request.path!.dropFirst(), headers: request, peer: peer) else {
+            return nil
+        }
+        return DirectStream(id: id, call: call, maxRequestBytes: settings.maxRequestBytes)
+    }
+
+    private func receive(_ payload: HTTP2Frame.FramePayload, on stream: DirectStream) {
+        switch payload {
+        case .data(let data):
+            if let call = stream.call, !stream.responseEnded, case .byteBuffer(let bytes) = data.data {
+                stream.decoder.append(bytes)
+                do {
+                    while let message = try stream.decoder.next() {
+                        guard stream.request == nil else {
+                            throw RPCError(code: .internalError, message: "\(call.method) takes one request message, but the client sent more")
+                        }
+                        stream.request = message
+                    }
+                } catch {
+                    respond(call.fail(error), on: stream)
+                }
+            }
+            if data.endStream { requestDidEnd(stream) }
+        case .headers(let trailers):
+            if trailers.endStream { requestDidEnd(stream) }
+        default:
+            break  // a reset closes the stream (StreamClosedEvent); window updates are NIO's
+        }
+    }
+
+    private func requestDidEnd(_ stream: DirectStream) {
+        guard !stream.requestEnded else { return }
+        stream.requestEnded = true
+        guard let call = stream.call, !stream.responseEnded, let context else { return }
+        guard !stream.decoder.hasPartialMessage else {
+            return respond(call.fail(RPCError(code: .internalError, message: "the request stream ended inside a message")), on: stream)
+        }
+        guard let request = stream.request else {
+            return respond(call.fail(RPCError(code: .internalError, message: "the client sent no request message to \(call.method)")), on: stream)
+        }
+        stream.request = nil
+        call.answer(request, on: context.eventLoop) { [self] outcome in respond(outcome, on: stream) }
+    }
+
+    // MARK: Outbound
+
+    /// Writes a direct call's outcome: headers, message and trailers, or trailers only.
+    private func respond(_ outcome: DirectOutcome, on stream: DirectStream) {
+        guard let context, !stream.responseEnded else { return }
+        switch outcome {
+        case .answer(let headers, let message):
+            var response = GRPCWire.responseHeaders()
+            for (name, value, indexing) in headers { response.add(name: name, value: value, indexing: indexing) }
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: stream.id, payload: .headers(.init(headers: response)))), promise: nil)
+            let frame = GRPCWire.frame(message, allocator: context.channel.allocator)
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: stream.id, payload: .data(.init(data: .byteBuffer(frame))))), promise: nil)
+            end(stream, with: GRPCWire.trailers(Status(code: .ok, message: ""), trailersOnly: false))
+        case .failure(let error, let trailers):
+            var headers = GRPCWire.trailers(Status(code: Status.Code(error.code), message: error.message), trailersOnly: true)
+            for (name, value, indexing) in trailers { headers.add(name: name, value: value, indexing: indexing) }
+            end(stream, with: headers)
+        }
+    }
+
+    /// Sends `trailers` with END_STREAM, which ends the response; resets the stream after them if
+    /// the request has not ended (the client learns the status and stops sending).
+    private func end(_ stream: DirectStream, with trailers: HPACKHeaders) {
+        guard let context else { return }
+        stream.responseEnded = true
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: stream.id, payload: .headers(.init(headers: trailers, endStream: true)))), promise: nil)
+        if !stream.requestEnded {
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: stream.id, payload: .rstStream(.noError))), promise: nil)
+        }
+        flushSoon()
+    }
+
+    /// Flushes now, or at the end of the read under way.
+    private func flushSoon() {
+        if reading {
+            flushPending = true
+        } else {
+            context?.flush()
+        }
+    }
+
+    /// Sends GOAWAY (no new streams), and closes the connection once its streams have ended.
+    func drain() {
+        guard !draining, let context else { return }
+        draining = true
+        let goAway = HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: newest, errorCode: .noError, opaqueData: nil))
+        context.writeAndFlush(wrapOutboundOut(goAway), promise: nil)
+        if openStreams == 0 { closeDrained(context) }
+    }
+
+    /// Closes a drained connection: flushes what was written (a stream closes when its trailers
+    /// are written, which may be before the end of the read that flushes them), then closes the
+    /// sending side only, so that what the client still sends (its answer to the GOAWAY, say) is
+    /// read rather than answered with a TCP reset that could discard our last frames before the
+    /// client reads them. The client closes its side in turn; after `lingerLimit` the connection
+    /// closes anyway.
+    private func closeDrained(_ context: ChannelHandlerContext) {
+        flushPending = false
+        context.flush()
+        let closed = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: .output, promise: closed)
+        closed.futureResult.whenFailure { _ in context.close(promise: nil) }  // no half-closure (TLS): close
+        let channel = context.channel
+        let linger = context.eventLoop.scheduleTask(in: Self.lingerLimit) { channel.close(promise: nil) }
+        channel.closeFuture.whenComplete { _ in linger.cancel() }
+    }
+
+    static let lingerLimit = TimeAmount.seconds(5)
+}
