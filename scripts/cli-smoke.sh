@@ -184,4 +184,18 @@ for target in baseline invoke native; do
   [ "$(grep -c "^$target " "$work/bench.out")" = 2 ] || fail "bench did not measure $target twice: $(cat "$work/bench.out")"
 done
 grep -q "^cold start .* 2 modules: p50 " "$work/bench.out" || fail "bench did not time its cold starts: $(cat "$work/bench.out")"
+
+echo "--- bench --target gload: the floor, native and invoke measured by gload, a separate grpc-go process (needs \$GLOAD)"
+if [ -z "${GLOAD:-}" ]; then fail "GLOAD is not set: build gload (sh ../shared/tools/gload/build.sh) and export GLOAD"; fi
+"$wasmrpc" bench --target gload --duration 400ms --rounds 2 --warmup 50ms --concurrency 1,4 --cold-starts 0 --json \
+  >"$work/gload.json" 2>"$work/gload.err" || fail "bench --target gload failed: $(cat "$work/gload.err")"
+python3 - "$work/gload.json" <<'PY' || fail "bench --target gload: $(cat "$work/gload.json")"
+import json, sys
+cells = json.load(open(sys.argv[1]))["cells"]
+for target in ["floor", "gload native", "gload invoke"]:
+    mine = [cell for cell in cells if cell["target"] == target]
+    assert sorted(cell["concurrency"] for cell in mine) == [1, 4], f"{target} was not measured at 1 and 4 in flight"
+    assert all(cell["calls"] > 0 and cell["errors"] == 0 for cell in mine), f"{target} made no calls or saw errors"
+    assert target == "floor" or all(cell["calls_per_second_ratio"] > 0 for cell in mine), f"{target} has no ratio to the floor"
+PY
 echo "cli smoke tests passed"

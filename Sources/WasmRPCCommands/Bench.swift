@@ -31,6 +31,12 @@ struct Bench: AsyncParsableCommand {
             committed transaction per call (a durable, logged commit answered with its receipt; concurrent calls \
             share commits), and `query` its Get on that counter, a NO_SIDE_EFFECTS call that reads the state.
 
+            `gload` measures from a separate process with gload, an independent grpc-go load generator (build it \
+            with `sh ../shared/tools/gload/build.sh`): `floor` is gload's own grpc-go echo server (`gload -serve`, \
+            the machine's gRPC floor), `gload native` and `gload invoke` are the native route and Invoke of the \
+            server measured, each reported as a ratio to the floor; its percentiles are the medians of the slices'. \
+            With only `gload` asked for, the in-process targets do not run.
+
             Without --server, bench starts its own server on a free loopback port with a temporary data directory \
             and adds the example module ($WASMRPC_SERVER is not used). With --server it measures that server; \
             --module names the module to call (else the example is added there, which may need a token).
@@ -40,7 +46,7 @@ struct Bench: AsyncParsableCommand {
             """)
 
     enum Target: String, CaseIterable, Sendable {
-        case baseline, invoke, native, tx, query
+        case baseline, invoke, native, tx, query, gload
 
         /// What runs when no --target is given.
         static let standard: [Target] = [.baseline, .invoke, .native]
@@ -48,8 +54,11 @@ struct Bench: AsyncParsableCommand {
         var usesCounter: Bool { self == .tx || self == .query }
     }
 
-    @Option(name: .customLong("target"), help: "invoke, native, baseline, tx, query; repeat or separate with commas (default: invoke, native, baseline).")
+    @Option(name: .customLong("target"), help: "invoke, native, baseline, tx, query, gload; repeat or separate with commas (default: invoke, native, baseline).")
     var targets: [String] = []
+
+    @Option(help: "gload, for the gload target (default: $GLOAD, else gload on the PATH, else /tmp/gload/gload).")
+    var gload: String?
 
     @Option(help: "Calls in flight, separated by commas.")
     var concurrency = "1,16,64"
@@ -111,6 +120,7 @@ struct Bench: AsyncParsableCommand {
     /// and measures each target at each concurrency, the baseline first at each level.
     func measureAll(progress: (String) -> Void = { _ in }) async throws -> Report {
         let plan = try makePlan()
+        let gloadPath = plan.gload ? try self.gloadPath() : nil
         let workload = try makeWorkload()
         let baseline = BaselineEchoServer()
         // The load generator's connections get their own event loop: on the servers' shared loops a
@@ -149,6 +159,9 @@ struct Bench: AsyncParsableCommand {
                                 progress("measured \(target.rawValue) at \(inFlight) in flight")
                             }
                         }
+                        if let gloadPath {
+                            cells += try await measureWithGload(gloadPath, address: address, workload: workload, module: module, progress: progress)
+                        }
                         var report = Report(
                             workload: workload.description, server: inProcess ? "in-process at \(address)" : "\(address)",
                             module: "\(module)", cells: cells)
@@ -168,9 +181,12 @@ struct Bench: AsyncParsableCommand {
     }
 
     struct Plan {
+        /// The in-process targets.
         let targets: [Target]
         let concurrency: [Int]
         let rounds: Int
+        /// Whether gload measures too.
+        var gload = false
     }
 
     func makePlan() throws -> Plan {
@@ -178,19 +194,23 @@ struct Bench: AsyncParsableCommand {
         var chosen: [Target] = []
         for name in names {
             guard let target = Target(rawValue: name) else {
-                throw ValidationError("--target \"\(name)\" is not one of invoke, native, baseline, tx, query")
+                throw ValidationError("--target \"\(name)\" is not one of invoke, native, baseline, tx, query, gload")
             }
             if !chosen.contains(target) { chosen.append(target) }
         }
-        // The baseline runs whatever else is asked: the ratios are the point.
-        let targets = chosen.isEmpty ? Target.standard : Target.allCases.filter { chosen.contains($0) || $0 == .baseline }
+        // The baseline runs whatever else is asked in process: the ratios are the point. gload
+        // measures on its own (its reference is its floor).
+        let inProcess = chosen.filter { $0 != .gload }
+        let targets =
+            chosen.isEmpty
+            ? Target.standard : inProcess.isEmpty ? [] : Target.allCases.filter { $0 != .gload && (inProcess.contains($0) || $0 == .baseline) }
         let levels = concurrency.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !levels.isEmpty, levels.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 10_000 }) else {
             throw ValidationError("--concurrency \"\(concurrency)\" is not a comma-separated list of numbers from 1 to 10000")
         }
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         if let requests, requests < rounds { throw ValidationError("--requests must be at least --rounds (\(rounds))") }
-        return Plan(targets: targets, concurrency: levels.compactMap { $0 }, rounds: rounds)
+        return Plan(targets: targets, concurrency: levels.compactMap { $0 }, rounds: rounds, gload: chosen.contains(.gload))
     }
 
     /// Round `round`'s part of `total` calls (the first rounds take the remainder).

@@ -35,6 +35,7 @@ extension Bench {
             case .native: native
             case .tx: tx
             case .query: query
+            case .gload: { throw CommandFailure("gload measures from its own process") }
             }
         }
 
@@ -139,8 +140,10 @@ extension Bench {
             self.module = module
             self.cells = cells.map { cell in
                 var cell = cell
-                if cell.target != Target.baseline.rawValue,
-                    let base = cells.first(where: { $0.target == Target.baseline.rawValue && $0.concurrency == cell.concurrency })
+                // In-process targets are compared with the baseline, gload's with its floor.
+                let reference = Bench.gloadTargets.contains(where: { cell.target == "gload \($0)" }) ? "floor" : Target.baseline.rawValue
+                if cell.target != reference, cell.target != "floor",
+                    let base = cells.first(where: { $0.target == reference && $0.concurrency == cell.concurrency })
                 {
                     cell.callsPerSecondRatio = base.callsPerSecond > 0 ? cell.callsPerSecond / base.callsPerSecond : nil
                     cell.p50Ratio = base.p50Microseconds > 0 ? cell.p50Microseconds / base.p50Microseconds : nil
@@ -158,7 +161,7 @@ extension Bench {
         }
 
         func table() -> String {
-            let header = ["target", "in flight", "calls", "errors", "calls/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "÷ baseline: calls/s", "p50", "p99"]
+            let header = ["target", "in flight", "calls", "errors", "calls/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "÷ baseline or floor: calls/s", "p50", "p99"]
             let ratio = { (value: Double?) in value.map { String(format: "%.2f×", $0) } ?? "" }
             let rows = cells.map { cell in
                 [

@@ -83,8 +83,8 @@ enum GRPCWire {
     /// The headers of a request that is not a gRPC call at all (wrong method or content type):
     /// the HTTP status says why, with a gRPC status for gRPC clients that look.
     static func refusal(httpStatus: Int, _ status: Status) -> HPACKHeaders {
-        var headers = trailers(status, trailersOnly: true)
-        headers.replaceOrAdd(name: ":status", value: String(httpStatus))
+        var headers: HPACKHeaders = [":status": String(httpStatus), "content-type": contentType]
+        for (name, value, _) in trailers(status, trailersOnly: false) { headers.add(name: name, value: value) }
         return headers
     }
 
