@@ -59,10 +59,16 @@ struct InvokerService: Wasmrpc_V1_Invoker.ServiceProtocol {
         let parameters: [UInt8]
 
         init(_ request: Wasmrpc_V1_InvokeRequest) throws(RPCError) {
-            module = try RegistryService.moduleID(request.metadata.id)
-            function = request.request.name
-            typeURL = request.request.parameters.typeURL
-            parameters = Array(request.request.parameters.value)
+            try self.init(
+                module: request.metadata.id, function: request.request.name, typeURL: request.request.parameters.typeURL,
+                parameters: Array(request.request.parameters.value))
+        }
+
+        init(module: String, function: String, typeURL: String, parameters: [UInt8]) throws(RPCError) {
+            self.module = try RegistryService.moduleID(module)
+            self.function = function
+            self.typeURL = typeURL
+            self.parameters = parameters
         }
     }
 

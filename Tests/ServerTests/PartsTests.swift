@@ -1,4 +1,7 @@
 import ContentStore
+import Foundation
+import GRPCCore
+import WasmRPCProto
 import DynamicProto
 import ModuleRuntime
 import SwiftProtobuf
@@ -46,6 +49,80 @@ import TestSupport
                     parameters: .with { $0.value = try Google_Protobuf_StringValue("r\(round)").serializedBytes() })
                 #expect(try Google_Protobuf_StringValue(serializedBytes: text.value).value == "r\(round)")
             }
+        }
+    }
+}
+
+/// Direct calls read `InvokeRequest`s and write `InvokeResponse`s without swift-protobuf's message
+/// machinery on the common path (`InvokeWire`); swift-protobuf is the oracle.
+@Suite struct InvokeWireTests {
+    static let id = String(repeating: "ab", count: 32)
+
+    /// The fields an InvokeRequest's bytes ask for, or the error, through `InvokeWire` and through swift-protobuf.
+    static func both(_ bytes: [UInt8]) -> (wire: String, oracle: String) {
+        func describe(_ call: () throws -> InvokerService.Call) -> String {
+            do {
+                let call = try call()
+                return "\(call.module) \(call.function) \(call.typeURL) \(call.parameters)"
+            } catch let error as RPCError {
+                return "\(error.code)"
+            } catch {
+                return "\(error)"
+            }
+        }
+        return (
+            describe { try InvokeWire.call(bytes) },
+            describe {
+                do {
+                    return try InvokerService.Call(Wasmrpc_V1_InvokeRequest(serializedBytes: bytes))
+                } catch let error as RPCError {
+                    throw error
+                } catch {
+                    throw RPCError(code: .invalidArgument, message: "")
+                }
+            })
+    }
+
+    @Test func requestsReadAsSwiftProtobufReadsThem() throws {
+        let common = try Wasmrpc_V1_InvokeRequest.with {
+            $0.metadata.id = Self.id
+            $0.request.name = "mul"
+            $0.request.parameters.typeURL = "type.googleapis.com/complex.ComplexRequest"
+            $0.request.parameters.value = Data([1, 2, 3])
+        }.serializedBytes() as [UInt8]
+        var cases: [[UInt8]] = [common, [], Array(common.prefix(10))]
+        // Fields repeated (protobuf merges them), unknown fields, other wire types, other metadata.
+        cases.append(common + common)
+        cases.append(common + [0x18, 0x05])
+        cases.append(common + [0x2A, 0x00])
+        cases.append(try Wasmrpc_V1_InvokeRequest.with { $0.metadata.id = Self.id; $0.metadata.name = "x"; $0.request.name = "mul" }.serializedBytes())
+        cases.append(try Wasmrpc_V1_InvokeRequest.with { $0.metadata.id = "not an id"; $0.request.name = "mul" }.serializedBytes())
+        cases.append(try Wasmrpc_V1_InvokeRequest.with { $0.metadata.id = Self.id }.serializedBytes())
+        // Invalid UTF-8 in a string, and a length running past the end.
+        cases.append([0x0A, 0x03, 0x0A, 0x01, 0xFF])
+        cases.append([0x0A, 0x05, 0x0A, 0x01])
+        // Every prefix and every one-byte change of the common request.
+        for end in 0..<common.count { cases.append(Array(common.prefix(end))) }
+        for index in common.indices {
+            for value: UInt8 in [0x00, 0x02, 0x7F, 0x80, 0xFF] {
+                var changed = common
+                changed[index] = value
+                cases.append(changed)
+            }
+        }
+        for bytes in cases {
+            let (wire, oracle) = Self.both(bytes)
+            #expect(wire == oracle, "\(bytes)")
+        }
+    }
+
+    @Test func responsesAreWhatSwiftProtobufWrites() throws {
+        for (typeURL, output) in [("type.googleapis.com/complex.ComplexResponse", [UInt8](repeating: 7, count: 300)), ("", []), ("t", []), ("", [0])] {
+            let expected: [UInt8] = try Wasmrpc_V1_InvokeResponse.with {
+                $0.response.result.typeURL = typeURL
+                $0.response.result.value = Data(output)
+            }.serializedBytes()
+            #expect(InvokeWire.response(typeURL: typeURL, output: output) == expected, "\(typeURL) \(output.count)")
         }
     }
 }

@@ -117,11 +117,9 @@ final class DirectCall {
         case .invoke:
             let call: InvokerService.Call
             do {
-                call = try InvokerService.Call(Wasmrpc_V1_InvokeRequest(serializedBytes: request))
-            } catch let error as RPCError {
-                return respond(fail(error))
+                call = try InvokeWire.call(request)
             } catch {
-                return respond(fail(RPCError(code: .invalidArgument, message: "the request is not a valid InvokeRequest: \(error)")))
+                return respond(fail(error))
             }
             run(
                 now: {
@@ -135,7 +133,7 @@ final class DirectCall {
                 on: loop
             ) { [self] result in
                 InvokerService.count(call, result, started: started, runtime: runtime, metrics: routes.log.metrics)
-                respond(finish(result) { try InvokerService.response($0).serializedBytes() })
+                respond(finish(result) { try InvokeWire.response($0) })
             }
         }
     }
