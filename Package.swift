@@ -73,6 +73,7 @@ let package = Package(
             dependencies: [
                 "WasmRPCCore", "TransparencyLog", "WasmRPCProto",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]

@@ -24,7 +24,8 @@ public final class SQLiteStorage: StorageEngine {
 
     public var blobs: any BlobStorage { files }
     public var reads: any StorageReads { SQLiteAccess(pool: pool, inTransaction: false) }
-    public var stateReader: any StateReader { SQLiteStateReader(pool: pool) }
+    public var stateReader: any StateReader { directStateReader }
+    private let directStateReader: SQLiteStateReader
     public var location: String { directory }
     /// SQLite and the blob files block: their work runs on dispatch threads.
     public var executor: (any TaskExecutor)? { BlockingExecutor.shared }
@@ -45,6 +46,7 @@ public final class SQLiteStorage: StorageEngine {
             }
         }
         files = try BlobStore(root: directory + "/blobs", create: !readOnly)
+        directStateReader = SQLiteStateReader(path: directory + "/wasmrpc.sqlite")
         if !readOnly { files.removeInterruptedWrites() }
         let path = directory + "/wasmrpc.sqlite"
         do {
@@ -457,28 +459,5 @@ struct SQLiteAccess: StorageTransaction {
     private static func paths(in row: Row) -> [String] {
         let functions: String = row["functions"]
         return functions.isEmpty ? [] : functions.split(separator: "\n").map(String.init)
-    }
-}
-
-/// Committed state for running guests: one SELECT per call on a reader connection, on the calling
-/// thread. Each call is one statement, which SQLite runs atomically on committed data, so no
-/// explicit read transaction (BEGIN … COMMIT, three statements) wraps it.
-struct SQLiteStateReader: StateReader {
-    let pool: DatabasePool
-
-    func value(_ owner: ModuleID, key: [UInt8]) throws(ContentStoreError) -> [UInt8]? {
-        try read { db in try SQLiteAccess.stateValues(owner, keys: [key], db)[0] }
-    }
-
-    func range(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int) throws(ContentStoreError) -> [StateEntry] {
-        try read { db in try SQLiteAccess.stateRange(owner, start: start, end: end, limit: limit, db) }
-    }
-
-    private func read<T>(_ body: (Database) throws -> T) throws(ContentStoreError) -> T {
-        do {
-            return try pool.unsafeRead(body)
-        } catch {
-            throw ContentStoreError(.storage, "cannot read the world state: \(error)")
-        }
     }
 }
