@@ -32,6 +32,8 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
         var request: [UInt8]?
         var requestEnded = false
         var responseEnded = false
+        /// Flow-controlled bytes received since the stream's window was last topped up.
+        var unacknowledged = 0
 
         init(id: HTTP2StreamID, call: DirectCall?, maxRequestBytes: Int) {
             self.id = id
@@ -103,13 +105,6 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
                 stream.call?.cancel()  // the client reset the stream
             }
             if draining, openStreams == 0 { closeDrained(context) }
-        case let window as NIOHTTP2WindowUpdatedEvent:
-            // A direct stream's request keeps room to arrive (stream channels do this themselves).
-            if let stream = direct[window.streamID], !stream.requestEnded, let size = window.inboundWindowSize, size <= windowBytes / 2 {
-                let update = HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: windowBytes - size))
-                context.write(wrapOutboundOut(update), promise: nil)
-                flushSoon()
-            }
         default:
             break
         }
@@ -143,6 +138,7 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
     private func receive(_ payload: HTTP2Frame.FramePayload, on stream: DirectStream) {
         switch payload {
         case .data(let data):
+            if !data.endStream, !stream.responseEnded { keepWindowOpen(stream, received: data.data.readableBytes + (data.paddingBytes ?? 0)) }
             if let call = stream.call, !stream.responseEnded, case .byteBuffer(let bytes) = data.data {
                 stream.decoder.append(bytes)
                 do {
@@ -162,6 +158,18 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
         default:
             break  // a reset closes the stream (StreamClosedEvent); window updates are NIO's
         }
+    }
+
+    /// Tops up the stream's window once half of it is used, so that a request larger than the
+    /// window keeps arriving (stream channels do this for theirs; the multiplexer does it for the
+    /// connection's window).
+    private func keepWindowOpen(_ stream: DirectStream, received: Int) {
+        stream.unacknowledged += received
+        guard stream.unacknowledged >= windowBytes / 2, let context else { return }
+        let update = HTTP2Frame(streamID: stream.id, payload: .windowUpdate(windowSizeIncrement: stream.unacknowledged))
+        stream.unacknowledged = 0
+        context.write(wrapOutboundOut(update), promise: nil)
+        flushSoon()
     }
 
     private func requestDidEnd(_ stream: DirectStream) {
