@@ -68,3 +68,19 @@ def channel(server):
     with grpc.insecure_channel(server, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
         grpc.channel_ready_future(channel).result(timeout=10)
         yield channel
+
+
+def varint(n):
+    """n as a protobuf varint."""
+    out = b""
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        if n:
+            out += bytes([byte | 0x80])
+        else:
+            return out + bytes([byte])
+
+
+def field(number, data):
+    """A length-delimited protobuf field: tag, length, bytes."""
+    return varint(number << 3 | 2) + varint(len(data)) + data

@@ -10,7 +10,7 @@ import subprocess
 import grpc
 import pytest
 
-from conftest import REPO, serve
+from conftest import REPO, field, serve
 from test_native import add_complex
 
 MUL_REQUEST = "0a0a0d0000803f1500000040120a0d000040401500008040"
@@ -27,20 +27,6 @@ def gload(tmp_path_factory):
             subprocess.run(["sh", str(build)], env={**os.environ, "GLOAD_OUT": str(out)}, check=True, stdout=subprocess.DEVNULL)
             return str(out)
     pytest.fail("gload not found: set GLOAD, or have ../shared/tools/gload/build.sh beside the repository")
-
-
-def varint(n):
-    out = b""
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        if n:
-            out += bytes([byte | 0x80])
-        else:
-            return out + bytes([byte])
-
-
-def field(number, data):
-    return varint(number << 3 | 2) + varint(len(data)) + data
 
 
 def run(gload, address, method, body, tmp_path, *extra):

@@ -12,7 +12,7 @@ import h2.connection
 import h2.events
 import pytest
 
-from conftest import serve
+from conftest import field, serve
 from test_native import add_complex
 
 # A ComplexRequest for (1+2i)(3+4i).
@@ -188,11 +188,8 @@ def test_a_request_larger_than_the_window_arrives_whole(raw, server):
     # open, the whole request arrives, and the call is answered (the parameters are not a
     # ComplexRequest: INVALID_ARGUMENT).
     parameters = b"\xff" * (LIMIT - 4096)
-    any_message = b"\x0a" + varint(len(b"type.googleapis.com/complex.ComplexRequest")) + b"type.googleapis.com/complex.ComplexRequest"
-    any_message += b"\x12" + varint(len(parameters)) + parameters
-    function = b"\x0a\x03mul" + b"\x12" + varint(len(any_message)) + any_message
-    metadata = b"\x0a" + varint(64) + server[1].encode()
-    request = b"\x0a" + varint(len(metadata)) + metadata + b"\x12" + varint(len(function)) + function
+    any_message = field(1, b"type.googleapis.com/complex.ComplexRequest") + field(2, parameters)
+    request = field(1, field(1, server[1].encode())) + field(2, field(1, b"mul") + field(2, any_message))
     assert len(request) > 1 << 20
     stream = raw.headers("/wasmrpc.v1.Invoker/Invoke")
     raw.send(stream, framed(request), end=True)
@@ -212,12 +209,3 @@ def test_a_reset_stream_leaves_the_connection_serving(raw, server):
     assert status_of(headers, trailers) == (0, "")
     assert data[5:] == bytes.fromhex("0a0a0d0000a0c01500002041")
 
-
-def varint(n):
-    out = b""
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        if n:
-            out += bytes([byte | 0x80])
-        else:
-            return out + bytes([byte])
