@@ -33,6 +33,76 @@ extension DynamicMessage {
         return writer.bytes
     }
 
+    /// Whether protobuf binary `bytes` decode as a message of `type`: true exactly when
+    /// `init(serializedBytes:type:pool:depthLimit:)` succeeds, without building the message (no
+    /// values, strings, nested messages or unknown-field copies): for checking a call's messages
+    /// on every call. Callers that need the reason decode to get its error.
+    public static func isValid(
+        serializedBytes bytes: [UInt8], type: MessageID, pool: DescriptorPool, depthLimit: Int = DynamicMessage.defaultDepthLimit
+    ) -> Bool {
+        bytes.withUnsafeBytes { buffer in
+            var reader = WireReader(buffer: buffer, index: 0, end: buffer.count)
+            return (try? check(&reader, type: type, pool: pool, depth: depthLimit, group: nil)) != nil
+        }
+    }
+
+    /// `merge(from:depth:group:)`'s checks, field by field, with nothing kept.
+    private static func check(_ reader: inout WireReader, type: MessageID, pool: DescriptorPool, depth: Int, group: Int32?)
+        throws(DynamicProtoError)
+    {
+        guard depth > 0 else { throw DynamicProtoError(.tooDeep, "") }
+        let descriptor = pool.messages[type.index]
+        while !reader.isAtEnd {
+            let (number, wireType) = try reader.tag()
+            if wireType == .endGroup {
+                guard let group, group == number else { throw DynamicProtoError(.malformed, "") }
+                return
+            }
+            guard let index = descriptor.fieldIndex(number: number) else {
+                try reader.skip(wireType, number: number, depth: depth - 1)
+                continue
+            }
+            let field = descriptor.fields[index]
+            if let entry = field.mapEntry {
+                guard wireType == .lengthDelimited else { throw DynamicProtoError(.wrongWireType, "") }
+                let range = try reader.lengthDelimited()
+                var entryReader = WireReader(buffer: reader.buffer, index: range.lowerBound, end: range.upperBound)
+                try check(&entryReader, type: entry, pool: pool, depth: depth - 1, group: nil)
+            } else if field.isRepeated, wireType == .lengthDelimited, field.kind.isPackable {
+                let range = try reader.lengthDelimited()
+                var packed = WireReader(buffer: reader.buffer, index: range.lowerBound, end: range.upperBound)
+                while !packed.isAtEnd { try checkValue(field.kind, &packed, pool: pool, depth: depth, number: field.number) }
+            } else {
+                guard wireType == field.kind.wireType else { throw DynamicProtoError(.wrongWireType, "") }
+                try checkValue(field.kind, &reader, pool: pool, depth: depth, number: field.number)
+            }
+        }
+        if group != nil { throw DynamicProtoError(.truncated, "") }
+    }
+
+    /// `readValue`'s checks for one value of `kind`.
+    private static func checkValue(_ kind: FieldKind, _ reader: inout WireReader, pool: DescriptorPool, depth: Int, number: Int32)
+        throws(DynamicProtoError)
+    {
+        switch kind {
+        case .int32, .int64, .uint32, .uint64, .sint32, .sint64, .bool, .enumeration: _ = try reader.varint()
+        case .fixed32, .sfixed32, .float: _ = try reader.fixed32()
+        case .fixed64, .sfixed64, .double: _ = try reader.fixed64()
+        case .bytes: _ = try reader.lengthDelimited()
+        case .string:
+            let range = try reader.lengthDelimited()
+            guard String(validating: UnsafeRawBufferPointer(rebasing: reader.buffer[range]), as: UTF8.self) != nil else {
+                throw DynamicProtoError(.invalidUTF8, "")
+            }
+        case .message(let type):
+            let range = try reader.lengthDelimited()
+            var nested = WireReader(buffer: reader.buffer, index: range.lowerBound, end: range.upperBound)
+            try check(&nested, type: type, pool: pool, depth: depth - 1, group: nil)
+        case .group(let type):
+            try check(&reader, type: type, pool: pool, depth: depth - 1, group: number)
+        }
+    }
+
     // MARK: - Decoding
 
     /// Reads fields until the reader's end, or until the end-group tag of `group`.

@@ -318,19 +318,24 @@ public final class ModuleRuntime: Sendable {
     static func checked(
         _ function: MethodDescriptor, of interface: ModuleInterface, parameters: [UInt8], _ call: () throws -> ([UInt8], UInt64)
     ) throws -> Invocation {
-        do throws(DynamicProtoError) {
-            _ = try DynamicMessage(serializedBytes: parameters, type: function.input, pool: interface.pool)
-        } catch {
-            throw ModuleRuntimeError(
-                .invalidArgument, "the parameters are not a valid \(interface.pool[function.input].fullName): \(error.message)")
+        // Checked without decoding (`isValid`); only a message that fails is decoded, for the reason.
+        if !DynamicMessage.isValid(serializedBytes: parameters, type: function.input, pool: interface.pool) {
+            do throws(DynamicProtoError) {
+                _ = try DynamicMessage(serializedBytes: parameters, type: function.input, pool: interface.pool)
+            } catch {
+                throw ModuleRuntimeError(
+                    .invalidArgument, "the parameters are not a valid \(interface.pool[function.input].fullName): \(error.message)")
+            }
         }
         let (output, fuelUsed) = try call()
-        do throws(DynamicProtoError) {
-            _ = try DynamicMessage(serializedBytes: output, type: function.output, pool: interface.pool)
-        } catch {
-            throw ModuleRuntimeError(
-                .invalidOutput,
-                "the guest's answer to \(function.name) is not a valid \(interface.pool[function.output].fullName): \(error.message)")
+        if !DynamicMessage.isValid(serializedBytes: output, type: function.output, pool: interface.pool) {
+            do throws(DynamicProtoError) {
+                _ = try DynamicMessage(serializedBytes: output, type: function.output, pool: interface.pool)
+            } catch {
+                throw ModuleRuntimeError(
+                    .invalidOutput,
+                    "the guest's answer to \(function.name) is not a valid \(interface.pool[function.output].fullName): \(error.message)")
+            }
         }
         return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output, fuelUsed: fuelUsed)
     }

@@ -97,3 +97,64 @@ import Testing
         #expect(failures > 0 && failures < 3_000)  // the corpus exercises both outcomes
     }
 }
+
+/// `DynamicMessage.isValid` checks without decoding; it must say yes exactly when decoding succeeds.
+@Suite(.timeLimit(.minutes(10))) struct ValidationTests {
+    static func agree(_ bytes: [UInt8], _ type: MessageID) -> Bool {
+        let decodes = (try? DynamicMessage(serializedBytes: bytes, type: type, pool: TestPool.pool)) != nil
+        return DynamicMessage.isValid(serializedBytes: bytes, type: type, pool: TestPool.pool) == decodes
+    }
+
+    /// Random messages of every test type, then each of them cut short, with a byte changed, with
+    /// two bytes swapped, and nested deeper than the limit allows.
+    @Test(arguments: Array(UInt64(1)...60))
+    func theCheckAgreesWithTheDecoder(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        for name in ["dyn.test3.Everything", "dyn.test2.Legacy", "dyn.test3.Tree"] {
+            let type = TestPool.type(name)
+            let bytes = DynamicMessage.random(type: type, pool: TestPool.pool, using: &random).serializedBytes()
+            #expect(Self.agree(bytes, type), "\(name) seed \(seed)")
+            guard !bytes.isEmpty else { continue }
+            for _ in 0..<40 {
+                var changed = bytes
+                switch random.next() % 4 {
+                case 0: changed = Array(bytes.prefix(Int(random.next() % UInt64(bytes.count))))
+                case 1: changed[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next())
+                case 2: changed.swapAt(Int(random.next() % UInt64(bytes.count)), Int(random.next() % UInt64(bytes.count)))
+                default: changed.insert(UInt8(truncatingIfNeeded: random.next()), at: Int(random.next() % UInt64(bytes.count)))
+                }
+                #expect(Self.agree(changed, type), "\(name) seed \(seed): \(changed)")
+            }
+        }
+    }
+
+    @Test func theLimitsAndEdgesAgree() {
+        let everything = TestPool.type("dyn.test3.Everything")
+        let tree = TestPool.type("dyn.test3.Tree")
+        let cases: [[UInt8]] = [
+            [], [0x08, 0xFF, 0xFF], [0x80], [0x08] + [UInt8](repeating: 0xFF, count: 10) + [0x01], [0x0D, 0, 0, 0, 0],
+            [0x72, 0x05, 0x61], [0x72, 0x02, 0xC3, 0x28], [0x8A, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F], [0x0B], [0x0C],
+            [0xF8, 0xFF, 0xFF, 0xFF, 0x0F, 0x01],
+        ]
+        for bytes in cases {
+            #expect(Self.agree(bytes, everything), "\(bytes)")
+            #expect(Self.agree(bytes, tree), "\(bytes)")
+        }
+        // Trees nested at the limit and one deeper.
+        for depth in [DynamicMessage.defaultDepthLimit - 1, DynamicMessage.defaultDepthLimit, DynamicMessage.defaultDepthLimit + 1] {
+            var bytes: [UInt8] = []
+            for _ in 0..<depth { bytes = [0x12] + varint(bytes.count) + bytes }
+            #expect(Self.agree(bytes, tree), "depth \(depth)")
+        }
+    }
+
+    func varint(_ value: Int) -> [UInt8] {
+        var value = UInt64(value)
+        var out: [UInt8] = []
+        while value >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        return out + [UInt8(value)]
+    }
+}
