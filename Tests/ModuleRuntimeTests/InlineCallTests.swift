@@ -71,6 +71,34 @@ import TestSupport
         }
     }
 
+    /// `invokeNow` (direct calls): nothing runs until the module's streak is there; then the call
+    /// runs on this thread, under the same bar as other inline calls; an unknown function or bad
+    /// parameters fail as through `invoke`.
+    @Test func invokeNowRunsOnlyWhatMayRunInline() async throws {
+        try await withRuntime { runtime, complex, hostile in
+            let parameters = Array(try complexRequest((1, 2), (3, 4)).value)
+            let ready = try #require(runtime.readyFunction("mul", of: complex))
+            #expect(runtime.readyFunction("pow", of: complex) == nil)
+            #expect(runtime.readyFunction("mul", of: ModuleID(of: [1])) == nil)  // not loaded
+            #expect(try runtime.invokeNow(ready, typeURL: "", parameters: parameters, deadline: nil) == nil)
+            #expect(runtime.inlineCallCount == 0)
+            for _ in 0..<3 { _ = try await mul(runtime, complex) }
+            let invocation = try #require(try runtime.invokeNow(ready, typeURL: "", parameters: parameters, deadline: nil))
+            #expect(invocation.ranInline)
+            #expect(runtime.inlineCallCount == 1)
+            let (real, imag) = try complexResult(Google_Protobuf_Any.with { $0.typeURL = invocation.typeURL; $0.value = Data(invocation.output) })
+            #expect(real == -5 && imag == 10)
+            #expect(throws: ModuleRuntimeError.self) { try runtime.invokeNow(ready, typeURL: "", parameters: [0x0A, 0xFF], deadline: nil) }
+            #expect(throws: ModuleRuntimeError.self) { try runtime.invokeNow(ready, typeURL: "x.Other", parameters: parameters, deadline: nil) }
+            // A loop on this thread bars its module: later calls are not taken (nil), and go to workers.
+            for _ in 0..<3 { #expect(await hostileCase(runtime, hostile, 15) == "invalidOutput") }
+            let loop = try #require(runtime.readyFunction(String(repeating: "x", count: 8), of: hostile))
+            #expect(throws: ModuleRuntimeError.self) { try runtime.invokeNow(loop, typeURL: "", parameters: [], deadline: nil) }
+            let short = try #require(runtime.readyFunction(String(repeating: "x", count: 15), of: hostile))
+            for _ in 0..<4 { #expect(try runtime.invokeNow(short, typeURL: "", parameters: [], deadline: nil) == nil) }
+        }
+    }
+
     @Test func addLeavesTheInstanceThatValidatedTheModuleWarm() async throws {
         try await withRuntime { runtime, complex, _ in
             // One idle instance per added module, before any call.
