@@ -145,6 +145,21 @@ def test_requests_that_are_not_grpc_calls_are_refused(raw, method, content_type,
     assert status_of(headers, trailers)[0] == grpc.StatusCode.INTERNAL.value[0]
 
 
+def test_a_request_without_a_body_is_refused_cleanly(raw):
+    # GET with END_STREAM on its headers (a browser's or curl's request): refused, and the
+    # connection goes on serving.
+    stream = raw.conn.get_next_available_stream_id()
+    raw.conn.send_headers(stream, [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "wasmrpc")], end_stream=True)
+    raw.flush()
+    raw.responses[stream] = {"headers": [], "data": b"", "trailers": [], "reset": None, "ended": False}
+    headers, _, _ = raw.wait(stream)
+    assert headers[":status"] == "405"
+    follow = raw.headers("/grpc.health.v1.Health/Check")
+    raw.send(follow, framed(b""), end=True)
+    headers, _, trailers = raw.wait(follow)
+    assert status_of(headers, trailers) == (0, "")
+
+
 @pytest.mark.parametrize("path", ["/complex.Calculator/mul", "/wasmrpc.v1.Invoker/Invoke", "/grpc.health.v1.Health/Check"])
 def test_compression_is_refused_and_the_accepted_encoding_named(raw, path):
     stream = raw.headers(path, extra=[("grpc-encoding", "gzip")])

@@ -80,7 +80,7 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
         if let stream = direct[id] { return receive(frame.payload, on: stream) }
         guard id > newest, case .headers(let headers) = frame.payload else { return context.fireChannelRead(data) }
         newest = id
-        guard let stream = open(id, headers: headers.headers) else { return context.fireChannelRead(data) }
+        guard let stream = open(id, headers: headers.headers, endStream: headers.endStream) else { return context.fireChannelRead(data) }
         direct[id] = stream
         if headers.endStream { requestDidEnd(stream) }
     }
@@ -122,10 +122,11 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
 
     /// The direct stream a new stream's request headers open: a direct call, or a refusal already
     /// answered; nil for a stream the multiplexer takes.
-    private func open(_ id: HTTP2StreamID, headers: HPACKHeaders) -> DirectStream? {
+    private func open(_ id: HTTP2StreamID, headers: HPACKHeaders, endStream: Bool) -> DirectStream? {
         let request = GRPCWire.RequestHeaders(headers)
         if let refusal = request.refusal {
             let stream = DirectStream(id: id, call: nil, maxRequestBytes: 0)
+            stream.requestEnded = endStream  // then there is nothing to reset after the answer
             end(stream, with: refusal)
             return stream
         }
