@@ -6,9 +6,10 @@ import NIOSSL
 import Synchronization
 
 /// The server's own gRPC transport: HTTP/2 (plaintext, or TLS with `h2` by ALPN) on
-/// swift-nio-http2, one `GRPCStreamHandler` per stream. Direct calls (`DirectCalls`: Invoke and the
-/// unary native routes) are answered on the event loop; every other stream is handed to the
-/// `GRPCServer` through `listen` as grpc-swift's own HTTP/2 transport would hand it.
+/// swift-nio-http2. Each connection's `HTTP2Connection` answers direct calls (`DirectCalls`: Invoke
+/// and the unary native routes of loaded modules) on the event loop; every other stream gets a
+/// stream channel with a `GRPCStreamHandler` and is handed to the `GRPCServer` through `listen`, as
+/// grpc-swift's own HTTP/2 transport would hand it.
 ///
 /// `beginGracefulShutdown` closes the listening socket and sends each connection a GOAWAY naming
 /// the last stream it opened; a connection closes once its streams have ended, and `listen`
