@@ -80,7 +80,19 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
         if let stream = direct[id] { return receive(frame.payload, on: stream) }
         guard id > newest, case .headers(let headers) = frame.payload else { return context.fireChannelRead(data) }
         newest = id
-        guard let stream = open(id, headers: headers.headers, endStream: headers.endStream) else { return context.fireChannelRead(data) }
+        let request = GRPCWire.RequestHeaders(headers.headers)
+        if let refusal = request.refusal {
+            // Kept before answering: writing the answer may close the stream at once, and its
+            // StreamClosedEvent (which forgets it) comes during that write.
+            let stream = DirectStream(id: id, call: nil, maxRequestBytes: 0)
+            stream.requestEnded = headers.endStream  // then there is nothing to reset after the answer
+            direct[id] = stream
+            return end(stream, with: refusal)
+        }
+        guard let calls = settings.direct, let call = calls.call(method: request.path!.dropFirst(), headers: request, peer: peer) else {
+            return context.fireChannelRead(data)
+        }
+        let stream = DirectStream(id: id, call: call, maxRequestBytes: settings.maxRequestBytes)
         direct[id] = stream
         if headers.endStream { requestDidEnd(stream) }
     }
@@ -118,22 +130,6 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
         }
         direct = [:]
         context.fireChannelInactive()
-    }
-
-    /// The direct stream a new stream's request headers open: a direct call, or a refusal already
-    /// answered; nil for a stream the multiplexer takes.
-    private func open(_ id: HTTP2StreamID, headers: HPACKHeaders, endStream: Bool) -> DirectStream? {
-        let request = GRPCWire.RequestHeaders(headers)
-        if let refusal = request.refusal {
-            let stream = DirectStream(id: id, call: nil, maxRequestBytes: 0)
-            stream.requestEnded = endStream  // then there is nothing to reset after the answer
-            end(stream, with: refusal)
-            return stream
-        }
-        guard let direct = settings.direct, let call = direct.call(method: request.path!.dropFirst(), headers: request, peer: peer) else {
-            return nil
-        }
-        return DirectStream(id: id, call: call, maxRequestBytes: settings.maxRequestBytes)
     }
 
     private func receive(_ payload: HTTP2Frame.FramePayload, on stream: DirectStream) {
