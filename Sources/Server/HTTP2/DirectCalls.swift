@@ -15,7 +15,7 @@ import WasmRPCProto
 /// module whose calls are short, with an instance and an inline slot free); otherwise the call
 /// goes to the runtime as usual, and its answer comes back to the event loop.
 struct DirectCalls: Sendable {
-    static let invokeMethod = "wasmrpc.v1.Invoker/Invoke"
+    static let invokeMethod = Wasmrpc_V1_Invoker.Method.Invoke.descriptor.fullyQualifiedMethod
 
     let routes: NativeRoutes
 

@@ -78,13 +78,12 @@ final class GRPCStreamHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    /// Hands the stream to the server, whose method its path names (`HTTP2Connection` refused the
+    /// requests that are not gRPC calls before this channel was made).
     private func open(_ headers: HPACKHeaders, context: ChannelHandlerContext) {
-        let request = GRPCWire.RequestHeaders(headers)
-        if let refusal = request.refusal {
-            return refuse(with: refusal, context: context)
-        }
-        guard let path = request.path, let descriptor = GRPCWire.method(path) else {
-            let status = Status(code: .unimplemented, message: "no method \(request.path ?? "")")
+        let path = headers.first(name: ":path")
+        guard let path, let descriptor = GRPCWire.method(path) else {
+            let status = Status(code: .unimplemented, message: "no method \(path ?? "")")
             return refuse(with: GRPCWire.trailers(status, trailersOnly: true), context: context)
         }
         let cancellation = StreamCancellation()

@@ -84,7 +84,7 @@ enum GRPCWire {
     /// the HTTP status says why, with a gRPC status for gRPC clients that look.
     static func refusal(httpStatus: Int, _ status: Status) -> HPACKHeaders {
         var headers: HPACKHeaders = [":status": String(httpStatus), "content-type": contentType]
-        for (name, value, _) in trailers(status, trailersOnly: false) { headers.add(name: name, value: value) }
+        headers.add(contentsOf: trailers(status, trailersOnly: false))
         return headers
     }
 

@@ -191,14 +191,14 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
         switch outcome {
         case .answer(let headers, let message):
             var response = GRPCWire.responseHeaders()
-            for (name, value, indexing) in headers { response.add(name: name, value: value, indexing: indexing) }
+            response.add(contentsOf: headers)
             context.write(wrapOutboundOut(HTTP2Frame(streamID: stream.id, payload: .headers(.init(headers: response)))), promise: nil)
             let frame = GRPCWire.frame(message, allocator: context.channel.allocator)
             context.write(wrapOutboundOut(HTTP2Frame(streamID: stream.id, payload: .data(.init(data: .byteBuffer(frame))))), promise: nil)
             end(stream, with: GRPCWire.trailers(Status(code: .ok, message: ""), trailersOnly: false))
         case .failure(let error, let trailers):
             var headers = GRPCWire.trailers(Status(code: Status.Code(error.code), message: error.message), trailersOnly: true)
-            for (name, value, indexing) in trailers { headers.add(name: name, value: value, indexing: indexing) }
+            headers.add(contentsOf: trailers)
             end(stream, with: headers)
         }
     }

@@ -97,28 +97,22 @@ enum InvokeWire {
 
         init(request: UnsafeBufferPointer<UInt8>) throws {
             var reader = Reader(request)
-            var seen = Set<Int>()
             while let (number, body) = try reader.field() {
-                guard seen.insert(number).inserted else { throw Uncommon() }
                 switch number {
                 case 1:  // Metadata: only its id (1) may be set
                     var metadata = Reader(body)
                     while let (field, value) = try metadata.field() {
-                        guard field == 1, module.isEmpty else { throw Uncommon() }
+                        guard field == 1 else { throw Uncommon() }
                         module = try Self.text(value)
                     }
                 case 2:  // FunctionRequest { name = 1; parameters = 2 }
                     var function = Reader(body)
-                    var fields = Set<Int>()
                     while let (field, value) = try function.field() {
-                        guard fields.insert(field).inserted else { throw Uncommon() }
                         switch field {
                         case 1: self.function = try Self.text(value)
                         case 2:  // Any { type_url = 1; value = 2 }
                             var any = Reader(value)
-                            var anyFields = Set<Int>()
                             while let (anyField, anyValue) = try any.field() {
-                                guard anyFields.insert(anyField).inserted else { throw Uncommon() }
                                 switch anyField {
                                 case 1: typeURL = try Self.text(anyValue)
                                 case 2: parameters = Array(anyValue)
@@ -139,10 +133,13 @@ enum InvokeWire {
         }
     }
 
-    /// Length-delimited fields, one after another; any other wire type is not the common form.
+    /// Length-delimited fields, one after another, each number at most once; any other wire type,
+    /// or a field seen again (which protobuf would merge or overwrite), is not the common form.
     private struct Reader {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
+        /// Bit n: field n was read.
+        private var seen: UInt16 = 0
 
         init(_ bytes: UnsafeBufferPointer<UInt8>) {
             self.bytes = bytes
@@ -152,6 +149,9 @@ enum InvokeWire {
             guard index < bytes.count else { return nil }
             let key = try varint()
             guard key & 7 == 2, key >> 3 > 0, key >> 3 < 16 else { throw Uncommon() }
+            let bit: UInt16 = 1 << (key >> 3)
+            guard seen & bit == 0 else { throw Uncommon() }
+            seen |= bit
             let count = try varint()
             guard count <= UInt64(bytes.count - index) else { throw Uncommon() }
             let start = index
