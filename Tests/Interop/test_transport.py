@@ -1,14 +1,15 @@
 """The server's HTTP/2 transport at the protocol level, driven by the h2 library over a plain socket
 (what no gRPC client library would send): requests that are not gRPC calls, compression, broken
 request streams on direct calls (Invoke and native routes answered by the connection itself), a
-request larger than the flow-control window, and a reset stream followed by more calls on the same
-connection."""
+request larger than the flow-control window, a reset stream followed by more calls on the same
+connection, and the policing of pings."""
 import socket
 import struct
 
 import grpc
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import pytest
 
@@ -34,6 +35,8 @@ class Raw:
         self.conn.initiate_connection()
         self.flush()
         self.responses = {}  # stream id -> {"headers": [...], "data": b"", "trailers": [...], "reset": code, "ended": bool}
+        self.ping_acks = 0
+        self.goaway = None  # the ConnectionTerminated event
 
     def flush(self):
         data = self.conn.data_to_send()
@@ -87,6 +90,14 @@ class Raw:
                 response["ended"] = True
             elif isinstance(event, h2.events.StreamEnded):
                 response["ended"] = True
+            elif isinstance(event, h2.events.PingAckReceived):
+                self.ping_acks += 1
+            elif isinstance(event, h2.events.ConnectionTerminated):
+                self.goaway = event
+        self.flush()
+
+    def ping(self, n):
+        self.conn.ping(struct.pack(">Q", n))
         self.flush()
 
     def wait(self, stream):
@@ -224,3 +235,31 @@ def test_a_reset_stream_leaves_the_connection_serving(raw, server):
     assert status_of(headers, trailers) == (0, "")
     assert data[5:] == bytes.fromhex("0a0a0d0000a0c01500002041")
 
+
+
+def test_pings_that_come_with_calls_are_answered(raw, server):
+    # grpc-go's clients ping about once per round trip while answers arrive (to size their
+    # flow-control windows): far more than NIO's default of 200 control frames in 30 s, which
+    # closed their connections every few hundred calls.
+    extra = [("wasmrpc-module-id", server[1])]
+    for n in range(300):
+        raw.ping(n)
+        stream = raw.headers("/complex.Calculator/mul" if n % 2 else "/grpc.health.v1.Health/Check", extra=extra)
+        raw.send(stream, framed(MUL_REQUEST if n % 2 else b""), end=True)
+        headers, _, trailers = raw.wait(stream)
+        assert status_of(headers, trailers) == (0, ""), n
+    while raw.ping_acks < 300:
+        raw.read_once()
+    assert raw.goaway is None
+
+
+def test_pings_without_calls_end_the_connection(raw):
+    # gRPC's keepalive enforcement: with nothing sent in between, the second and third pings within
+    # 5 minutes are strikes, and the fourth ends the connection with ENHANCE_YOUR_CALM.
+    for n in range(4):
+        raw.ping(n)
+    while raw.goaway is None:
+        raw.read_once()
+    assert raw.goaway.error_code == h2.errors.ErrorCodes.ENHANCE_YOUR_CALM
+    assert raw.goaway.additional_data == b"too_many_pings"
+    assert raw.ping_acks >= 3  # (NIO's handler acknowledges the fourth too, before it is judged)

@@ -15,8 +15,9 @@ import NIOHTTP2
 ///   grpc-swift's server (`GRPCStreamHandler`).
 ///
 /// It also counts the open streams for the graceful shutdown (`drain`: a GOAWAY, then close when
-/// none are left). Used on its connection's event loop only, hence `@unchecked Sendable` (the
-/// transport keeps it to drain it there).
+/// none are left), and polices the client's pings as gRPC servers do (`PingPolicy`). Used on its
+/// connection's event loop only, hence `@unchecked Sendable` (the transport keeps it to drain it
+/// there).
 final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = HTTP2Frame
@@ -52,9 +53,12 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
     private var newest = HTTP2StreamID(0)
     private var openStreams = 0
     private var draining = false
+    /// Its sending side is closed (or closing).
+    private var closing = false
     /// Inside a read: flushes wait for its end.
     private var reading = false
     private var flushPending = false
+    private var pings = PingPolicy()
 
     init(settings: StreamSettings, peer: String, windowBytes: Int) {
         self.settings = settings
@@ -76,7 +80,12 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
         reading = true
         let frame = unwrapInboundIn(data)
         let id = frame.streamID
-        if id == .rootStream { return context.fireChannelRead(data) }
+        if id == .rootStream {
+            if case .ping(_, ack: false) = frame.payload, !pings.allows(at: .now(), callsOpen: openStreams > 0) {
+                return closeForTooManyPings(context)
+            }
+            return context.fireChannelRead(data)
+        }
         if let stream = direct[id] { return receive(frame.payload, on: stream) }
         guard id > newest, case .headers(let headers) = frame.payload else { return context.fireChannelRead(data) }
         newest = id
@@ -185,6 +194,15 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
 
     // MARK: Outbound
 
+    /// Frames of the streams grpc-swift's server answers, on their way out.
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data).payload {
+        case .headers, .data: pings.answered()
+        default: break
+        }
+        context.write(data, promise: promise)
+    }
+
     /// Writes a direct call's outcome: headers, message and trailers, or trailers only.
     private func respond(_ outcome: DirectOutcome, on stream: DirectStream) {
         guard let context, !stream.responseEnded else { return }
@@ -208,6 +226,7 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
     private func end(_ stream: DirectStream, with trailers: HPACKHeaders) {
         guard let context else { return }
         stream.responseEnded = true
+        pings.answered()
         context.write(wrapOutboundOut(HTTP2Frame(streamID: stream.id, payload: .headers(.init(headers: trailers, endStream: true)))), promise: nil)
         if !stream.requestEnded {
             context.write(wrapOutboundOut(HTTP2Frame(streamID: stream.id, payload: .rstStream(.noError))), promise: nil)
@@ -240,6 +259,8 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
     /// client reads them. The client closes its side in turn; after `lingerLimit` the connection
     /// closes anyway.
     private func closeDrained(_ context: ChannelHandlerContext) {
+        guard !closing else { return }
+        closing = true
         flushPending = false
         context.flush()
         let closed = context.eventLoop.makePromise(of: Void.self)
@@ -251,4 +272,56 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     static let lingerLimit = TimeAmount.seconds(5)
+
+    /// Ends a connection whose client pings too often: GOAWAY with ENHANCE_YOUR_CALM and
+    /// "too_many_pings" (which tells a gRPC client to ping less on its next connection), then close.
+    private func closeForTooManyPings(_ context: ChannelHandlerContext) {
+        guard !draining else { return }
+        draining = true
+        let goAway = HTTP2Frame(
+            streamID: .rootStream,
+            payload: .goAway(lastStreamID: newest, errorCode: .enhanceYourCalm, opaqueData: context.channel.allocator.buffer(string: "too_many_pings")))
+        context.write(wrapOutboundOut(goAway), promise: nil)
+        closeDrained(context)
+    }
+}
+
+/// When a client's pings are too many: gRPC's keepalive enforcement (gRFC A8), as grpc-go's and
+/// grpc-swift's servers apply it. A ping is fine if the server has sent headers or data since the
+/// last one (pings that come with calls: grpc-go's clients ping about once per round trip while
+/// answers arrive, to size their flow-control windows), or if the last fine one was at least
+/// 5 minutes earlier (2 hours while no call is open). Other pings are strikes; the third strike
+/// ends the connection. NIO's HTTP/2 handler counts control frames too (`HTTP2Transport`), but
+/// only against a burst limit: its default, 200 a connection in 30 s, closed grpc-go connections
+/// every few hundred calls.
+struct PingPolicy {
+    static let minInterval = TimeAmount.minutes(5)
+    static let minIntervalWithoutCalls = TimeAmount.hours(2)
+    static let maxStrikes = 2
+
+    private var lastFine: NIODeadline?
+    private var strikes = 0
+    private var answeredSinceLast = false
+
+    /// The server sent headers or data.
+    mutating func answered() {
+        answeredSinceLast = true
+    }
+
+    /// Whether a ping received at `time` may be answered, or is one too many.
+    mutating func allows(at time: NIODeadline, callsOpen: Bool) -> Bool {
+        if answeredSinceLast {
+            answeredSinceLast = false
+            strikes = 0
+            lastFine = time
+            return true
+        }
+        let interval = callsOpen ? Self.minInterval : Self.minIntervalWithoutCalls
+        if let lastFine, time < lastFine + interval {
+            strikes += 1
+            return strikes <= Self.maxStrikes
+        }
+        lastFine = time
+        return true
+    }
 }
