@@ -59,7 +59,7 @@ public final class Replay {
             return problems.append("\(label): the module has no method \(record.method)")
         }
         let access = StateAccess(
-            mode: .transaction, module: module, method: record.method, reader: world, pending: [:], limits: configuration.state)
+            mode: .transaction, module: module, method: function.methodPath, reader: world, pending: [:], limits: configuration.state)
         let context = CallContext(
             fixedTime: UInt64(clamping: record.timeNanoseconds), random: SeededRandom(module: module, nonce: record.nonce), capability: access)
         let output: [UInt8]

@@ -37,19 +37,21 @@ final class StateAccess: @unchecked Sendable {
 
     let mode: Mode
     let module: ModuleID
-    let method: String
+    let method: MethodPath
     let reader: any StateReader
     let pending: StateOverlay
     let limits: StateLimits
-    /// What it read of committed (and pending) state, and the keys recorded there.
-    private(set) var reads = Wasmrpc_V1_ReadSet()
+    /// What it read of committed (and pending) state, as read (`reads` records it with digests),
+    /// and the keys read.
+    private var keyReads: [(key: [UInt8], value: [UInt8]?)] = []
+    private var rangeReads: [(start: [UInt8], end: [UInt8], limit: Int, entries: [StateEntry])] = []
     private var readKeys: Set<[UInt8]> = []
     /// Its own writes.
     private(set) var writes: StateOverlay = [:]
     /// A limit it broke: the call fails with this whatever the guest does next.
     private(set) var failure: ModuleRuntimeError?
 
-    init(mode: Mode, module: ModuleID, method: String, reader: any StateReader, pending: StateOverlay = [:], limits: StateLimits) {
+    init(mode: Mode, module: ModuleID, method: MethodPath, reader: any StateReader, pending: StateOverlay = [:], limits: StateLimits) {
         self.mode = mode
         self.module = module
         self.method = method
@@ -67,25 +69,26 @@ final class StateAccess: @unchecked Sendable {
     var writeList: [StateWrite] { writes.writes }
 
     /// Whether it read anything.
-    var didRead: Bool { !reads.keys.isEmpty || !reads.ranges.isEmpty }
+    var didRead: Bool { readCount > 0 }
+
+    /// How many reads it made: keys (each once) and ranges.
+    var readCount: Int { keyReads.count + rangeReads.count }
+
+    /// What it read, as a transaction's record keeps it: values by their SHA-256.
+    var reads: Wasmrpc_V1_ReadSet {
+        var set = Wasmrpc_V1_ReadSet()
+        set.keys = keyReads.map { Wasmrpc_V1_KeyRead(key: $0.key, value: $0.value) }
+        set.ranges = rangeReads.map { Wasmrpc_V1_RangeRead(start: $0.start, end: $0.end, limit: $0.limit, entries: $0.entries) }
+        return set
+    }
 
     // MARK: - Operations
 
-    func get(_ request: Wasmrpc_Guest_V1_GetRequest) throws(HostCallFailure) -> Wasmrpc_Guest_V1_GetResponse {
-        let key = Array(request.key)
+    /// The value of `key` (nil: none): its own write, else what was there before the call.
+    func value(of key: [UInt8]) throws(HostCallFailure) -> [UInt8]? {
         try check(key: key)
-        var response = Wasmrpc_Guest_V1_GetResponse()
-        let value: [UInt8]?
-        if let written = writes[key] {
-            value = written
-        } else {
-            value = try committed(key)
-        }
-        if let value {
-            response.found = true
-            response.value = Data(value)
-        }
-        return response
+        if let written = writes[key] { return written }
+        return try committed(key)
     }
 
     func put(_ request: Wasmrpc_Guest_V1_PutRequest) throws(HostCallFailure) {
@@ -134,7 +137,7 @@ final class StateAccess: @unchecked Sendable {
         } else {
             value = try reading { () throws(ContentStoreError) in try reader.value(module, key: key) }
         }
-        if readKeys.insert(key).inserted { reads.keys.append(Wasmrpc_V1_KeyRead(key: key, value: value)) }
+        if readKeys.insert(key).inserted { keyReads.append((key, value)) }
         return value
     }
 
@@ -143,7 +146,7 @@ final class StateAccess: @unchecked Sendable {
         let entries = try StateView.range(start: start, end: end, limit: limit, overlay: pending) { (count) throws(HostCallFailure) in
             try reading { () throws(ContentStoreError) in try reader.range(module, start: start, end: end, limit: count) }
         }
-        reads.ranges.append(Wasmrpc_V1_RangeRead(start: start, end: end, limit: limit, entries: entries))
+        rangeReads.append((start, end, limit, entries))
         return entries
     }
 
@@ -160,9 +163,8 @@ final class StateAccess: @unchecked Sendable {
     /// Whether what it read is still so (a query that read more than once might have read
     /// across a commit).
     func readsStillHold() throws(ContentStoreError) -> Bool {
-        for read in reads.keys where !read.matches(try reader.value(module, key: Array(read.key))) { return false }
-        for range in reads.ranges
-        where !range.matches(try reader.range(module, start: Array(range.startKey), end: Array(range.endKey), limit: Int(range.limit))) {
+        for read in keyReads where try reader.value(module, key: read.key) != read.value { return false }
+        for range in rangeReads where try reader.range(module, start: range.start, end: range.end, limit: range.limit) != range.entries {
             return false
         }
         return true
@@ -197,16 +199,18 @@ final class StateAccess: @unchecked Sendable {
 /// `wasmrpc`/`state`: the world state of the calling module (proto/wasmrpc/guest/v1/state.proto).
 struct StateCapability: HostCapability {
     func handle(_ call: HostCall) throws(HostCallFailure) -> [UInt8] {
-        if call.context is StateAccess.Undecided {
-            throw HostCallFailure("the module uses state: the call runs again as a transaction", endsCall: true)
-        }
         guard let access = call.context as? StateAccess else {
+            if call.context is StateAccess.Undecided {
+                throw HostCallFailure("the module uses state: the call runs again as a transaction", endsCall: true)
+            }
             throw HostCallFailure("this host has no world state (state is kept only by a wasmrpc server)")
         }
         do {
             switch call.operation {
             case "get":
-                return try encode(access.get(Wasmrpc_Guest_V1_GetRequest(serializedBytes: call.payload)))
+                if let key = Self.onlyKey(of: call.payload) { return Self.encodeGetResponse(try access.value(of: key)) }
+                let request = try Wasmrpc_Guest_V1_GetRequest(serializedBytes: call.payload)
+                return Self.encodeGetResponse(try access.value(of: Array(request.key)))
             case "put":
                 try access.put(Wasmrpc_Guest_V1_PutRequest(serializedBytes: call.payload))
                 return []
@@ -223,6 +227,38 @@ struct StateCapability: HostCapability {
         } catch {
             throw HostCallFailure("the \(call.operation) request is not a valid wasmrpc.guest.v1 message: \(error)")
         }
+    }
+
+    /// The key of a GetRequest that holds field 1 only (as guests write it), without decoding it
+    /// in full; nil for any other shape.
+    static func onlyKey(of payload: [UInt8]) -> [UInt8]? {
+        guard payload.count >= 2, payload[0] == 0x0A else { return nil }
+        // Keys are at most a few KiB: a length of at most 3 varint bytes.
+        var length = 0
+        for index in 1..<min(payload.count, 4) {
+            length |= Int(payload[index] & 0x7F) << (7 * (index - 1))
+            if payload[index] & 0x80 == 0 {
+                return index + 1 + length == payload.count ? Array(payload[(index + 1)...]) : nil
+            }
+        }
+        return nil
+    }
+
+    /// A GetResponse's deterministic encoding: `found` (field 1) and a non-empty `value` (field 2).
+    static func encodeGetResponse(_ value: [UInt8]?) -> [UInt8] {
+        guard let value else { return [] }
+        var bytes: [UInt8] = [0x08, 0x01]
+        guard !value.isEmpty else { return bytes }
+        bytes.reserveCapacity(value.count + 8)
+        bytes.append(0x12)
+        var length = UInt(value.count)
+        while length >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
+            length >>= 7
+        }
+        bytes.append(UInt8(length))
+        bytes.append(contentsOf: value)
+        return bytes
     }
 
     private func encode(_ message: some SwiftProtobuf.Message) throws(HostCallFailure) -> [UInt8] {

@@ -67,7 +67,7 @@ extension ModuleRuntime {
         let interface = module.interface
         let (id, limits) = (module.record.id, configuration.state)
         return { [loader] timeout in
-            let access = StateAccess(mode: .query, module: id, method: function.methodPath.description, reader: reader, limits: limits)
+            let access = StateAccess(mode: .query, module: id, method: function.methodPath, reader: reader, limits: limits)
             var invocation = try access.failing {
                 try Self.checked(function, of: interface, parameters: parameters) {
                     try module.instances.withInstance { instance throws(WapcError) in
@@ -78,7 +78,7 @@ extension ModuleRuntime {
                     }
                 }
             }
-            if access.reads.keys.count + access.reads.ranges.count > 1 {
+            if access.readCount > 1 {
                 invocation.readsChanged = try !access.readsStillHold()
             }
             if access.didRead, !module.usesState { loader.markUsesState(module) }
@@ -161,7 +161,7 @@ extension ModuleRuntime {
             var nonce = [UInt8](repeating: 0, count: 16)
             nonce.withUnsafeMutableBytes { SystemRandomSource().fill($0) }
             let access = StateAccess(
-                mode: .transaction, module: id, method: function.methodPath.description, reader: reader, pending: pending, limits: limits)
+                mode: .transaction, module: id, method: function.methodPath, reader: reader, pending: pending, limits: limits)
             let context = CallContext(fixedTime: UInt64(time), random: SeededRandom(module: id, nonce: nonce), capability: access)
             let invocation = try access.failing {
                 try Self.checked(function, of: interface, parameters: parameters) {

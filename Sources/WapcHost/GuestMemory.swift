@@ -21,6 +21,13 @@ struct GuestMemory {
         return memory.withUnsafeBufferPointer(offset: UInt(pointer), count: Int(count)) { Array($0) }
     }
 
+    /// The bytes at `pointer` as UTF-8 text (ill-formed sequences repaired).
+    func text(_ pointer: UInt32, _ count: UInt32, _ what: StaticString) throws(WapcError) -> String {
+        try check(pointer, UInt64(count), what)
+        guard count > 0 else { return "" }
+        return memory.withUnsafeBufferPointer(offset: UInt(pointer), count: Int(count)) { String(decoding: $0, as: UTF8.self) }
+    }
+
     func write(_ bytes: some Collection<UInt8>, at pointer: UInt32, _ what: StaticString) throws(WapcError) {
         try check(pointer, UInt64(bytes.count), what)
         guard !bytes.isEmpty else { return }

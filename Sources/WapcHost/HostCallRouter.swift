@@ -54,13 +54,28 @@ extension HostCapability {
 /// Routes host calls by (binding, namespace, operation) to capabilities. A route registered with
 /// `binding: nil` or `operation: nil` matches any value there; the most specific route wins.
 public struct HostCallRouter: Sendable {
-    private struct Key: Hashable {
+    private struct Route {
         var binding: String?
-        var namespace: String
         var operation: String?
+        var capability: any HostCapability
+
+        /// How specific a match it is for `call` (higher wins), or nil if it does not match.
+        func rank(for call: HostCall) -> Int? {
+            var rank = 0
+            if let operation {
+                guard operation == call.operation else { return nil }
+                rank += 2
+            }
+            if let binding {
+                guard binding == call.binding else { return nil }
+                rank += 1
+            }
+            return rank
+        }
     }
 
-    private var routes: [Key: any HostCapability] = [:]
+    /// The routes of each namespace (a few each).
+    private var routes: [String: [Route]] = [:]
     /// Answers calls that no route matches. `nil`: they fail with a host error naming the route.
     public var fallback: (any HostCapability)?
 
@@ -69,17 +84,21 @@ public struct HostCallRouter: Sendable {
     public mutating func register(
         _ capability: some HostCapability, binding: String? = nil, namespace: String, operation: String? = nil
     ) {
-        routes[Key(binding: binding, namespace: namespace, operation: operation)] = capability
+        var list = routes[namespace, default: []]
+        list.removeAll { $0.binding == binding && $0.operation == operation }
+        list.append(Route(binding: binding, operation: operation, capability: capability))
+        routes[namespace] = list
     }
 
-    /// The capability that answers `call`: the most specific route, else the fallback.
+    /// The capability that answers `call`: the most specific route (a matching operation counts
+    /// over a matching binding), else the fallback.
     private func capability(for call: HostCall) -> (any HostCapability)? {
-        // Most specific first; looked up one by one so that a host call allocates no key list.
-        routes[Key(binding: call.binding, namespace: call.namespace, operation: call.operation)]
-            ?? routes[Key(binding: nil, namespace: call.namespace, operation: call.operation)]
-            ?? routes[Key(binding: call.binding, namespace: call.namespace, operation: nil)]
-            ?? routes[Key(binding: nil, namespace: call.namespace, operation: nil)]
-            ?? fallback
+        guard let list = routes[call.namespace] else { return fallback }
+        var best: (rank: Int, capability: any HostCapability)?
+        for route in list {
+            if let rank = route.rank(for: call), rank > best?.rank ?? -1 { best = (rank, route.capability) }
+        }
+        return best?.capability ?? fallback
     }
 
     /// Answers `call` with its capability. A capability that writes a log line answers only if

@@ -70,7 +70,7 @@ enum WapcABI {
                 "a host call of \(total) bytes exceeds the limit of \(state.configuration.maxHostCallPayloadBytes) bytes")
         }
         func text(_ pointer: UInt32, _ length: UInt32, _ what: StaticString) throws(WapcError) -> String {
-            String(decoding: try memory.read(pointer, length, what), as: UTF8.self)
+            try memory.text(pointer, length, what)
         }
         let call = HostCall(
             binding: try binding.map { (pointer, length) throws(WapcError) in try text(pointer, length, "__host_call binding") } ?? "",

@@ -99,6 +99,13 @@ import Testing
         #expect(try route("b", "ns", "op") == [3])
         #expect(try route("other", "ns", "op") == [2])
         #expect(try route("b", "ns", "other") == [1])
+        // A matching operation counts over a matching binding; registering a route again replaces it.
+        router.register(RecordingCapability(reply: .success([4])), binding: "b", namespace: "ns")
+        router.register(RecordingCapability(reply: .success([5])), namespace: "ns")
+        #expect(try route("b", "ns", "other") == [4])
+        #expect(try route("b", "ns", "op") == [3])
+        #expect(try route("c", "ns", "op") == [2])
+        #expect(try route("c", "ns", "other") == [5])
         #expect(throws: HostCallFailure.self) { try route("b", "elsewhere", "op") }
         router.fallback = EchoCapability()
         #expect(try route("b", "elsewhere", "op") == [9])
