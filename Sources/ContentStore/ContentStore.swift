@@ -33,36 +33,50 @@ public final class ContentStore: Sendable {
     public let log: LogIdentity
 
     public var blobs: any BlobStorage { engine.blobs }
+    /// Committed state values kept in memory, if this store may keep them (`cachingState`).
+    let stateCache: StateCache?
 
-    private init(engine: any StorageEngine, log: LogIdentity) {
+    /// Where running guests read committed state: the cache in front of the engine's reader, or
+    /// the engine's reader.
+    public var stateReader: any StateReader { stateCache ?? engine.stateReader }
+
+    private init(engine: any StorageEngine, log: LogIdentity, cachingState: Bool) {
         self.engine = engine
         self.log = log
+        stateCache = cachingState && !engine.isReadOnly ? StateCache(base: engine.stateReader) : nil
     }
 
     /// The store on `engine`, whose log signs with `log`. A writable store whose log has no
     /// checkpoint for its current size (a new store) gets one. An existing checkpoint is never
     /// replaced: one that no longer verifies must reach clients and `log verify` as the damage it
-    /// is.
-    public static func open(engine: any StorageEngine, log: LogIdentity) async throws(ContentStoreError) -> ContentStore {
+    /// is. With `cachingState`, guests' reads of committed state go through a `StateCache`: only
+    /// for a store through which every commit to the engine's state goes (no other process or
+    /// store writes it meanwhile).
+    public static func open(engine: any StorageEngine, log: LogIdentity, cachingState: Bool = false) async throws(ContentStoreError)
+        -> ContentStore
+    {
         if !engine.isReadOnly {
             try await engine.transaction { transaction throws(ContentStoreError) in
                 let size = try await transaction.logSize()
                 if (try await transaction.latestCheckpoint()?.size ?? -1) < size { try await transaction.signCheckpoint(size: size, log) }
             }
         }
-        return ContentStore(engine: engine, log: log)
+        return ContentStore(engine: engine, log: log, cachingState: cachingState)
     }
 
     /// The embedded store in `directory` (`SQLiteStorage`). The log signs with `logKey` (a
     /// `PRIVATE+KEY+…` string) if given, else with the key in `directory/log.key`, created on
     /// first start. With `readOnly` (for audits) nothing in the directory is created or changed
-    /// (`SQLiteStorage.init`), the key file must exist, and every write fails.
+    /// (`SQLiteStorage.init`), the key file must exist, and every write fails. `cachingState` as
+    /// for `open(engine:log:cachingState:)`: `serve` sets it while it holds the directory's
+    /// `DirectoryLock`.
     public static func open(
-        directory: String, logOrigin: String = Wire.defaultLogOrigin, logKey: String? = nil, readOnly: Bool = false
+        directory: String, logOrigin: String = Wire.defaultLogOrigin, logKey: String? = nil, readOnly: Bool = false,
+        cachingState: Bool = false
     ) async throws(ContentStoreError) -> ContentStore {
         let engine = try SQLiteStorage(directory: directory, readOnly: readOnly)
         let log = try LogIdentity.load(directory: directory, origin: logOrigin, encodedKey: logKey, create: !readOnly)
-        return try await open(engine: engine, log: log)
+        return try await open(engine: engine, log: log, cachingState: cachingState)
     }
 
     /// Stores a module (bytes first, durably) and its record. Returns the record and whether it was

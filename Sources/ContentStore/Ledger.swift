@@ -71,7 +71,23 @@ extension ContentStore {
     /// `maxStateBytes` refuses the transaction.
     public func commit(_ batch: [PendingTransaction], maxStateBytes: Int64) async throws(ContentStoreError) -> [TransactionOutcome] {
         guard !batch.isEmpty else { return [] }
-        return try await onEngine { () async throws(ContentStoreError) in
+        // The cached values of what it wrote go before anyone learns of the commit; after a failure,
+        // all of the batch's modules' (it may have committed all the same).
+        let committed: (outcomes: [TransactionOutcome], written: [ModuleID: [[UInt8]]])
+        do {
+            committed = try await commitInTransaction(batch, maxStateBytes: maxStateBytes)
+        } catch {
+            stateCache?.forget(Set(batch.map(\.module)))
+            throw error
+        }
+        stateCache?.committed(committed.written)
+        return committed.outcomes
+    }
+
+    private func commitInTransaction(_ batch: [PendingTransaction], maxStateBytes: Int64) async throws(ContentStoreError)
+        -> (outcomes: [TransactionOutcome], written: [ModuleID: [[UInt8]]])
+    {
+        try await onEngine { () async throws(ContentStoreError) in
             try await engine.transaction { [log] transaction throws(ContentStoreError) in
                 var overlays: [ModuleID: StateOverlay] = [:]
                 var usages: [ModuleID: StateUsage] = [:]
@@ -124,7 +140,7 @@ extension ContentStore {
                     accepted.append(record)
                     outcomes.append(nil)
                 }
-                guard !accepted.isEmpty else { return outcomes.compactMap { $0 } }
+                guard !accepted.isEmpty else { return (outcomes.compactMap { $0 }, [:]) }
                 for (module, overlay) in overlays {
                     try await transaction.writeState(module, overlay.writes, usage: usages[module] ?? StateUsage())
                 }
@@ -133,7 +149,10 @@ extension ContentStore {
                 let size = firstLeaf + Int64(accepted.count)
                 let note = try await transaction.signCheckpoint(size: size, log)
                 var committed = accepted.makeIterator()
-                return outcomes.map { $0 ?? .committed(committed.next()!, treeSize: size, checkpoint: note) }
+                return (
+                    outcomes.map { $0 ?? .committed(committed.next()!, treeSize: size, checkpoint: note) },
+                    overlays.mapValues { Array($0.keys) }
+                )
             }
         }
     }

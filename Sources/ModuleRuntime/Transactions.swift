@@ -63,7 +63,7 @@ extension ModuleRuntime {
     private func queryAttempt(
         _ module: LoadedModule, _ function: MethodDescriptor, parameters: [UInt8]
     ) -> @Sendable (_ timeout: Duration?) throws -> Invocation {
-        let reader = store.engine.stateReader
+        let reader = store.stateReader
         let interface = module.interface
         let (id, limits) = (module.record.id, configuration.state)
         return { [loader] timeout in
@@ -150,7 +150,7 @@ extension ModuleRuntime {
     private func execute(
         _ module: LoadedModule, _ function: MethodDescriptor, parameters: [UInt8], pending: StateOverlay, deadline: ContinuousClock.Instant?
     ) async throws -> (Invocation, StateAccess, Int64, [UInt8]) {
-        let reader = store.engine.stateReader
+        let reader = store.stateReader
         let (id, limits, interface) = (module.record.id, configuration.state, module.interface)
         return try await scheduler.onWorker {
             let timeout = deadline.map { ContinuousClock.now.duration(to: $0) }

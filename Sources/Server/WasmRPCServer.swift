@@ -70,6 +70,8 @@ public final class WasmRPCServer: Service, Sendable {
     private let logger: Logger
     private let boundMetricsPort = OnceValue<Int>()
     private let lifecycle: ServerLifecycle
+    /// Held from `init` until `run()` has stopped the runtime (or the server is dropped unrun).
+    private let directoryLock: DirectoryLock
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "wasmrpc.server")) async throws {
         self.configuration = configuration
@@ -79,8 +81,10 @@ public final class WasmRPCServer: Service, Sendable {
         if case .inProcess = configuration.listener, configuration.tls != nil {
             throw ServerError(.invalidConfiguration, "an in-process server has no TLS: leave tls unset")
         }
+        // The one server of its data directory, so the store may keep committed state in memory.
+        directoryLock = try DirectoryLock.acquire(configuration.dataDirectory)
         let store = try await ContentStore.open(
-            directory: configuration.dataDirectory, logOrigin: configuration.logOrigin, logKey: configuration.logKey)
+            directory: configuration.dataDirectory, logOrigin: configuration.logOrigin, logKey: configuration.logKey, cachingState: true)
         runtime = ModuleRuntime(store: store, configuration: configuration.runtime, router: configuration.hostCalls, logger: logger)
         // The stored modules' methods are routable from the start.
         let directory = ServiceDirectory()
@@ -130,7 +134,7 @@ public final class WasmRPCServer: Service, Sendable {
     }
 
     /// Serves until `shutdown()` or a graceful shutdown of the `ServiceGroup` running it; then
-    /// stops the runtime.
+    /// stops the runtime and releases the data directory's lock.
     public func run() async throws {
         defer { logger.info("stopped") }
         do {
@@ -164,9 +168,11 @@ public final class WasmRPCServer: Service, Sendable {
             }
         } catch {
             await runtime.shutdown()
+            directoryLock.release()
             throw error
         }
         await runtime.shutdown()
+        directoryLock.release()
     }
 
     /// The port the metrics endpoint listens on (waits for `run()` to bind it); nil without one.

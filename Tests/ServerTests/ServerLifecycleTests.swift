@@ -1,3 +1,4 @@
+import ContentStore
 import Foundation
 import GRPCCore
 import GRPCInProcessTransport
@@ -32,6 +33,19 @@ import TestSupport
         let port = try #require(await outcome(within: Self.hang, of: listeningPort), "listeningPort() did not return")
         let error = #expect(throws: ServerError.self) { try port.get() }
         #expect(error?.code == .notListening)
+    }
+
+    /// One server per data directory: a second is refused, naming the first one's process, while
+    /// the first holds it, and takes it once the first has stopped.
+    @Test func aDataDirectoryHasOneServerAtATime() async throws {
+        let (first, directory) = try await server()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = WasmRPCServer.Configuration(dataDirectory: directory)
+        configuration.port = 0
+        let refused = await #expect(throws: ContentStoreError.self) { try await WasmRPCServer(configuration: configuration) }
+        #expect(refused?.message.contains("in use by another wasmrpc server (pid \(getpid()))") == true, "\(String(describing: refused))")
+        try await expectStoppedBeforeItRuns(shutdown: first.shutdown, run: first.run, listeningPort: first.listeningPort)
+        _ = try await WasmRPCServer(configuration: configuration)
     }
 
     @Test func aServerStoppedBeforeItRunsNeverListensAndSaysSo() async throws {
