@@ -34,7 +34,8 @@ struct Bench: AsyncParsableCommand {
             `gload` measures from a separate process with gload, an independent grpc-go load generator (build it \
             with `sh ../shared/tools/gload/build.sh`): `floor` is gload's own grpc-go echo server (`gload -serve`, \
             the machine's gRPC floor), `gload native` and `gload invoke` are the native route and Invoke of the \
-            server measured, each reported as a ratio to the floor; its percentiles are the medians of the slices'. \
+            server measured, and with `query` asked for too, `gload query` is the counter's Get on its native \
+            route; each is reported as a ratio to the floor; its percentiles are the medians of the slices'. \
             With only `gload` asked for, the in-process targets do not run.
 
             Without --server, bench starts its own server on a free loopback port with a temporary data directory \
@@ -160,7 +161,7 @@ struct Bench: AsyncParsableCommand {
                             }
                         }
                         if let gloadPath {
-                            cells += try await measureWithGload(gloadPath, address: address, workload: workload, module: module, progress: progress)
+                            cells += try await measureWithGload(gloadPath, address: address, workload: workload, module: module, counter: counter, progress: progress)
                         }
                         var report = Report(
                             workload: workload.description, server: inProcess ? "in-process at \(address)" : "\(address)",

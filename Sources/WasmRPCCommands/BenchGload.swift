@@ -11,8 +11,9 @@ import WasmRPCProto
 /// independent grpc-go load generator (`../shared/tools/gload`), next to gload's own grpc-go echo
 /// server (`gload -serve`), the gRPC floor of the machine.
 extension Bench {
-    /// The targets gload measures, in the order they take turns: the floor first.
-    static let gloadTargets = ["floor", "native", "invoke"]
+    /// The targets gload can measure, in the order they take turns: the floor first; `query`
+    /// only when the counter chaincode was added (the `query` or `tx` target is asked for too).
+    static let gloadTargets = ["floor", "native", "invoke", "query"]
 
     /// gload: `--gload`, else `$GLOAD`, else `gload` on the PATH, else `/tmp/gload/gload` (where its
     /// build script puts it).
@@ -62,9 +63,10 @@ extension Bench {
     }
 
     /// Measures the floor (gload's echo server), and the native route and Invoke of the server at
-    /// `address`, with gload at each concurrency, the targets taking turns slice by slice.
+    /// `address` (and `counter`'s Get, a query, on its native route), with gload at each
+    /// concurrency, the targets taking turns slice by slice.
     func measureWithGload(
-        _ path: String, address: ServerAddress, workload: Workload, module: ModuleID, progress: (String) -> Void
+        _ path: String, address: ServerAddress, workload: Workload, module: ModuleID, counter: ModuleID?, progress: (String) -> Void
     ) async throws -> [Cell] {
         let floorPort = try Self.freePort()
         let floor = Process()
@@ -89,11 +91,17 @@ extension Bench {
             $0.request.parameters.typeURL = workload.typeURL
             $0.request.parameters.value = Data(workload.message)
         }.serializedData().write(to: invoke)
-        let arguments: [String: [String]] = [
+        var arguments: [String: [String]] = [
             "floor": ["-addr", "127.0.0.1:\(floorPort)", "-body", native.path],
             "native": ["-addr", "\(address)", "-method", "/" + workload.function, "-body", native.path, "-md", "\(Wire.moduleIDHeader)=\(module)"],
             "invoke": ["-addr", "\(address)", "-method", "/wasmrpc.v1.Invoker/Invoke", "-body", invoke.path],
         ]
+        if let counter {
+            let query = directory.appendingPathComponent("query.bin")
+            try Data(Calls.getRequest).write(to: query)
+            arguments["query"] = ["-addr", "\(address)", "-method", "/counter.Counter/Get", "-body", query.path, "-md", "\(Wire.moduleIDHeader)=\(counter)"]
+        }
+        let targets = Self.gloadTargets.filter { arguments[$0] != nil }
         let plan = try makePlan()
         let slice = Swift.max(duration.duration / plan.rounds, .milliseconds(100))
         let seconds = { (duration: Duration) in "\(Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)s" }
@@ -101,17 +109,17 @@ extension Bench {
         try await Self.waitUntilListening(port: floorPort)
         var cells: [Cell] = []
         for inFlight in plan.concurrency {
-            for target in Self.gloadTargets {
+            for target in targets {
                 _ = try Self.runGload(path, arguments[target]! + ["-c", "\(inFlight)", "-d", seconds(warmup.duration)])
             }
             var runs = [String: [GloadRun]]()
             for round in 0..<plan.rounds {
-                let order = round % 2 == 0 ? Self.gloadTargets : Self.gloadTargets.reversed()
+                let order = round % 2 == 0 ? targets : targets.reversed()
                 for target in order {
                     runs[target, default: []].append(try Self.runGload(path, arguments[target]! + ["-c", "\(inFlight)", "-d", seconds(slice)]))
                 }
             }
-            for target in Self.gloadTargets {
+            for target in targets {
                 cells.append(Cell(target: target == "floor" ? target : "gload \(target)", concurrency: inFlight, runs: runs[target]!))
                 progress("measured \(target) with gload at \(inFlight) in flight")
             }

@@ -39,6 +39,11 @@ extension Bench {
             }
         }
 
+        /// counter.AddRequest{name: "bench", by: 1}: the `tx` target's Add.
+        static let addRequest: [UInt8] = [0x0A, 0x05] + Array("bench".utf8) + [0x10, 0x01]
+        /// counter.Name{name: "bench"}: the `query` targets' Get.
+        static let getRequest: [UInt8] = [0x0A, 0x05] + Array("bench".utf8)
+
         init(workload: Workload, module: ModuleID, counter: ModuleID?, client: WasmRPCClient, baseline baselineClient: WasmRPCClient)
             async throws
         {
@@ -63,9 +68,8 @@ extension Bench {
             baseline = { _ = try await echo() }
             invoke = { _ = try await invokeOnce() }
             native = { _ = try await callOnce() }
-            // counter.AddRequest{name: "bench", by: 1} and counter.Name{name: "bench"}.
-            let add = Google_Protobuf_Any.with { $0.value = Data([0x0A, 0x05] + Array("bench".utf8) + [0x10, 0x01]) }
-            let get = Google_Protobuf_Any.with { $0.value = Data([0x0A, 0x05] + Array("bench".utf8)) }
+            let add = Google_Protobuf_Any.with { $0.value = Data(Self.addRequest) }
+            let get = Google_Protobuf_Any.with { $0.value = Data(Self.getRequest) }
             let counterCall = { @Sendable (function: String, parameters: Google_Protobuf_Any) async throws -> Wasmrpc_V1_InvokeResponse in
                 guard let counter else { throw CommandFailure("the counter module was not added") }
                 return try await client.invokeResponse(counter, function: function, parameters: parameters)
