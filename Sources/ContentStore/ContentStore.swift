@@ -64,6 +64,21 @@ public final class ContentStore: Sendable {
         return ContentStore(engine: engine, log: log, cachingState: cachingState)
     }
 
+    /// Refuses a store whose newest checkpoint this store's key did not sign: on a database that
+    /// several servers share, each must sign with the same key, or clients would see checkpoints
+    /// that verify under different keys.
+    public func checkSigner() async throws(ContentStoreError) {
+        let latest = try await checkpoint()
+        do {
+            _ = try log.signer.verifier.verify(latest.note)
+        } catch {
+            throw ContentStoreError(
+                .invalidArgument,
+                "the log in \(engine.location) is signed by another key than this server's (\(log.signer.verifier.encoded)): "
+                    + "give every server on it the same key (--log-key-file)")
+        }
+    }
+
     /// The embedded store in `directory` (`SQLiteStorage`). The log signs with `logKey` (a
     /// `PRIVATE+KEY+…` string) if given, else with the key in `directory/log.key`, created on
     /// first start. With `readOnly` (for audits) nothing in the directory is created or changed

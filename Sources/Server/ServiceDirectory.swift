@@ -24,17 +24,19 @@ final class ServiceDirectory: Sendable {
     private let state = Mutex(State())
 
     /// Records module `id`'s methods (`/package.Service/method`); a module already recorded keeps
-    /// its place.
-    func register(_ id: ModuleID, functions: [String]) {
+    /// its place. Whether it was new.
+    @discardableResult
+    func register(_ id: ModuleID, functions: [String]) -> Bool {
         let paths = functions.compactMap { MethodPath($0)?.qualified }
-        state.withLock { state in
-            guard state.methods[id] == nil else { return }
+        return state.withLock { state in
+            guard state.methods[id] == nil else { return false }
             state.methods[id] = Set(paths)
             state.modules.append(id)
             for path in paths {
                 state.providers[path, default: []].append(id)
                 state.services.insert(String(path.prefix { $0 != "/" }))
             }
+            return true
         }
     }
 

@@ -9,7 +9,8 @@ import Synchronization
 import WasmRPCProto
 import WasmRPCCore
 
-/// The wasmrpc gRPC server, backed by one data directory, on one port over HTTP/2 (plaintext or
+/// The wasmrpc gRPC server, backed by one data directory or by a PostgreSQL database that other
+/// servers may share, on one port over HTTP/2 (plaintext or
 /// TLS) or, for tests, on grpc-swift's in-process transport: Registry, Invoker, Log, Health,
 /// reflection (v1 and v1alpha), and every method of every stored module's services at its own path
 /// (the native routes). Optionally Prometheus metrics on a second, HTTP/1.1 port.
@@ -35,7 +36,15 @@ public final class WasmRPCServer: Service, Sendable {
         public var host = "127.0.0.1"
         /// The port; 0 picks a free one (see `listeningPort()`).
         public var port = 50051
+        /// The data directory: the store (SQLite and blob files) unless `database` is set, and the
+        /// log's key (`log.key`) unless `logKey` is.
         public var dataDirectory: String
+        /// A PostgreSQL URL (`postgres://USER@HOST:PORT/DATABASE`): the store is there
+        /// (`PostgresStorage`), shared with any other server on the same database.
+        public var database: String?
+        /// On a database: how often the server lists the modules other servers added, in case it
+        /// missed a notification (it learns of each Add at once otherwise).
+        public var moduleCatchUp: Duration = .seconds(5)
         public var runtime = RuntimeConfiguration()
         /// The largest request message the transport accepts; nil means room for the largest module
         /// plus the largest descriptor Add accepts.
@@ -65,13 +74,16 @@ public final class WasmRPCServer: Service, Sendable {
     public let runtime: ModuleRuntime
     public let metrics = ServerMetrics()
     private let health: HealthService
+    /// The stored modules' services, by path.
+    private let directory: ServiceDirectory
     /// Server reflection's index of the uploaded modules' descriptors.
     let reflection: ReflectionIndex
     private let logger: Logger
     private let boundMetricsPort = OnceValue<Int>()
     private let lifecycle: ServerLifecycle
-    /// Held from `init` until `run()` has stopped the runtime (or the server is dropped unrun).
-    private let directoryLock: DirectoryLock
+    /// Held from `init` until `run()` has stopped the runtime (or the server is dropped unrun);
+    /// none on a database, which other servers share.
+    private let directoryLock: DirectoryLock?
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "wasmrpc.server")) async throws {
         self.configuration = configuration
@@ -81,13 +93,23 @@ public final class WasmRPCServer: Service, Sendable {
         if case .inProcess = configuration.listener, configuration.tls != nil {
             throw ServerError(.invalidConfiguration, "an in-process server has no TLS: leave tls unset")
         }
-        // The one server of its data directory, so the store may keep committed state in memory.
-        directoryLock = try DirectoryLock.acquire(configuration.dataDirectory)
-        let store = try await ContentStore.open(
-            directory: configuration.dataDirectory, logOrigin: configuration.logOrigin, logKey: configuration.logKey, cachingState: true)
+        let store: ContentStore
+        if let database = configuration.database {
+            // Other servers may write the database: no state cache.
+            directoryLock = nil
+            let log = try LogIdentity.load(directory: configuration.dataDirectory, origin: configuration.logOrigin, encodedKey: configuration.logKey)
+            store = try await ContentStore.open(engine: PostgresStorage.open(url: database, logger: logger), log: log)
+            try await store.checkSigner()
+        } else {
+            // The one server of its data directory, so the store may keep committed state in memory.
+            directoryLock = try DirectoryLock.acquire(configuration.dataDirectory)
+            store = try await ContentStore.open(
+                directory: configuration.dataDirectory, logOrigin: configuration.logOrigin, logKey: configuration.logKey, cachingState: true)
+        }
         runtime = ModuleRuntime(store: store, configuration: configuration.runtime, router: configuration.hostCalls, logger: logger)
         // The stored modules' methods are routable from the start.
         let directory = ServiceDirectory()
+        self.directory = directory
         var page: (modules: [ModuleSummary], next: Int64?) = (modules: [], next: nil)
         repeat {
             page = try await store.list(after: page.next, limit: 1000)
@@ -159,7 +181,13 @@ public final class WasmRPCServer: Service, Sendable {
                     } else {
                         boundMetricsPort.set(nil)
                     }
-                    // The server returns once its calls are drained; the metrics endpoint goes then.
+                    if let engine = runtime.store.engine as? PostgresStorage {
+                        group.addTask { [runtime, directory, health, logger, configuration] in
+                            await Self.follow(engine.moduleAdditions(every: configuration.moduleCatchUp), store: runtime.store, directory: directory, health: health, logger: logger)
+                        }
+                    }
+                    // The server returns once its calls are drained; the metrics endpoint and the
+                    // follower of other servers' modules go then.
                     try await group.next()
                     group.cancelAll()
                 }
@@ -168,11 +196,39 @@ public final class WasmRPCServer: Service, Sendable {
             }
         } catch {
             await runtime.shutdown()
-            directoryLock.release()
+            directoryLock?.release()
             throw error
         }
         await runtime.shutdown()
-        directoryLock.release()
+        directoryLock?.release()
+    }
+
+    /// Registers the modules that other servers on the same database add, at each signal of
+    /// `additions`, until the task is cancelled: their native routes, reflection and health follow.
+    /// Each round reads the module list from the start of the last page it read before.
+    private static func follow(
+        _ additions: AsyncStream<Void>, store: ContentStore, directory: ServiceDirectory, health: HealthService, logger: Logger
+    ) async {
+        var lastPage: Int64?
+        for await _ in additions {
+            do {
+                var after = lastPage
+                while true {
+                    let page = try await store.list(after: after, limit: 1000)
+                    var added = false
+                    for module in page.modules where directory.register(module.id, functions: module.functions) { added = true }
+                    if added { health.servicesChanged() }
+                    guard let next = page.next else { break }
+                    after = next
+                }
+                lastPage = after
+            } catch {
+                logger.warning("cannot read the modules other servers added", metadata: ["error": "\(error)"])
+            }
+        }
+        // The stream ends only when this task is cancelled; wait for that, so that the task
+        // group's first ending task stays the server.
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
     }
 
     /// The port the metrics endpoint listens on (waits for `run()` to bind it); nil without one.

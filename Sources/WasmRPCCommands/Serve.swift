@@ -26,6 +26,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Data directory (default: $XDG_DATA_HOME/wasmrpc or ~/.local/share/wasmrpc).")
     var data: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Store everything in this PostgreSQL database instead of the data directory (default: $WASMRPC_DATABASE).",
+            discussion: "postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]. Any number of servers may share one database; give them all the same --log-key-file.",
+            valueName: "url"))
+    var database: String?
+
+    @Option(help: "With --database: how often to list the modules other servers added, in case a notification was missed.")
+    var catchUpInterval = DurationArgument(argument: "5s")!
+
     @OptionGroup(title: "Limits") var limits: ServeLimits
 
     @Option(help: "The transparency log's origin (the first line of its checkpoints).")
@@ -87,7 +97,7 @@ struct Serve: AsyncParsableCommand {
             logger.info(
                 "serving",
                 metadata: [
-                    "address": "\(server.configuration.host):\(port)", "data": "\(server.configuration.dataDirectory)", "auth": "\(auth)",
+                    "address": "\(server.configuration.host):\(port)", "store": "\(server.runtime.store.engine.location)", "auth": "\(auth)",
                     "tls": "\(tls)",
                 ])
             if access.requiresToken, server.configuration.tls == nil, !Self.isLoopback(server.configuration.host) {
@@ -108,6 +118,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--listen \"\(listen)\" is not HOST:PORT")
         }
         var configuration = WasmRPCServer.Configuration(dataDirectory: data ?? DataDirectory.standard())
+        configuration.database = database ?? ProcessInfo.processInfo.environment["WASMRPC_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.moduleCatchUp = catchUpInterval.duration
         configuration.host = address.host
         configuration.port = address.port
         try limits.apply(to: &configuration, environment: ProcessInfo.processInfo.environment)

@@ -11,7 +11,10 @@ final class TemporaryDirectory {
 
 /// The engines every storage test runs on.
 enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sqlite, memory
+    case sqlite, memory, postgres
+
+    /// PostgreSQL only where a test server is named (`TestDatabase`).
+    static var allCases: [Engine] { TestDatabase.url == nil ? [.sqlite, .memory] : [.sqlite, .memory, .postgres] }
 
     var testDescription: String { rawValue }
 
@@ -22,12 +25,21 @@ enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
             // Only the signing key is on disk.
             try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
             return try await ContentStore.open(engine: MemoryStorage(), log: LogIdentity.load(directory: directory.path, origin: "test", encodedKey: nil))
+        case .postgres:
+            try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+            let storage = try await PostgresStorage.open(url: try await TestDatabase.create())
+            return try await ContentStore.open(engine: storage, log: LogIdentity.load(directory: directory.path, origin: "test", encodedKey: nil))
         }
     }
 }
 
 @Suite(.timeLimit(.minutes(10))) struct ContentStoreTests {
     let directory = TemporaryDirectory()
+
+    /// `.ci/run` names a PostgreSQL server: there, leaving it out is a failure, not a skip.
+    @Test func postgresIsTestedWhereItIsRequired() {
+        #expect(!TestDatabase.required || Engine.allCases.contains(.postgres), "WASMRPC_REQUIRE_POSTGRES=1 but WASMRPC_TEST_POSTGRES is not set")
+    }
 
     @Test func moduleIDsAreCheckedAndComputed() {
         #expect(ModuleID(of: Array("abc".utf8)).hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

@@ -121,9 +121,15 @@ import WasmRPCCore
             try await transaction.signCheckpoint(size: 2_500, log)
         }
         #expect(try await store.audit() == ["the log has 2500 leaves for 0 modules and 0 transactions"])
-        guard engine == .sqlite else { return }
-        try await DatabaseQueue(path: directory.path + "/wasmrpc.sqlite").write { db in
-            try db.execute(sql: "UPDATE log_node SET hash = zeroblob(32) WHERE level = 3 AND idx = 200")
+        switch engine {
+        case .sqlite:
+            try await DatabaseQueue(path: directory.path + "/wasmrpc.sqlite").write { db in
+                try db.execute(sql: "UPDATE log_node SET hash = zeroblob(32) WHERE level = 3 AND idx = 200")
+            }
+        case .postgres:
+            try await TestDatabase.execute(
+                "UPDATE log_node SET hash = decode(repeat('00', 32), 'hex') WHERE level = 3 AND idx = 200", in: store.engine.location)
+        case .memory: return
         }
         let problems = try await store.audit()
         #expect(problems.contains("stored hash of subtree (level 3, index 200) does not match the leaves"), "\(problems)")

@@ -6,6 +6,7 @@ import pathlib
 import subprocess
 import sys
 import tempfile
+import uuid
 
 import grpc
 import pytest
@@ -28,15 +29,21 @@ def stubs(tmp_path_factory):
     return wasmrpc_pb2, wasmrpc_pb2_grpc, complex_pb2
 
 
+def binary():
+    """The wasmrpc binary under test."""
+    return os.environ.get("WASMRPC_BIN", str(REPO / ".build/debug/wasmrpc"))
+
+
 @contextlib.contextmanager
-def serve(*extra):
-    """Runs `wasmrpc serve` on a free loopback port with a temporary data directory and yields the
-    lines it prints on stdout once bound ("listening on HOST:PORT", then "metrics on HOST:PORT"
-    with --metrics-listen); stops it with SIGTERM and checks that it exits cleanly."""
-    binary = os.environ.get("WASMRPC_BIN", str(REPO / ".build/debug/wasmrpc"))
-    data = tempfile.mkdtemp(prefix="wasmrpc-interop-")
+def serve(*extra, data=None):
+    """Runs `wasmrpc serve` on a free loopback port with the data directory `data` (default: a
+    temporary one, removed afterwards) and yields the addresses it prints on stdout once bound
+    ("listening on HOST:PORT", then "metrics on HOST:PORT" with --metrics-listen); stops it with
+    SIGTERM and checks that it exits cleanly."""
+    temporary = data is None
+    data = data or tempfile.mkdtemp(prefix="wasmrpc-interop-")
     process = subprocess.Popen(
-        [binary, "serve", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "warning", *extra],
+        [binary(), "serve", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "warning", *extra],
         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     try:
         lines = [process.stdout.readline()]  # "listening on HOST:PORT", once bound
@@ -52,7 +59,19 @@ def serve(*extra):
         finally:
             if process.poll() is None:
                 process.kill()
-            subprocess.run(["rm", "-rf", data], check=False)
+            if temporary:
+                subprocess.run(["rm", "-rf", data], check=False)
+
+
+def new_database():
+    """The URL of a new, empty database on the PostgreSQL server WASMRPC_TEST_POSTGRES names
+    (run.sh starts a throwaway one when it is unset)."""
+    url = os.environ.get("WASMRPC_TEST_POSTGRES")
+    assert url, "WASMRPC_TEST_POSTGRES is not set: run the interop tests with Tests/Interop/run.sh"
+    name = "wasmrpc_interop_" + uuid.uuid4().hex
+    subprocess.run(["psql", url, "-qc", f"CREATE DATABASE {name}"], check=True, stdin=subprocess.DEVNULL)
+    base, _, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + ("?" + query if query else "")
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@
 # and at least MIN_TESTS ran (so a collection problem cannot pass silently).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-MIN_TESTS=51
+MIN_TESTS=54
 [ -x .venv/bin/python ] || python3 -m venv .venv
 # (Re)install when a module is missing, e.g. in a venv made before a package joined the list.
 if ! .venv/bin/python -c "import grpc, grpc_tools, grpc_health.v1.health_pb2, grpc_reflection.v1alpha.reflection_pb2, pytest, tlog_scales, rekor_verifier, cryptography, h2" 2>/dev/null; then
@@ -13,7 +13,18 @@ if ! .venv/bin/python -c "import grpc, grpc_tools, grpc_health.v1.health_pb2, gr
   .venv/bin/pip install -q --disable-pip-version-check --no-deps rekor-verifier
 fi
 report=$(mktemp)
-trap 'rm -f "$report"' EXIT
+pg_dir=""
+cleanup() {
+  rm -f "$report"
+  if [ -n "$pg_dir" ]; then scripts/postgres.sh stop "$pg_dir" || true; rm -rf "$pg_dir"; fi
+}
+trap cleanup EXIT
+# The replica tests need PostgreSQL: a throwaway cluster unless WASMRPC_TEST_POSTGRES names one.
+if [ -z "${WASMRPC_TEST_POSTGRES:-}" ]; then
+  pg_dir=$(mktemp -d /tmp/wasmrpc-interop-pg.XXXXXX)
+  WASMRPC_TEST_POSTGRES=$(scripts/postgres.sh start "$pg_dir")
+  export WASMRPC_TEST_POSTGRES
+fi
 .venv/bin/python -m pytest -q -p no:cacheprovider Tests/Interop --junitxml="$report" "$@"
 .venv/bin/python - "$report" "$MIN_TESTS" <<'PY'
 import sys
