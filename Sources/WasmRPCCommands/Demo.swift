@@ -9,7 +9,7 @@ import SwiftProtobuf
 import WasmRPCCore
 
 /// `wasmrpc demo`: the whole story in one process. Starts a server on a free loopback port with a
-/// temporary data directory, adds the bundled complex example with its descriptor, lists it,
+/// temporary data directory (or `--data`, kept), adds the bundled complex example with its descriptor, lists it,
 /// fetches the module back with its transparency-log proof verified, invokes `mul` with random
 /// requests built from the descriptor, checks every answer against Swift arithmetic; then adds the
 /// fabcar chaincode, creates, queries and changes cars with every receipt verified, re-runs its
@@ -36,6 +36,9 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Seed for the random requests (default: random).")
     var seed: UInt64?
 
+    @Option(help: "Keep the server's data in this directory, which must not hold a store yet (default: a temporary one, removed).")
+    var data: String?
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -56,8 +59,11 @@ struct Demo: AsyncParsableCommand {
             throw CommandFailure("cannot read \(descriptorSet)")
         }
         let descriptor = try Google_Protobuf_FileDescriptorSet(serializedBytes: descriptorData)
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-demo-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: data) }
+        if let kept = self.data, FileManager.default.fileExists(atPath: kept + "/wasmrpc.sqlite") {
+            throw CommandFailure("\(kept) holds a store already: give --data a new directory")
+        }
+        let data = self.data ?? FileManager.default.temporaryDirectory.appendingPathComponent("wasmrpc-demo-\(UUID().uuidString)").path
+        defer { if self.data == nil { try? FileManager.default.removeItem(atPath: data) } }
 
         var configuration = WasmRPCServer.Configuration(dataDirectory: data)
         configuration.port = 0

@@ -145,26 +145,45 @@ struct LogConsistency: AsyncParsableCommand {
 struct LogVerify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Audit a data directory offline: tree, checkpoint, module rows and blobs.")
+        abstract: "Audit a data directory or a PostgreSQL database offline: tree, checkpoint, module rows and blobs.")
     @Option(help: "The data directory (default: $XDG_DATA_HOME/wasmrpc or ~/.local/share/wasmrpc).")
     var data: String?
 
+    @Option(help: "Audit this PostgreSQL database (read-only) instead; its checkpoint is checked with --log-key-file, or log.key in --data.")
+    var database: String?
+
+    @Option(help: "The log's signing key, if it is not log.key in the data directory.")
+    var logKeyFile: String?
+
     func run() async throws {
         let directory = data ?? DataDirectory.standard()
-        guard FileManager.default.fileExists(atPath: directory + "/wasmrpc.sqlite") else {
+        if database == nil, !FileManager.default.fileExists(atPath: directory + "/wasmrpc.sqlite") {
             throw CommandFailure("\(directory) holds no wasmrpc data")
         }
         let problems: [String]
+        let location: String
         do {
-            problems = try await ContentStore.open(directory: directory, readOnly: true).audit()
+            let key = try logKeyFile.map { path throws(ContentStoreError) in
+                guard let key = try LogIdentity.readKeyFile(path) else { throw ContentStoreError(.notFound, "\(path) does not exist") }
+                return key
+            }
+            let store: ContentStore
+            if let database {
+                let log = try LogIdentity.load(directory: directory, origin: Wire.defaultLogOrigin, encodedKey: key, create: false)
+                store = try await ContentStore.open(engine: PostgresStorage.open(url: database, readOnly: true), log: log)
+            } else {
+                store = try await ContentStore.open(directory: directory, logKey: key, readOnly: true)
+            }
+            location = store.engine.location
+            problems = try await store.audit()
         } catch {
             throw CommandFailure(error.message)
         }
         guard problems.isEmpty else {
             for problem in problems { printError("problem: \(problem)") }
-            throw CommandFailure("\(problems.count) problem(s) in \(directory)")
+            throw CommandFailure("\(problems.count) problem(s) in \(location)")
         }
-        print("\(directory): the log, its checkpoint, every module and transaction row and every blob check out")
+        print("\(location): the log, its checkpoint, every module and transaction row and every blob check out")
     }
 }
 

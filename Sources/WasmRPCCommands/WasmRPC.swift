@@ -15,7 +15,7 @@ public struct WasmRPC: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Serve.self, Add.self, Get.self, List.self, Describe.self, Invoke.self, StateCommand.self, TransactionCommand.self, LogCommand.self,
-            Call.self, Demo.self, Bench.self,
+            Call.self, Demo.self, Bench.self, Migrate.self,
         ]
     )
 
