@@ -18,11 +18,13 @@ dir=${2:-}
 
 as_owner=()
 if [ "$(id -u)" = 0 ]; then as_owner=(runuser -u postgres --); fi
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+# The postgres user may not be allowed into the caller's directory.
+cd /
 
 case "$command" in
 start)
-  mkdir -p "$dir"
-  dir=$(cd "$dir" && pwd)
   if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres > "$dir/initdb.log"

@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 
@@ -43,6 +44,24 @@ public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
             throw ClientError(.invalidAddress, "\(source) \"\(text)\" is not HOST:PORT")
         }
         return address
+    }
+
+    /// `explicit` if given, else `$WASMRPC_SERVER`, else the default, as a comma-separated list of
+    /// servers (`HOST:PORT,HOST:PORT`): replicas of one system.
+    public static func resolveList(_ explicit: String?, environment: [String: String]) throws(ClientError) -> [ServerAddress] {
+        let (text, source) =
+            if let explicit { (explicit, "--server") } else if let value = environment[environmentVariable], !value.isEmpty {
+                (value, environmentVariable)
+            } else { (defaultAddress.description, "default") }
+        var addresses: [ServerAddress] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let part = part.trimmingCharacters(in: .whitespaces)
+            guard let address = ServerAddress(part) else {
+                throw ClientError(.invalidAddress, "\(source) \"\(text)\" is not HOST:PORT or a comma-separated list of them")
+            }
+            if !addresses.contains(address) { addresses.append(address) }
+        }
+        return addresses
     }
 
     /// IP literals as IP targets, names through DNS. (A DNS target would also offer an IP literal

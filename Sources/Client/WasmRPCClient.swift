@@ -70,6 +70,35 @@ public struct WasmRPCClient: Sendable {
         return try await withClient(transport: WasmRPCTransport(http2: transport), token: token, body)
     }
 
+    /// Connects to every server in `addresses` (replicas of one system), runs `body` with a client
+    /// whose calls go round-robin to the servers it is connected to, and closes the connections.
+    /// One address is `withClient(to:)`. Token and TLS as there; `tls`'s server name, if set, is
+    /// every server's.
+    public static func withClient<Result: Sendable>(
+        to addresses: [ServerAddress], token: String? = nil, tls: ClientTLS? = nil,
+        eventLoopGroup: MultiThreadedEventLoopGroup = .singleton, _ body: (WasmRPCClient) async throws -> Result
+    ) async throws -> Result {
+        guard addresses.count > 1 else {
+            guard let address = addresses.first else { throw ClientError(.invalidAddress, "no server address given") }
+            return try await withClient(to: address, token: token, tls: tls, eventLoopGroup: eventLoopGroup, body)
+        }
+        let security: HTTP2ClientTransport.Posix.TransportSecurity
+        do {
+            security = try tls?.transportSecurity() ?? .plaintext
+        } catch {
+            throw ClientError(.invalidTLS, error.message)
+        }
+        var resolvers = NameResolverRegistry.defaults
+        resolvers.registerFactory(NameResolvers.WasmRPCServers())
+        var serviceConfig = serviceConfig
+        serviceConfig.loadBalancingConfig = [.roundRobin]
+        let transport = try HTTP2ClientTransport.Posix(
+            target: ResolvableTargets.WasmRPCServers(addresses), transportSecurity: security,
+            config: .defaults { $0.http2.authority = tls?.serverName }, resolverRegistry: resolvers,
+            serviceConfig: serviceConfig, eventLoopGroup: eventLoopGroup)
+        return try await withClient(transport: WasmRPCTransport(http2: transport), token: token, body)
+    }
+
     /// Runs `body` with a client of the server in this process that serves `transport`'s other
     /// end (`WasmRPCServer.Listener.inProcess`): no socket, the same calls.
     public static func withClient<Result: Sendable>(

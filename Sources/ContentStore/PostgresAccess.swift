@@ -12,12 +12,19 @@ struct PostgresAccess: StorageTransaction {
 
     /// The rows of `query`, all read.
     func rows(_ what: String, _ query: () throws -> PostgresQuery) async throws(ContentStoreError) -> [PostgresRow] {
+        let built: PostgresQuery
         do {
-            let query = try query()
-            if let connection {
-                return try await connection.query(query, logger: storage.logger).collect()
+            built = try query()
+        } catch {
+            throw PostgresStorage.storageError(error, what: what, location: storage.location)
+        }
+        guard let connection else {
+            return try await storage.withConnection(what) { [logger = storage.logger] connection in
+                try await connection.query(built, logger: logger).collect()
             }
-            return try await storage.client.query(query, logger: storage.logger).collect()
+        }
+        do {
+            return try await connection.query(built, logger: storage.logger).collect()
         } catch {
             throw PostgresStorage.storageError(error, what: what, location: storage.location)
         }

@@ -86,9 +86,10 @@ final class PostgresStateReader: StateReader {
         guard !closed else { throw ContentStoreError(.storage, "cannot \(what): the store is closed") }
         if let reused, !reused.isClosed { return reused }
         do {
-            let configuration = PostgresConnection.Configuration(
+            var configuration = PostgresConnection.Configuration(
                 host: location.host, port: location.port, username: location.user, password: location.password,
                 database: location.database, tls: try location.connectionTLS())
+            configuration.options.connectTimeout = .seconds(PostgresStorage.leaseTimeout.components.seconds)
             return try wait(for: PostgresConnection.connect(on: eventLoop, configuration: configuration, id: 0, logger: logger))
         } catch {
             throw PostgresStorage.storageError(error, what: what, location: location.description)

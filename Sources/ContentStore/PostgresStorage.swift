@@ -82,7 +82,7 @@ public final class PostgresStorage: StorageEngine {
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.user, password: location.password,
             database: location.database, tls: location.clientTLS)
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = Self.leaseTimeout
         configuration.options.maximumConnections = 16
         let client = PostgresClient(configuration: configuration, eventLoopGroup: Self.eventLoops, backgroundLogger: logger)
         self.client = client
@@ -126,20 +126,29 @@ public final class PostgresStorage: StorageEngine {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let (client, logger, location) = (client, logger, location)
         let listener = Task {
+            // Said once per outage, not once per retry.
+            let failing = Flag()
             while !Task.isCancelled {
                 do {
                     try await client.withConnection { connection in
                         try await connection.listen(on: Self.moduleChannel) { notifications in
                             // Listening now: what came before is read by the consumer's catch-up.
+                            if failing.isSet {
+                                failing.clear()
+                                logger.notice("listening for other servers' modules again", metadata: ["database": "\(location)"])
+                            }
                             continuation.yield()
                             for try await _ in notifications { continuation.yield() }
                         }
                     }
                 } catch {
                     if Task.isCancelled { break }
-                    logger.warning(
-                        "cannot listen for other servers' modules; retrying in 1 s",
-                        metadata: ["database": "\(location)", "error": "\(Self.describe(error))"])
+                    if !failing.isSet {
+                        failing.set()
+                        logger.warning(
+                            "cannot listen for other servers' modules; retrying every second",
+                            metadata: ["database": "\(location)", "error": "\(Self.describe(error))"])
+                    }
                 }
                 try? await Task.sleep(for: .seconds(1))
             }
@@ -172,14 +181,55 @@ public final class PostgresStorage: StorageEngine {
         }
     }
 
+    /// How long an operation waits for a connection from the pool (the database is down, or every
+    /// connection is busy) before it fails with `storage`, which a caller sees as UNAVAILABLE.
+    public static let leaseTimeout: Duration = .seconds(5)
+
+    /// Runs `body` on a connection of the pool, failing if none is had within `leaseTimeout`;
+    /// once it has one, `body` runs to its end.
+    func withConnection<T: Sendable>(
+        _ what: String, _ body: @Sendable (PostgresConnection) async throws -> T
+    ) async throws(ContentStoreError) -> T {
+        let leased = Flag()
+        do {
+            return try await withoutActuallyEscaping(body) { body in
+                try await withThrowingTaskGroup(of: T?.self) { group in
+                    group.addTask { [client] in
+                        try await client.withConnection { connection in
+                            leased.set()
+                            return try await body(connection)
+                        }
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: Self.leaseTimeout)
+                        guard leased.isSet else {
+                            let seconds = Self.leaseTimeout.components.seconds
+                            throw ContentStoreError(.storage, "no connection to the database within \(seconds) s")
+                        }
+                        return nil
+                    }
+                    while let result = try await group.next() {
+                        if let result {
+                            group.cancelAll()
+                            return result
+                        }
+                    }
+                    throw CancellationError()
+                }
+            }
+        } catch {
+            throw Self.storageError(error, what: what, location: location)
+        }
+    }
+
     /// Runs `body` in a transaction on one connection, holding the write lock.
     private func writeTransaction<T: Sendable>(
-        _ what: String, _ body: (PostgresConnection) async throws(ContentStoreError) -> T
+        _ what: String, _ body: @Sendable (PostgresConnection) async throws(ContentStoreError) -> T
     ) async throws(ContentStoreError) -> T {
         // The body's own error, kept apart from postgres-nio's wrapping of it.
-        let failure = Mutex<ContentStoreError?>(nil)
+        let failure = Box<ContentStoreError?>(nil)
         do {
-            return try await client.withConnection { connection in
+            return try await withConnection(what) { [logger] connection in
                 try await connection.query("BEGIN", logger: logger)
                 do {
                     try await connection.query("SELECT pg_advisory_xact_lock(\(Self.writeLock))", logger: logger)
@@ -187,7 +237,7 @@ public final class PostgresStorage: StorageEngine {
                     do throws(ContentStoreError) {
                         result = try await body(connection)
                     } catch {
-                        failure.withLock { $0 = error }
+                        failure.value = error
                         throw error
                     }
                     try await connection.query("COMMIT", logger: logger)
@@ -199,8 +249,7 @@ public final class PostgresStorage: StorageEngine {
                 }
             }
         } catch {
-            if let failure = failure.withLock({ $0 }) { throw failure }
-            throw Self.storageError(error, what: what, location: location)
+            throw failure.value ?? error
         }
     }
 
@@ -273,6 +322,24 @@ public final class PostgresStorage: StorageEngine {
         }
         if let underlying = error.underlying { return "\(error.code): \(underlying)" }
         return "\(error.code)"
+    }
+}
+
+/// A flag that tasks share.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
+    func clear() { value.withLock { $0 = false } }
+}
+
+/// A value that tasks share.
+final class Box<T: Sendable>: Sendable {
+    private let storage: Mutex<T>
+    init(_ value: T) { storage = Mutex(value) }
+    var value: T {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
     }
 }
 

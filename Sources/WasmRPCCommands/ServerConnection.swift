@@ -9,7 +9,10 @@ import WasmRPCCore
 
 /// `--server HOST:PORT`, the bearer token and TLS for the commands that talk to a server.
 struct ServerConnection: ParsableArguments {
-    @Option(help: "The server, HOST:PORT (default: $WASMRPC_SERVER, else 127.0.0.1:50051).")
+    @Option(
+        help: ArgumentHelp(
+            "The server, HOST:PORT (default: $WASMRPC_SERVER, else 127.0.0.1:50051).",
+            discussion: "Several replicas of one system, HOST:PORT,HOST:PORT,…: calls go round-robin to those that answer."))
     var server: String?
 
     @Option(help: "A file holding the bearer token for servers that require one (default: $WASMRPC_AUTH_TOKEN).")
@@ -36,9 +39,17 @@ struct ServerConnection: ParsableArguments {
         return ClientTLS(trustedCAFile: tlsCa, certificateChainFile: tlsCert, privateKeyFile: tlsKey, serverName: tlsServerName)
     }
 
+    /// The server, for commands that talk to one (a list is refused).
     func address() throws -> ServerAddress {
+        let addresses = try self.addresses()
+        guard addresses.count == 1 else { throw CommandFailure("this command talks to one server: give --server one HOST:PORT") }
+        return addresses[0]
+    }
+
+    /// The server, or the servers of a comma-separated list.
+    func addresses() throws -> [ServerAddress] {
         do {
-            return try ServerAddress.resolve(server, environment: ProcessInfo.processInfo.environment)
+            return try ServerAddress.resolveList(server, environment: ProcessInfo.processInfo.environment)
         } catch {
             throw CommandFailure(error.message)
         }
@@ -46,16 +57,24 @@ struct ServerConnection: ParsableArguments {
 
     /// Connects, runs `body`, and turns gRPC and client errors into one-line failures.
     func withClient<T: Sendable>(_ body: (WasmRPCClient) async throws -> T) async throws -> T {
-        try await withClient(to: try address(), body)
+        try await withClient(to: try addresses(), body)
     }
 
     /// The same with the address given (the token and TLS options still apply).
     func withClient<T: Sendable>(
         to address: ServerAddress, eventLoopGroup: MultiThreadedEventLoopGroup = .singleton, _ body: (WasmRPCClient) async throws -> T
     ) async throws -> T {
+        try await withClient(to: [address], eventLoopGroup: eventLoopGroup, body)
+    }
+
+    /// The same with the servers given: calls go round-robin among them.
+    func withClient<T: Sendable>(
+        to addresses: [ServerAddress], eventLoopGroup: MultiThreadedEventLoopGroup = .singleton, _ body: (WasmRPCClient) async throws -> T
+    ) async throws -> T {
+        let address = addresses.map(\.description).joined(separator: ",")
         do {
             return try await WasmRPCClient.withClient(
-                to: address, token: try AuthToken.read(file: authTokenFile), tls: clientTLS, eventLoopGroup: eventLoopGroup, body)
+                to: addresses, token: try AuthToken.read(file: authTokenFile), tls: clientTLS, eventLoopGroup: eventLoopGroup, body)
         } catch let error as RPCError {
             if error.code == .unavailable {
                 // The cause says why (refused, TLS handshake, certificate); the message alone does not.

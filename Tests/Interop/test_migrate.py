@@ -13,8 +13,14 @@ from tlog_scales import signing, tlog
 from conftest import REPO, binary, new_database, serve
 
 
+# The CLI pins the log key it first sees (trust on first use): this test's own pins, apart from
+# the other tests' servers, which sign with other keys.
+CONFIG = tempfile.mkdtemp(prefix="wasmrpc-migrate-config-")
+
+
 def run(*arguments):
-    result = subprocess.run([binary(), *arguments], capture_output=True, text=True, timeout=600, cwd=REPO, stdin=subprocess.DEVNULL)
+    result = subprocess.run([binary(), *arguments], capture_output=True, text=True, timeout=600, cwd=REPO, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "XDG_CONFIG_HOME": CONFIG})
     assert result.returncode == 0, f"wasmrpc {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 

@@ -4,6 +4,7 @@ health) through the database's notification, and the checkpoints collected from 
 consistent history that third-party verifiers (tlog-scales, rekor-verifier) accept."""
 import concurrent.futures
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -112,3 +113,64 @@ def test_a_server_with_another_key_is_refused():
                                 capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         assert result.returncode != 0
         assert "is signed by another key than this server's" in result.stderr, result.stderr
+
+
+def test_replicas_ride_out_a_database_restart(stubs):
+    """PostgreSQL (a cluster of this test's own) restarted under load: while it is down, calls that
+    need it fail with UNAVAILABLE and nothing else (calls that need only a loaded module go on);
+    once it is back, both replicas serve Adds again by themselves, without a restart."""
+    wasmrpc_pb2, wasmrpc_pb2_grpc, complex_pb2 = stubs
+    cluster = tempfile.mkdtemp(prefix="wasmrpc-pg-restart-")
+    postgres = str(REPO / "scripts/postgres.sh")
+    url = subprocess.run([postgres, "start", cluster], check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        name = "restart"
+        subprocess.run(["psql", url, "-qc", f"CREATE DATABASE {name}"], check=True, stdin=subprocess.DEVNULL)
+        database = url.replace("/postgres?", f"/{name}?")
+        data = tempfile.mkdtemp(prefix="wasmrpc-replica-a-")
+        with serve("--database", database, "--timeout", "60s", data=data) as (a,), \
+                serve("--database", database, "--timeout", "60s", "--log-key-file", os.path.join(data, "log.key")) as (b,):
+            channels = [grpc.insecure_channel(address) for address in (a, b)]
+            registries = [wasmrpc_pb2_grpc.RegistryStub(channel) for channel in channels]
+            registries[0].Add(wasmrpc_pb2.AddRequest(wasm=COMPLEX_WASM, descriptor=descriptor_pb2.FileDescriptorSet.FromString(COMPLEX_PB)),
+                              timeout=30)
+            counter = iter(range(1_000_000))
+            codes = {}
+
+            def add(replica):
+                try:
+                    registries[replica].Add(wasmrpc_pb2.AddRequest(wasm=echo_copy(50_000 + next(counter)), descriptor=echo_descriptor()),
+                                            timeout=30)
+                    return grpc.StatusCode.OK
+                except grpc.RpcError as error:
+                    codes.setdefault(error.code(), error.details())
+                    return error.code()
+
+            assert add(0) == add(1) == grpc.StatusCode.OK
+            subprocess.run([postgres, "stop", cluster], check=True)
+            # Down: Adds on both replicas fail, with UNAVAILABLE only.
+            assert add(0) == grpc.StatusCode.UNAVAILABLE and add(1) == grpc.StatusCode.UNAVAILABLE, codes
+            assert set(codes) == {grpc.StatusCode.UNAVAILABLE}, codes
+            # The loaded module still answers on the replica that has it loaded.
+            mul = channels[0].unary_unary("/complex.Calculator/mul", request_serializer=complex_pb2.ComplexRequest.SerializeToString,
+                                          response_deserializer=complex_pb2.ComplexResponse.FromString)
+            answer = mul(complex_pb2.ComplexRequest(a=complex_pb2.Complex(real=1, imag=2), b=complex_pb2.Complex(real=3, imag=4)),
+                         timeout=30)
+            assert (answer.result.real, answer.result.imag) == (-5, 10)
+            # Back, on the same port.
+            port = re.search(r":(\d+)/", url).group(1)
+            subprocess.run(["runuser", "-u", "postgres", "--"] * (os.geteuid() == 0) +
+                           ["/usr/lib/postgresql/15/bin/pg_ctl", "-D", os.path.join(cluster, "data"), "-l", os.path.join(cluster, "server.log"),
+                            "-w", "-o", f"-p {port} -k {cluster} -c listen_addresses=127.0.0.1", "start"],
+                           check=True, stdout=subprocess.DEVNULL)
+            for replica in (0, 1):
+                deadline = time.monotonic() + 60
+                while add(replica) != grpc.StatusCode.OK:
+                    assert time.monotonic() < deadline, f"replica {replica} did not recover within 60 s: {codes}"
+                    time.sleep(0.2)
+            assert set(codes) == {grpc.StatusCode.UNAVAILABLE}, codes
+            for channel in channels:
+                channel.close()
+    finally:
+        subprocess.run([postgres, "stop", cluster], check=False)
+        subprocess.run(["rm", "-rf", cluster], check=False)

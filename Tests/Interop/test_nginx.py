@@ -1,0 +1,191 @@
+"""Two replicas on one PostgreSQL database behind Debian's nginx, configured by deploy/nginx.conf
+(only its ports changed): a module added through replica A is invoked through B and through nginx;
+then 8 clients Add and invoke through nginx while A is killed with SIGKILL and restarted. Every
+acknowledged Add is there afterwards, `wasmrpc log verify --database` finds one consistent tree,
+and the only calls that failed are calls that were already under way when A died."""
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import grpc
+import pytest
+
+from conftest import REPO, binary, new_database
+from test_log import echo_copy, echo_descriptor
+
+COMPLEX_WASM = (REPO / "Guests/complex/complex.wasm").read_bytes()
+COMPLEX_PB = (REPO / "Guests/complex/complex.pb").read_bytes()
+CLIENTS = 8
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Replica:
+    """`wasmrpc serve --database` on a fixed port, so that it comes back where nginx expects it."""
+
+    def __init__(self, database, data, *extra):
+        self.port, self.database, self.data, self.extra = free_port(), database, data, extra
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [binary(), "serve", "--listen", f"127.0.0.1:{self.port}", "--data", self.data, "--database", self.database,
+             "--timeout", "60s", "--log-level", "error", *self.extra],
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        line = self.process.stdout.readline()
+        assert line.startswith("listening on "), f"wasmrpc serve did not start: {line!r}"
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def deployment():
+    """Replicas A and B (B with A's key) and nginx in front of them."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert os.path.exists(nginx), "nginx is not installed (apt-get install nginx)"
+    database = new_database()
+    data_a, data_b = tempfile.mkdtemp(prefix="wasmrpc-nginx-a-"), tempfile.mkdtemp(prefix="wasmrpc-nginx-b-")
+    a = Replica(database, data_a)
+    a.start()
+    b = Replica(database, data_b, "--log-key-file", os.path.join(data_a, "log.key"))
+    b.start()
+    # deploy/nginx.conf as it is, but for its three ports.
+    config = (REPO / "deploy/nginx.conf").read_text()
+    upstreams = re.findall(r"server 127\.0\.0\.1:(\d+) max_fails", config)
+    assert len(upstreams) == 2, "deploy/nginx.conf should list two replicas"
+    front = free_port()
+    config = config.replace(f"127.0.0.1:{upstreams[0]} ", f"127.0.0.1:{a.port} ").replace(f"127.0.0.1:{upstreams[1]} ", f"127.0.0.1:{b.port} ")
+    config = re.sub(r"listen 127\.0\.0\.1:\d+ http2;", f"listen 127.0.0.1:{front} http2;", config)
+    # Run as root, nginx's workers run as nobody: their directory must be theirs to reach.
+    prefix = pathlib.Path(tempfile.mkdtemp(prefix="wasmrpc-nginx-"))
+    prefix.chmod(0o755)
+    (prefix / "tmp").mkdir()
+    (prefix / "nginx.conf").write_text(config)
+    if os.geteuid() == 0:
+        shutil.chown(prefix / "tmp", "nobody")
+    proxy = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", front), timeout=1).close()
+                break
+            except OSError:
+                assert proxy.poll() is None, f"nginx did not start: {proxy.stderr.read()}"
+                assert time.monotonic() < deadline, "nginx did not listen within 20 s"
+                time.sleep(0.05)
+        yield database, data_a, a, b, f"127.0.0.1:{front}"
+    finally:
+        proxy.send_signal(signal.SIGQUIT)
+        try:
+            proxy.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+        a.stop()
+        b.stop()
+        for directory in (data_a, data_b, prefix):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def mul_of(channel, complex_pb2):
+    return channel.unary_unary("/complex.Calculator/mul", request_serializer=complex_pb2.ComplexRequest.SerializeToString,
+                               response_deserializer=complex_pb2.ComplexResponse.FromString)
+
+
+def test_replicas_behind_nginx_survive_a_replica_killed_under_load(stubs, deployment):
+    wasmrpc_pb2, wasmrpc_pb2_grpc, complex_pb2 = stubs
+    from google.protobuf import descriptor_pb2
+    database, data_a, a, b, front = deployment
+    request = complex_pb2.ComplexRequest(a=complex_pb2.Complex(real=1, imag=2), b=complex_pb2.Complex(real=3, imag=4))
+
+    # Added through A; invoked through B and through nginx (bounded waits: B learns of it by notification).
+    with grpc.insecure_channel(f"127.0.0.1:{a.port}") as channel:
+        wasmrpc_pb2_grpc.RegistryStub(channel).Add(
+            wasmrpc_pb2.AddRequest(wasm=COMPLEX_WASM, descriptor=descriptor_pb2.FileDescriptorSet.FromString(COMPLEX_PB)), timeout=30)
+    for address in (f"127.0.0.1:{b.port}", front):
+        with grpc.insecure_channel(address) as channel:
+            start = time.monotonic()
+            while True:
+                try:
+                    answer = mul_of(channel, complex_pb2)(request, timeout=30)
+                    break
+                except grpc.RpcError as error:
+                    assert error.code() == grpc.StatusCode.UNIMPLEMENTED and time.monotonic() - start < 10, error
+                    time.sleep(0.01)
+            print(f"{address} served the module added through A after {1000 * (time.monotonic() - start):.0f} ms")
+            assert (answer.result.real, answer.result.imag) == (-5, 10)
+
+    # 8 clients through nginx; A is killed with SIGKILL midway and restarted.
+    acknowledged, failures, lock = {}, [], threading.Lock()
+    stop = threading.Event()
+    counter = iter(range(10_000_000))
+
+    def client(number):
+        with grpc.insecure_channel(front) as channel:
+            registry, mul = wasmrpc_pb2_grpc.RegistryStub(channel), mul_of(channel, complex_pb2)
+            calls = 0
+            while not stop.is_set() and calls < 400:
+                calls += 1
+                begun = time.monotonic()
+                try:
+                    if calls % 2:
+                        with lock:
+                            n = next(counter)
+                        response = registry.Add(wasmrpc_pb2.AddRequest(wasm=echo_copy(10_000 + n), descriptor=echo_descriptor()), timeout=60)
+                        with lock:
+                            acknowledged[response.metadata.id] = n
+                    else:
+                        answer = mul(request, timeout=60)
+                        assert (answer.result.real, answer.result.imag) == (-5, 10)
+                except grpc.RpcError as error:
+                    with lock:
+                        failures.append((begun, time.monotonic(), error.code(), error.details()))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    a.process.send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    a.process.wait(timeout=10)
+    time.sleep(1.5)
+    a.start()
+    time.sleep(1.5)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a client did not finish"
+    print(f"{len(acknowledged)} Adds acknowledged, {len(failures)} calls failed: {failures}")
+    assert len(acknowledged) > CLIENTS, "the clients got almost nothing done"
+    late = [failure for failure in failures if failure[0] >= killed]
+    assert not late, f"calls that began after A died failed: {late}"
+
+    # Every acknowledged Add is there, through nginx and through each replica.
+    for address in (front, f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"):
+        with grpc.insecure_channel(address) as channel:
+            registry = wasmrpc_pb2_grpc.RegistryStub(channel)
+            for module_id, n in acknowledged.items():
+                got = registry.Get(wasmrpc_pb2.GetRequest(id=module_id), timeout=30)
+                assert got.wasm == echo_copy(10_000 + n)
+    audit = subprocess.run([binary(), "log", "verify", "--database", database, "--data", data_a],
+                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert audit.returncode == 0, audit.stderr
