@@ -10,7 +10,9 @@ import WasmRPCCore
 /// changes; at shutdown it sends NOT_SERVING and ends, so that a graceful shutdown is not held up by
 /// open watches. The services of uploaded modules are known from the moment Add stored them (they
 /// are routable at their own paths then); a Watch on a service that is not known yet answers
-/// SERVICE_UNKNOWN and changes to SERVING when a module defining it is added.
+/// SERVICE_UNKNOWN and changes to SERVING when a module defining it is added. A server on a shared
+/// database that cannot reach it (`storeReachable(false)`) is NOT_SERVING until it can again, so
+/// that an active health check takes it out of a load balancer meanwhile.
 final class HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
     typealias Status = Grpc_Health_V1_HealthCheckResponse.ServingStatus
 
@@ -20,6 +22,7 @@ final class HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
 
     private struct State {
         var shuttingDown = false
+        var storeUnreachable = false
         var watchers: [Int: AsyncStream<Void>.Continuation] = [:]
         var nextWatcher = 0
     }
@@ -34,7 +37,16 @@ final class HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
     /// `service`'s status now; nil if the server does not know it.
     func status(of service: String) -> Status? {
         guard service.isEmpty || services.contains(service) || directory.definesService(service) else { return nil }
-        return state.withLock { $0.shuttingDown } ? .notServing : .serving
+        return state.withLock { $0.shuttingDown || $0.storeUnreachable } ? .notServing : .serving
+    }
+
+    /// Whether the store answers; watches are told of a change.
+    func storeReachable(_ reachable: Bool) {
+        let changed = state.withLock { state in
+            defer { state.storeUnreachable = !reachable }
+            return state.storeUnreachable == reachable
+        }
+        if changed { servicesChanged() }
     }
 
     /// From now on everything is NOT_SERVING; open watches are told so and end.

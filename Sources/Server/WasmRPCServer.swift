@@ -205,7 +205,8 @@ public final class WasmRPCServer: Service, Sendable {
 
     /// Registers the modules that other servers on the same database add, at each signal of
     /// `additions`, until the task is cancelled: their native routes, reflection and health follow.
-    /// Each round reads the module list from the start of the last page it read before.
+    /// Each round reads the module list from the start of the last page it read before; a round
+    /// that cannot read it makes the health service NOT_SERVING until one can.
     private static func follow(
         _ additions: AsyncStream<Void>, store: ContentStore, directory: ServiceDirectory, health: HealthService, logger: Logger
     ) async {
@@ -222,7 +223,9 @@ public final class WasmRPCServer: Service, Sendable {
                     after = next
                 }
                 lastPage = after
+                health.storeReachable(true)
             } catch {
+                health.storeReachable(false)
                 logger.warning("cannot read the modules other servers added", metadata: ["error": "\(error)"])
             }
         }

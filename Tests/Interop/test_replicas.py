@@ -115,10 +115,20 @@ def test_a_server_with_another_key_is_refused():
         assert "is signed by another key than this server's" in result.stderr, result.stderr
 
 
+def wait_for_health(channel, status):
+    """Waits (60 s at most) until the server's overall health is `status`."""
+    health = health_pb2_grpc.HealthStub(channel)
+    deadline = time.monotonic() + 60
+    while health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10).status != status:
+        assert time.monotonic() < deadline, f"the server's health did not become {status} within 60 s"
+        time.sleep(0.2)
+
+
 def test_replicas_ride_out_a_database_restart(stubs):
     """PostgreSQL (a cluster of this test's own) restarted under load: while it is down, calls that
-    need it fail with UNAVAILABLE and nothing else (calls that need only a loaded module go on);
-    once it is back, both replicas serve Adds again by themselves, without a restart."""
+    need it fail with UNAVAILABLE and nothing else (calls that need only a loaded module go on) and
+    the replicas' health is NOT_SERVING; once it is back, both serve Adds again by themselves,
+    without a restart, and are SERVING."""
     wasmrpc_pb2, wasmrpc_pb2_grpc, complex_pb2 = stubs
     cluster = tempfile.mkdtemp(prefix="wasmrpc-pg-restart-")
     postgres = str(REPO / "scripts/postgres.sh")
@@ -151,6 +161,10 @@ def test_replicas_ride_out_a_database_restart(stubs):
             # Down: Adds on both replicas fail, with UNAVAILABLE only.
             assert add(0) == grpc.StatusCode.UNAVAILABLE and add(1) == grpc.StatusCode.UNAVAILABLE, codes
             assert set(codes) == {grpc.StatusCode.UNAVAILABLE}, codes
+            # An active health check would take the replicas out meanwhile (bounded: the
+            # replicas notice at their next catch-up, every 5 s).
+            for channel in channels:
+                wait_for_health(channel, health_pb2.HealthCheckResponse.NOT_SERVING)
             # The loaded module still answers on the replica that has it loaded.
             mul = channels[0].unary_unary("/complex.Calculator/mul", request_serializer=complex_pb2.ComplexRequest.SerializeToString,
                                           response_deserializer=complex_pb2.ComplexResponse.FromString)
@@ -168,6 +182,7 @@ def test_replicas_ride_out_a_database_restart(stubs):
                 while add(replica) != grpc.StatusCode.OK:
                     assert time.monotonic() < deadline, f"replica {replica} did not recover within 60 s: {codes}"
                     time.sleep(0.2)
+                wait_for_health(channels[replica], health_pb2.HealthCheckResponse.SERVING)
             assert set(codes) == {grpc.StatusCode.UNAVAILABLE}, codes
             for channel in channels:
                 channel.close()
