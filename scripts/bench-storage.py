@@ -12,13 +12,12 @@ of the complex example's mul on its native route with gload (GLOAD, default /tmp
 Needs the venv of Tests/Interop/run.sh (grpcio, grpcio-tools)."""
 import argparse
 import concurrent.futures
+import contextlib
 import json
 import os
 import pathlib
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,24 +28,6 @@ import grpc
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "Tests/Interop"))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, process, what):
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"{what} did not start")
-            time.sleep(0.05)
 
 
 def main():
@@ -68,8 +49,10 @@ def main():
     from wasmrpc.v1 import wasmrpc_pb2, wasmrpc_pb2_grpc
     import complex_pb2
     from test_log import echo_copy, echo_descriptor
+    from conftest import free_port, nginx_in_front, wait_for_port
 
     processes, directories = [], [stubs]
+    stack = contextlib.ExitStack()
     cluster = tempfile.mkdtemp(prefix="wasmrpc-bench-pg-")
     directories.append(cluster)
     postgres = str(REPO / "scripts/postgres.sh")
@@ -92,22 +75,7 @@ def main():
         single, _ = serve("--database", url.replace("/postgres?", "/single?"))
         replica_a, data_a = serve("--database", url.replace("/postgres?", "/replicas?"))
         replica_b, _ = serve("--database", url.replace("/postgres?", "/replicas?"), "--log-key-file", os.path.join(data_a, "log.key"))
-        prefix = pathlib.Path(tempfile.mkdtemp(prefix="wasmrpc-bench-nginx-"))
-        directories.append(prefix)
-        prefix.chmod(0o755)
-        (prefix / "tmp").mkdir()
-        if os.geteuid() == 0:
-            shutil.chown(prefix / "tmp", "nobody")
-        config = (REPO / "deploy/nginx.conf").read_text()
-        upstreams = re.findall(r"server 127\.0\.0\.1:(\d+) max_fails", config)
-        config = config.replace(f"127.0.0.1:{upstreams[0]} ", f"127.0.0.1:{replica_a} ").replace(f"127.0.0.1:{upstreams[1]} ", f"127.0.0.1:{replica_b} ")
-        front = free_port()
-        config = re.sub(r"listen 127\.0\.0\.1:\d+ http2;", f"listen 127.0.0.1:{front} http2;", config)
-        (prefix / "nginx.conf").write_text(config)
-        nginx = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        processes.append(nginx)
-        wait_for_port(front, nginx, "nginx")
+        front = stack.enter_context(nginx_in_front(replica_a, replica_b))
 
         targets = {"SQLite (one server)": sqlite, "PostgreSQL (one server)": single, "two replicas behind nginx": front}
         complex_wasm = (REPO / "Guests/complex/complex.wasm").read_bytes()
@@ -167,6 +135,7 @@ def main():
         for name, figures in results.items():
             print(f"| {name} | {' / '.join(f'{x:,.0f}' for x in figures['adds'])} | {' / '.join(f'{x:,.0f}' for x in figures['invokes'])} |")
     finally:
+        stack.close()
         for process in processes:
             process.send_signal(signal.SIGTERM)
         for process in processes:

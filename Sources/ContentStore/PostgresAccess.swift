@@ -218,21 +218,25 @@ struct PostgresAccess: StorageTransaction {
     }
 
     func stateRange(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int) async throws(ContentStoreError) -> [StateEntry] {
-        let rows = try await self.rows("read the state of module \(owner)") {
-            end.isEmpty
-                ? """
-                SELECT key, value FROM state WHERE owner = \(owner.hex) AND key >= \(ByteBuffer(bytes: start))
-                ORDER BY key LIMIT \(Int64(limit))
-                """
-                : """
-                SELECT key, value FROM state WHERE owner = \(owner.hex) AND key >= \(ByteBuffer(bytes: start)) AND key < \(ByteBuffer(bytes: end))
-                ORDER BY key LIMIT \(Int64(limit))
-                """
-        }
+        let rows = try await self.rows("read the state of module \(owner)") { Self.rangeQuery(owner, start: start, end: end, limit: limit) }
         return try rows.map { row throws(ContentStoreError) in
             let row = columns(row)
             return StateEntry(key: try byteColumn("key", of: row), value: try byteColumn("value", of: row))
         }
+    }
+
+    /// The state entries of `owner` with `start <= key < end` (empty `end`: no bound), in key
+    /// order, at most `limit`: columns key, value.
+    static func rangeQuery(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int) -> PostgresQuery {
+        end.isEmpty
+            ? """
+            SELECT key, value FROM state WHERE owner = \(owner.hex) AND key >= \(ByteBuffer(bytes: start))
+            ORDER BY key LIMIT \(Int64(limit))
+            """
+            : """
+            SELECT key, value FROM state WHERE owner = \(owner.hex) AND key >= \(ByteBuffer(bytes: start)) AND key < \(ByteBuffer(bytes: end))
+            ORDER BY key LIMIT \(Int64(limit))
+            """
     }
 
     func stateUsage(_ owner: ModuleID) async throws(ContentStoreError) -> StateUsage {

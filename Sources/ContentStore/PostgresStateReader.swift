@@ -36,17 +36,7 @@ final class PostgresStateReader: StateReader {
     }
 
     func range(_ owner: ModuleID, start: [UInt8], end: [UInt8], limit: Int) throws(ContentStoreError) -> [StateEntry] {
-        let rows = try query("read the state of module \(owner)") {
-            end.isEmpty
-                ? """
-                SELECT key, value FROM state WHERE owner = \(owner.hex) AND key >= \(ByteBuffer(bytes: start))
-                ORDER BY key LIMIT \(Int64(limit))
-                """
-                : """
-                SELECT key, value FROM state WHERE owner = \(owner.hex) AND key >= \(ByteBuffer(bytes: start)) AND key < \(ByteBuffer(bytes: end))
-                ORDER BY key LIMIT \(Int64(limit))
-                """
-        }
+        let rows = try query("read the state of module \(owner)") { PostgresAccess.rangeQuery(owner, start: start, end: end, limit: limit) }
         return try rows.map { row throws(ContentStoreError) in
             do {
                 let (key, value) = try row.decode((ByteBuffer, ByteBuffer).self)

@@ -3,9 +3,14 @@ free loopback port with a temporary data directory, stopped at the end."""
 import contextlib
 import os
 import pathlib
+import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import grpc
@@ -61,6 +66,59 @@ def serve(*extra, data=None):
                 process.kill()
             if temporary:
                 subprocess.run(["rm", "-rf", data], check=False)
+
+
+def free_port():
+    """A free loopback port (bound and released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, process, what, seconds=30):
+    """Waits until something listens on `port` of loopback; fails if `process` ends first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert process.poll() is None, f"{what} ended before it listened"
+            assert time.monotonic() < deadline, f"{what} did not listen within {seconds} s"
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def nginx_in_front(first, second):
+    """Debian's nginx with deploy/nginx.conf as it is but for its ports: its two replicas are the
+    loopback ports `first` and `second`; yields the port it listens on, and stops it."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    assert os.path.exists(nginx), "nginx is not installed (apt-get install nginx)"
+    config = (REPO / "deploy/nginx.conf").read_text()
+    upstreams = re.findall(r"server 127\.0\.0\.1:(\d+) max_fails", config)
+    assert len(upstreams) == 2, "deploy/nginx.conf should list two replicas"
+    front = free_port()
+    config = config.replace(f"127.0.0.1:{upstreams[0]} ", f"127.0.0.1:{first} ").replace(f"127.0.0.1:{upstreams[1]} ", f"127.0.0.1:{second} ")
+    config = re.sub(r"listen 127\.0\.0\.1:\d+ http2;", f"listen 127.0.0.1:{front} http2;", config)
+    # Run as root, nginx's workers run as nobody: their directory must be theirs to reach.
+    prefix = pathlib.Path(tempfile.mkdtemp(prefix="wasmrpc-nginx-"))
+    prefix.chmod(0o755)
+    (prefix / "tmp").mkdir()
+    (prefix / "nginx.conf").write_text(config)
+    if os.geteuid() == 0:
+        shutil.chown(prefix / "tmp", "nobody")
+    proxy = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(front, proxy, "nginx")
+        yield front
+    finally:
+        proxy.send_signal(signal.SIGQUIT)
+        try:
+            proxy.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proxy.kill()
+        shutil.rmtree(prefix, ignore_errors=True)
 
 
 def new_database():

@@ -4,11 +4,8 @@ then 8 clients Add and invoke through nginx while A is killed with SIGKILL and r
 acknowledged Add is there afterwards, `wasmrpc log verify --database` finds one consistent tree,
 and the only calls that failed are calls that were already under way when A died."""
 import os
-import pathlib
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -17,18 +14,12 @@ import time
 import grpc
 import pytest
 
-from conftest import REPO, binary, new_database
+from conftest import REPO, binary, free_port, new_database, nginx_in_front
 from test_log import echo_copy, echo_descriptor
 
 COMPLEX_WASM = (REPO / "Guests/complex/complex.wasm").read_bytes()
 COMPLEX_PB = (REPO / "Guests/complex/complex.pb").read_bytes()
 CLIENTS = 8
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Replica:
@@ -59,50 +50,19 @@ class Replica:
 @pytest.fixture
 def deployment():
     """Replicas A and B (B with A's key) and nginx in front of them."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    assert os.path.exists(nginx), "nginx is not installed (apt-get install nginx)"
     database = new_database()
     data_a, data_b = tempfile.mkdtemp(prefix="wasmrpc-nginx-a-"), tempfile.mkdtemp(prefix="wasmrpc-nginx-b-")
     a = Replica(database, data_a)
-    a.start()
     b = Replica(database, data_b, "--log-key-file", os.path.join(data_a, "log.key"))
-    b.start()
-    # deploy/nginx.conf as it is, but for its three ports.
-    config = (REPO / "deploy/nginx.conf").read_text()
-    upstreams = re.findall(r"server 127\.0\.0\.1:(\d+) max_fails", config)
-    assert len(upstreams) == 2, "deploy/nginx.conf should list two replicas"
-    front = free_port()
-    config = config.replace(f"127.0.0.1:{upstreams[0]} ", f"127.0.0.1:{a.port} ").replace(f"127.0.0.1:{upstreams[1]} ", f"127.0.0.1:{b.port} ")
-    config = re.sub(r"listen 127\.0\.0\.1:\d+ http2;", f"listen 127.0.0.1:{front} http2;", config)
-    # Run as root, nginx's workers run as nobody: their directory must be theirs to reach.
-    prefix = pathlib.Path(tempfile.mkdtemp(prefix="wasmrpc-nginx-"))
-    prefix.chmod(0o755)
-    (prefix / "tmp").mkdir()
-    (prefix / "nginx.conf").write_text(config)
-    if os.geteuid() == 0:
-        shutil.chown(prefix / "tmp", "nobody")
-    proxy = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", front), timeout=1).close()
-                break
-            except OSError:
-                assert proxy.poll() is None, f"nginx did not start: {proxy.stderr.read()}"
-                assert time.monotonic() < deadline, "nginx did not listen within 20 s"
-                time.sleep(0.05)
-        yield database, data_a, a, b, f"127.0.0.1:{front}"
+        a.start()
+        b.start()
+        with nginx_in_front(a.port, b.port) as front:
+            yield database, data_a, a, b, f"127.0.0.1:{front}"
     finally:
-        proxy.send_signal(signal.SIGQUIT)
-        try:
-            proxy.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proxy.kill()
         a.stop()
         b.stop()
-        for directory in (data_a, data_b, prefix):
+        for directory in (data_a, data_b):
             shutil.rmtree(directory, ignore_errors=True)
 
 
