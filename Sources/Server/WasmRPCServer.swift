@@ -156,7 +156,8 @@ public final class WasmRPCServer: Service, Sendable {
     }
 
     /// Serves until `shutdown()` or a graceful shutdown of the `ServiceGroup` running it; then
-    /// stops the runtime and releases the data directory's lock.
+    /// stops the runtime and releases the data directory's lock or closes the database's
+    /// connections.
     public func run() async throws {
         defer { logger.info("stopped") }
         do {
@@ -196,11 +197,17 @@ public final class WasmRPCServer: Service, Sendable {
             }
         } catch {
             await runtime.shutdown()
-            directoryLock?.release()
+            release()
             throw error
         }
         await runtime.shutdown()
+        release()
+    }
+
+    /// The store's hold: the data directory's lock, or the database's connections.
+    private func release() {
         directoryLock?.release()
+        (runtime.store.engine as? PostgresStorage)?.close()
     }
 
     /// Registers the modules that other servers on the same database add, at each signal of
