@@ -20,6 +20,8 @@ extension ErrorCode where Layer == ServerError {
     public static let notListening = Self("notListening")
     /// The metrics endpoint could not be bound.
     public static let metricsUnavailable = Self("metricsUnavailable")
+    /// The HTTP listener could not be bound.
+    public static let httpUnavailable = Self("httpUnavailable")
     /// The configuration asks for things that do not go together.
     public static let invalidConfiguration = Self("invalidConfiguration")
 }

@@ -62,6 +62,10 @@ public final class WasmRPCServer: Service, Sendable {
         /// Where to serve Prometheus metrics (`GET /metrics`, HTTP/1.1, plaintext): an IP literal
         /// or `localhost`, as `host`; nil: nowhere. Port 0 picks a free one (see `metricsPort()`).
         public var metrics: (host: String, port: Int)?
+        /// Where to serve HTTP/1.1 (`HTTPEndpoint`: the log as C2SP tlog-tiles under `/log/`): an IP
+        /// literal or `localhost`, as `host`; nil: nowhere. Port 0 picks a free one (see
+        /// `httpPort()`). Plaintext; the same token rules as gRPC.
+        public var http: (host: String, port: Int)?
         /// Bytes of parsed module descriptors server reflection keeps (least recently used first out).
         public var reflectionCacheBytes = ReflectionIndex.defaultCacheBytes
 
@@ -80,6 +84,7 @@ public final class WasmRPCServer: Service, Sendable {
     let reflection: ReflectionIndex
     private let logger: Logger
     private let boundMetricsPort = OnceValue<Int>()
+    private let boundHTTPPort = OnceValue<Int>()
     private let lifecycle: ServerLifecycle
     /// Held from `init` until `run()` has stopped the runtime (or the server is dropped unrun);
     /// none on a database, which other servers share.
@@ -166,6 +171,7 @@ public final class WasmRPCServer: Service, Sendable {
                     defer {
                         lifecycle.ended()
                         boundMetricsPort.set(nil)
+                        boundHTTPPort.set(nil)
                     }
                     // gRPC first, so that a metrics port that fails stops a server whose port is known.
                     guard try await lifecycle.start(in: &group) != nil else { return }  // stopped before it began
@@ -181,6 +187,20 @@ public final class WasmRPCServer: Service, Sendable {
                         group.addTask { [runtime, metrics] in try await endpoint.serve { await metrics.scrape(runtime) } }
                     } else {
                         boundMetricsPort.set(nil)
+                    }
+                    if let (host, port) = configuration.http {
+                        group.addTask { [runtime, configuration, logger, boundHTTPPort] in
+                            do {
+                                try await HTTPEndpoint.run(
+                                    host: Self.bindAddress(host), port: port, store: runtime.store, policy: configuration.access, logger: logger
+                                ) { boundHTTPPort.set($0) }
+                            } catch {
+                                boundHTTPPort.set(nil)
+                                throw ServerError(.httpUnavailable, "cannot serve HTTP on \(host):\(port): \(error)")
+                            }
+                        }
+                    } else {
+                        boundHTTPPort.set(nil)
                     }
                     if let engine = runtime.store.engine as? PostgresStorage {
                         group.addTask { [runtime, directory, health, logger, configuration] in
@@ -239,6 +259,11 @@ public final class WasmRPCServer: Service, Sendable {
         // The stream ends only when this task is cancelled; wait for that, so that the task
         // group's first ending task stays the server.
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+    }
+
+    /// The port the HTTP listener listens on (waits for `run()` to bind it); nil without one.
+    public func httpPort() async throws -> Int? {
+        try await boundHTTPPort.value
     }
 
     /// The port the metrics endpoint listens on (waits for `run()` to bind it); nil without one.

@@ -61,6 +61,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Require mutual TLS: clients must present a certificate signed by a CA in this PEM file.")
     var tlsClientCa: String?
 
+    @Option(help: "Serve the log as C2SP tlog-tiles at http://HOST:PORT/log/ (HTTP/1.1, plaintext, the same token rules; default: off).")
+    var httpListen: String?
+
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (plaintext, no token; default: off).")
     var metricsListen: String?
 
@@ -84,10 +87,11 @@ struct Serve: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await services.run() }
             let port = try await server.listeningPort()
-            // Both ports bound before the lines below, so that a script waiting for "listening on"
-            // never sees it from a server that then fails on its metrics port.
+            // Every port bound before the lines below, so that a script waiting for "listening on"
+            // never sees it from a server that then fails on its metrics or HTTP port.
             let metricsPort = try await server.metricsPort()
-            if server.configuration.metrics != nil, metricsPort == nil {
+            let httpPort = try await server.httpPort()
+            if server.configuration.metrics != nil && metricsPort == nil || server.configuration.http != nil && httpPort == nil {
                 try await group.waitForAll()  // run() ended: its error, or a signal came first
                 return
             }
@@ -108,6 +112,10 @@ struct Serve: AsyncParsableCommand {
             if let metricsPort, let metrics = server.configuration.metrics {
                 logger.info("metrics", metadata: ["address": "http://\(metrics.host):\(metricsPort)/metrics"])
                 FileHandle.standardOutput.write(Data("metrics on \(metrics.host):\(metricsPort)\n".utf8))
+            }
+            if let httpPort, let http = server.configuration.http {
+                logger.info("http", metadata: ["log tiles": "http://\(http.host):\(httpPort)/log/"])
+                FileHandle.standardOutput.write(Data("http on \(http.host):\(httpPort)\n".utf8))
             }
             try await group.waitForAll()
         }
@@ -134,6 +142,12 @@ struct Serve: AsyncParsableCommand {
             configuration.tls = ServerTLS(certificateChainFile: cert, privateKeyFile: key, clientCAFile: tlsClientCa)
         default:
             throw ValidationError("TLS needs both --tls-cert and --tls-key")
+        }
+        if let httpListen {
+            guard let address = ServerAddress(httpListen) else {
+                throw ValidationError("--http-listen \"\(httpListen)\" is not HOST:PORT")
+            }
+            configuration.http = (address.host, address.port)
         }
         if let metricsListen {
             guard let address = ServerAddress(metricsListen) else {

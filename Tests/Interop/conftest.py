@@ -43,8 +43,8 @@ def binary():
 def serve(*extra, data=None):
     """Runs `wasmrpc serve` on a free loopback port with the data directory `data` (default: a
     temporary one, removed afterwards) and yields the addresses it prints on stdout once bound
-    ("listening on HOST:PORT", then "metrics on HOST:PORT" with --metrics-listen); stops it with
-    SIGTERM and checks that it exits cleanly."""
+    ("listening on HOST:PORT", then "metrics on HOST:PORT" with --metrics-listen and "http on
+    HOST:PORT" with --http-listen); stops it with SIGTERM and checks that it exits cleanly."""
     temporary = data is None
     data = data or tempfile.mkdtemp(prefix="wasmrpc-interop-")
     process = subprocess.Popen(
@@ -55,7 +55,10 @@ def serve(*extra, data=None):
         assert lines[0].startswith("listening on "), f"unexpected first line from wasmrpc serve: {lines[0]!r}"
         if "--metrics-listen" in extra:
             lines.append(process.stdout.readline())
-            assert lines[1].startswith("metrics on "), f"unexpected second line from wasmrpc serve: {lines[1]!r}"
+            assert lines[-1].startswith("metrics on "), f"unexpected line from wasmrpc serve: {lines[-1]!r}"
+        if "--http-listen" in extra:
+            lines.append(process.stdout.readline())
+            assert lines[-1].startswith("http on "), f"unexpected line from wasmrpc serve: {lines[-1]!r}"
         yield [line.split()[-1] for line in lines]
     finally:
         process.terminate()

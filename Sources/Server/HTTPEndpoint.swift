@@ -1,0 +1,61 @@
+import ContentStore
+import Foundation
+import GRPCCore
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The HTTP/1.1 listener (`serve --http-listen`), on Hummingbird 2: the transparency log as C2SP
+/// tlog-tiles under `/log/` (`checkpoint`, `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]`),
+/// so that any tlog client that knows the verifier key can fetch and audit the whole log. The same
+/// token rule as gRPC: with `--protect-reads`, every request needs `Authorization: Bearer <token>`.
+/// Full tiles never change and are served as immutable; the checkpoint and partial tiles are not
+/// cached.
+enum HTTPEndpoint {
+    /// Runs the listener on `host:port` until the task is cancelled; `bound` gets the port.
+    static func run(
+        host: String, port: Int, store: ContentStore, policy: AccessPolicy, logger: Logger, bound: @escaping @Sendable (Int) -> Void
+    ) async throws {
+        let router = Router()
+        let tiles = LogTiles(store: store)
+        router.get("/log/**") { request, _ -> Response in
+            do throws(RPCError) {
+                try policy.check(method: request.uri.path, authorization: request.headers[.authorization])
+            } catch {
+                return Self.text(.unauthorized, error.message + "\n")
+            }
+            let components = request.uri.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst(2)
+            guard let resource = TileResource(path: Array(components)) else {
+                return Self.text(.notFound, "not a tlog-tiles path: \(request.uri.path)\n")
+            }
+            do throws(ContentStoreError) {
+                switch try await tiles.answer(resource) {
+                case .checkpoint(let note):
+                    var response = Self.text(.ok, note)
+                    response.headers[.cacheControl] = "no-cache"
+                    return response
+                case .tile(let bytes):
+                    var headers = HTTPFields()
+                    headers[.contentType] = "application/octet-stream"
+                    headers[.cacheControl] = resource.isFull ? "public, max-age=31536000, immutable" : "no-cache"
+                    return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+                case .notFound(let why):
+                    return Self.text(.notFound, why + "\n")
+                }
+            } catch {
+                logger.error("cannot serve \(request.uri.path)", metadata: ["error": "\(error)"])
+                return Self.text(error.code == .storage ? .serviceUnavailable : .internalServerError, error.message + "\n")
+            }
+        }
+        let application = Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "wasmrpc"),
+            onServerRunning: { channel in bound(channel.localAddress?.port ?? port) }, logger: logger)
+        try await application.run()
+    }
+
+    private static func text(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
