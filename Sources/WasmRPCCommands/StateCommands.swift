@@ -21,8 +21,8 @@ struct StateShow: AsyncParsableCommand {
         commandName: "show",
         abstract: "Print one key's value, or the keys and values of the whole state or of a prefix, in key order.",
         discussion: """
-            Keys and values are printed as text when they are printable UTF-8, else as 0x-prefixed \\
-            hex; --json prints objects with key and value in base64 (key_text and value_text too when \\
+            Keys and values are printed as text when they are printable UTF-8, else as 0x-prefixed \
+            hex; --json prints objects with key and value in base64 (key_text and value_text too when \
             they are UTF-8). Keys on the command line are UTF-8 text, or hex with --hex.
             """)
 
@@ -81,9 +81,9 @@ struct TransactionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tx", abstract: "Fetch a transaction, verify it is in the log, and print it.",
         discussion: """
-            Checks that the record is what its log leaf commits to and that the leaf is in a \\
-            checkpoint signed by the log's key that extends the last one this client saw; then \\
-            prints it with its request and response as proto3 JSON (decoded with the module's \\
+            Checks that the record is what its log leaf commits to and that the leaf is in a \
+            checkpoint signed by the log's key that extends the last one this client saw; then \
+            prints it with its request and response as proto3 JSON (decoded with the module's \
             descriptor) and its read and write sets.
             """)
 
@@ -184,13 +184,13 @@ struct StateVerify: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Re-run a module's transactions from an empty state and check them and the stored state.",
         discussion: """
-            Runs every transaction of the module again, in order, the way the server ran it (same \\
-            time, same random seed, instance in its initial state, the state the earlier \\
-            transactions made), and checks its output, read set and write set against the record, \\
-            each record against its log leaf, and the final state against the stored one. With \\
-            --data it reads a data directory offline (read-only; run `wasmrpc log verify` for the \\
-            log itself); otherwise it asks a server, verifies the module against the log, and proves \\
-            each transaction's leaf is in a signed checkpoint. Prints one line per problem and exits \\
+            Runs every transaction of the module again, in order, the way the server ran it (same \
+            time, same random seed, instance in its initial state, the state the earlier \
+            transactions made), and checks its output, read set and write set against the record, \
+            each record against its log leaf, and the final state against the stored one. With \
+            --data it reads a data directory offline (read-only; run `wasmrpc log verify` for the \
+            log itself); otherwise it asks a server, verifies the module against the log, and proves \
+            each transaction's leaf is in a signed checkpoint. Prints one line per problem and exits \
             with status 1 if there is any.
             """)
 
