@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Smoke-tests the wasmrpc CLI as a user would run it: `call` on local modules, then `serve` on a
 # free loopback port with a temporary data directory and the README tour against it (add, list,
-# describe, invoke, get, log, the fabcar chaincode with state, tx and state verify), a clean stop on SIGTERM, a bearer token, mutual TLS (certificates made
+# describe, invoke, get, log, the fabcar chaincode with state, tx and state verify), a clean stop on SIGTERM, a bearer token, mutual TLS on the gRPC port and the HTTP listener (certificates made
 # with openssl), the offline `log verify`, and a short `bench`. Usage: scripts/cli-smoke.sh [WASMRPC_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -149,8 +149,16 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyou
   -subj "/CN=wasmrpc smoke CA" -days 1 2>/dev/null
 cert server localhost "DNS:localhost,IP:127.0.0.1"
 cert client smoke-client "DNS:smoke-client"
-start_server serve3 --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" --tls-client-ca "$tls/ca.pem"
+start_server serve3 --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" --tls-client-ca "$tls/ca.pem" --http-listen 127.0.0.1:0
 grep -q "tls=mutual" "$work/serve3.err" || fail "serve did not report mutual TLS: $(cat "$work/serve3.err")"
+# The HTTP listener (the log as tiles) takes the same certificate and client CA.
+http=$(awk '/^http on /{print $3; exit}' "$work/serve3.out")
+[ -n "$http" ] || fail "serve --http-listen printed no 'http on' line: $(cat "$work/serve3.out")"
+curl -sf --cacert "$tls/ca.pem" --cert "$tls/client.pem" --key "$tls/client.key" "https://$http/log/checkpoint" >"$work/tiles.checkpoint" \
+  || fail "the checkpoint over HTTPS with a client certificate"
+head -1 "$work/tiles.checkpoint" | grep -q "wasmrpc.local/log" || fail "the HTTPS checkpoint: $(cat "$work/tiles.checkpoint")"
+if curl -sf --cacert "$tls/ca.pem" "https://$http/log/checkpoint" >/dev/null 2>&1; then fail "an HTTPS client without a certificate got in"; fi
+if curl -sf "http://$http/log/checkpoint" >/dev/null 2>&1; then fail "a plaintext HTTP client got in"; fi
 "$wasmrpc" list --tls-ca "$tls/ca.pem" --tls-cert "$tls/client.pem" --tls-key "$tls/client.key" | grep -q "^$id " \
   || fail "list over mutual TLS did not show the module"
 if "$wasmrpc" list --tls-ca "$tls/ca.pem" >/dev/null 2>"$work/notls.err"; then fail "a client without a certificate got in"; fi

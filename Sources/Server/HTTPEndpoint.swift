@@ -2,19 +2,23 @@ import ContentStore
 import Foundation
 import GRPCCore
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
 
-/// The HTTP/1.1 listener (`serve --http-listen`), on Hummingbird 2: the transparency log as C2SP
+/// The HTTP/1.1 listener (`serve --http-listen`; TLS with the gRPC port's certificate, and its
+/// client CA if there is one), on Hummingbird 2: the transparency log as C2SP
 /// tlog-tiles under `/log/` (`checkpoint`, `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]`),
 /// so that any tlog client that knows the verifier key can fetch and audit the whole log. The same
 /// token rule as gRPC: with `--protect-reads`, every request needs `Authorization: Bearer <token>`.
 /// Full tiles never change and are served as immutable; the checkpoint and partial tiles are not
 /// cached.
 enum HTTPEndpoint {
-    /// Runs the listener on `host:port` until the task is cancelled; `bound` gets the port.
+    /// Runs the listener on `host:port` (TLS with `tls`) until the task is cancelled; `bound` gets
+    /// the port.
     static func run(
-        host: String, port: Int, store: ContentStore, policy: AccessPolicy, logger: Logger, bound: @escaping @Sendable (Int) -> Void
+        host: String, port: Int, tls: TLSConfiguration?, store: ContentStore, policy: AccessPolicy, logger: Logger,
+        bound: @escaping @Sendable (Int) -> Void
     ) async throws {
         let router = Router()
         let tiles = LogTiles(store: store)
@@ -48,7 +52,8 @@ enum HTTPEndpoint {
             }
         }
         let application = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "wasmrpc"),
+            router: router, server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "wasmrpc"),
             onServerRunning: { channel in bound(channel.localAddress?.port ?? port) }, logger: logger)
         try await application.run()
     }

@@ -2,6 +2,7 @@ import ContentStore
 import GRPCCore
 import GRPCInProcessTransport
 import Logging
+import NIOSSL
 import ModuleRuntime
 import ServiceLifecycle
 import WapcHost
@@ -64,7 +65,8 @@ public final class WasmRPCServer: Service, Sendable {
         public var metrics: (host: String, port: Int)?
         /// Where to serve HTTP/1.1 (`HTTPEndpoint`: the log as C2SP tlog-tiles under `/log/`): an IP
         /// literal or `localhost`, as `host`; nil: nowhere. Port 0 picks a free one (see
-        /// `httpPort()`). Plaintext; the same token rules as gRPC.
+        /// `httpPort()`). TLS as `tls` (the same certificate, and client CA); the same token rules
+        /// as gRPC.
         public var http: (host: String, port: Int)?
         /// Bytes of parsed module descriptors server reflection keeps (least recently used first out).
         public var reflectionCacheBytes = ReflectionIndex.defaultCacheBytes
@@ -85,6 +87,8 @@ public final class WasmRPCServer: Service, Sendable {
     private let logger: Logger
     private let boundMetricsPort = OnceValue<Int>()
     private let boundHTTPPort = OnceValue<Int>()
+    /// The HTTP listener's TLS (the gRPC port's certificate), if it has one.
+    private let httpTLS: TLSConfiguration?
     private let lifecycle: ServerLifecycle
     /// Held from `init` until `run()` has stopped the runtime (or the server is dropped unrun);
     /// none on a database, which other servers share.
@@ -95,6 +99,7 @@ public final class WasmRPCServer: Service, Sendable {
         self.logger = logger
         // TLS files first: a wrong path should not leave a data directory behind.
         let tls = try configuration.tls?.context()
+        httpTLS = configuration.http == nil ? nil : try configuration.tls?.configuration(protocols: ["http/1.1"])
         if case .inProcess = configuration.listener, configuration.tls != nil {
             throw ServerError(.invalidConfiguration, "an in-process server has no TLS: leave tls unset")
         }
@@ -189,10 +194,11 @@ public final class WasmRPCServer: Service, Sendable {
                         boundMetricsPort.set(nil)
                     }
                     if let (host, port) = configuration.http {
-                        group.addTask { [runtime, configuration, logger, boundHTTPPort] in
+                        group.addTask { [runtime, configuration, logger, boundHTTPPort, httpTLS] in
                             do {
                                 try await HTTPEndpoint.run(
-                                    host: Self.bindAddress(host), port: port, store: runtime.store, policy: configuration.access, logger: logger
+                                    host: Self.bindAddress(host), port: port, tls: httpTLS, store: runtime.store, policy: configuration.access,
+                                    logger: logger
                                 ) { boundHTTPPort.set($0) }
                             } catch {
                                 boundHTTPPort.set(nil)

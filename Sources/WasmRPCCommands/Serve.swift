@@ -61,7 +61,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Require mutual TLS: clients must present a certificate signed by a CA in this PEM file.")
     var tlsClientCa: String?
 
-    @Option(help: "Serve the log as C2SP tlog-tiles at http://HOST:PORT/log/ (HTTP/1.1, plaintext, the same token rules; default: off).")
+    @Option(help: "Serve the log as C2SP tlog-tiles at http://HOST:PORT/log/ (HTTP/1.1; TLS and token rules as the gRPC port; default: off).")
     var httpListen: String?
 
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (plaintext, no token; default: off).")
