@@ -36,6 +36,9 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Seed for the random requests (default: random).")
     var seed: UInt64?
 
+    /// How long a guest may run, and a call of the demo may wait, on a loaded machine.
+    static let callDeadline: Duration = .seconds(30)
+
     @Option(help: "Keep the server's data in this directory, which must not hold a store yet (default: a temporary one, removed).")
     var data: String?
 
@@ -67,8 +70,9 @@ struct Demo: AsyncParsableCommand {
 
         var configuration = WasmRPCServer.Configuration(dataDirectory: data)
         configuration.port = 0
-        // The demo must not fail on a slow or busy machine: guests get 30 s instead of serve's 1 s.
-        configuration.runtime.wapc.timeout = .seconds(30)
+        // The demo must not fail on a slow or busy machine: guests get 30 s instead of serve's 1 s,
+        // and its calls wait as long (`callDeadline`).
+        configuration.runtime.wapc.timeout = Self.callDeadline
         let server = try await WasmRPCServer(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
@@ -110,7 +114,7 @@ struct Demo: AsyncParsableCommand {
         var generator = SeededRandom(seed: seed)
         for _ in 0..<count {
             let request = DynamicMessage.random(type: mul.input, pool: pool, using: &generator)
-            let result = try await client.invoke(id, function: mul, input: request, timeout: .seconds(5))
+            let result = try await client.invoke(id, function: mul, input: request, timeout: Self.callDeadline)
             print("  request \(try request.jsonString())")
             print("  result  \(try result.jsonString())")
             let a = ComplexValue(request, "a"), b = ComplexValue(request, "b")
@@ -140,7 +144,7 @@ struct Demo: AsyncParsableCommand {
         func call(_ method: String, _ json: String) async throws -> DynamicMessage {
             let function = try FunctionName.resolve(method, in: pool)
             let request = try DynamicMessage(jsonString: json, type: function.input, pool: pool)
-            let answer = try await client.invokeDecoding(id, function: function, input: request, timeout: .seconds(10))
+            let answer = try await client.invokeDecoding(id, function: function, input: request, timeout: Self.callDeadline)
             let output = try answer.output.jsonString()
             print("  \(method) \(json) → \(output.count > 120 ? output.prefix(110) + "… (\(output.count) characters)" : output)")
             if let receipt = answer.transaction {
