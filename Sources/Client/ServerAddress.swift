@@ -36,10 +36,7 @@ public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// `explicit` if given, else `$WASMRPC_SERVER`, else the default.
     public static func resolve(_ explicit: String?, environment: [String: String]) throws(ClientError) -> ServerAddress {
-        let (text, source) =
-            if let explicit { (explicit, "--server") } else if let value = environment[environmentVariable], !value.isEmpty {
-                (value, environmentVariable)
-            } else { (defaultAddress.description, "default") }
+        let (text, source) = configured(explicit, environment: environment)
         guard let address = ServerAddress(text) else {
             throw ClientError(.invalidAddress, "\(source) \"\(text)\" is not HOST:PORT")
         }
@@ -49,10 +46,7 @@ public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
     /// `explicit` if given, else `$WASMRPC_SERVER`, else the default, as a comma-separated list of
     /// servers (`HOST:PORT,HOST:PORT`): replicas of one system.
     public static func resolveList(_ explicit: String?, environment: [String: String]) throws(ClientError) -> [ServerAddress] {
-        let (text, source) =
-            if let explicit { (explicit, "--server") } else if let value = environment[environmentVariable], !value.isEmpty {
-                (value, environmentVariable)
-            } else { (defaultAddress.description, "default") }
+        let (text, source) = configured(explicit, environment: environment)
         var addresses: [ServerAddress] = []
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let part = part.trimmingCharacters(in: .whitespaces)
@@ -62,6 +56,13 @@ public struct ServerAddress: Sendable, Hashable, CustomStringConvertible {
             if !addresses.contains(address) { addresses.append(address) }
         }
         return addresses
+    }
+
+    /// The address text to use and where it came from (for messages).
+    private static func configured(_ explicit: String?, environment: [String: String]) -> (text: String, source: String) {
+        if let explicit { return (explicit, "--server") }
+        if let value = environment[environmentVariable], !value.isEmpty { return (value, environmentVariable) }
+        return (defaultAddress.description, "default")
     }
 
     /// IP literals as IP targets, names through DNS. (A DNS target would also offer an IP literal

@@ -57,17 +57,9 @@ public struct WasmRPCClient: Sendable {
         to address: ServerAddress, token: String? = nil, tls: ClientTLS? = nil,
         eventLoopGroup: MultiThreadedEventLoopGroup = .singleton, _ body: (WasmRPCClient) async throws -> Result
     ) async throws -> Result {
-        let security: HTTP2ClientTransport.Posix.TransportSecurity
-        do {
-            security = try tls?.transportSecurity() ?? .plaintext
-        } catch {
-            throw ClientError(.invalidTLS, error.message)
-        }
-        let transport = try HTTP2ClientTransport.Posix(
-            target: address.resolvableTarget, transportSecurity: security,
-            config: .defaults { $0.http2.authority = tls?.serverName },
-            serviceConfig: serviceConfig, eventLoopGroup: eventLoopGroup)
-        return try await withClient(transport: WasmRPCTransport(http2: transport), token: token, body)
+        let transport = try http2Transport(
+            target: address.resolvableTarget, resolvers: .defaults, serviceConfig: serviceConfig, tls: tls, eventLoopGroup: eventLoopGroup)
+        return try await withClient(transport: transport, token: token, body)
     }
 
     /// Connects to every server in `addresses` (replicas of one system), runs `body` with a client
@@ -82,21 +74,32 @@ public struct WasmRPCClient: Sendable {
             guard let address = addresses.first else { throw ClientError(.invalidAddress, "no server address given") }
             return try await withClient(to: address, token: token, tls: tls, eventLoopGroup: eventLoopGroup, body)
         }
+        var resolvers = NameResolverRegistry.defaults
+        resolvers.registerFactory(NameResolvers.WasmRPCServers())
+        var serviceConfig = serviceConfig
+        serviceConfig.loadBalancingConfig = [.roundRobin]
+        let transport = try http2Transport(
+            target: ResolvableTargets.WasmRPCServers(addresses), resolvers: resolvers, serviceConfig: serviceConfig, tls: tls,
+            eventLoopGroup: eventLoopGroup)
+        return try await withClient(transport: transport, token: token, body)
+    }
+
+    /// The HTTP/2 transport to `target`: TLS per `tls` (its server name as the authority), else
+    /// plaintext.
+    private static func http2Transport(
+        target: some ResolvableTarget, resolvers: NameResolverRegistry, serviceConfig: ServiceConfig, tls: ClientTLS?,
+        eventLoopGroup: MultiThreadedEventLoopGroup
+    ) throws -> WasmRPCTransport {
         let security: HTTP2ClientTransport.Posix.TransportSecurity
         do {
             security = try tls?.transportSecurity() ?? .plaintext
         } catch {
             throw ClientError(.invalidTLS, error.message)
         }
-        var resolvers = NameResolverRegistry.defaults
-        resolvers.registerFactory(NameResolvers.WasmRPCServers())
-        var serviceConfig = serviceConfig
-        serviceConfig.loadBalancingConfig = [.roundRobin]
-        let transport = try HTTP2ClientTransport.Posix(
-            target: ResolvableTargets.WasmRPCServers(addresses), transportSecurity: security,
-            config: .defaults { $0.http2.authority = tls?.serverName }, resolverRegistry: resolvers,
-            serviceConfig: serviceConfig, eventLoopGroup: eventLoopGroup)
-        return try await withClient(transport: WasmRPCTransport(http2: transport), token: token, body)
+        return WasmRPCTransport(
+            http2: try HTTP2ClientTransport.Posix(
+                target: target, transportSecurity: security, config: .defaults { $0.http2.authority = tls?.serverName },
+                resolverRegistry: resolvers, serviceConfig: serviceConfig, eventLoopGroup: eventLoopGroup))
     }
 
     /// Runs `body` with a client of the server in this process that serves `transport`'s other

@@ -70,4 +70,11 @@ public struct LogIdentity: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The text of the key file at `path` if one is given (`notFound` if there is none there).
+    public static func readKeyFile(ifGiven path: String?) throws(ContentStoreError) -> String? {
+        guard let path else { return nil }
+        guard let key = try readKeyFile(path) else { throw ContentStoreError(.notFound, "\(path) does not exist") }
+        return key
+    }
+
 }

@@ -32,11 +32,8 @@ struct PostgresAccess: StorageTransaction {
 
     func decode<T: PostgresDecodable>(_ row: PostgresRow?, as type: T.Type) throws(ContentStoreError) -> T? {
         guard let row else { return nil }
-        do {
-            return try row.decode(T.self)
-        } catch {
-            throw ContentStoreError(.storage, "cannot read a row of \(storage.location): \(PostgresStorage.describe(error))")
-        }
+        let value: T = try decode(row, as: T.self)
+        return value
     }
 
     func decode<T: PostgresDecodable>(_ row: PostgresRow, as type: T.Type) throws(ContentStoreError) -> T {

@@ -163,10 +163,7 @@ struct LogVerify: AsyncParsableCommand {
         let problems: [String]
         let location: String
         do {
-            let key = try logKeyFile.map { path throws(ContentStoreError) in
-                guard let key = try LogIdentity.readKeyFile(path) else { throw ContentStoreError(.notFound, "\(path) does not exist") }
-                return key
-            }
+            let key = try LogIdentity.readKeyFile(ifGiven: logKeyFile)
             let store: ContentStore
             if let database {
                 let log = try LogIdentity.load(directory: directory, origin: Wire.defaultLogOrigin, encodedKey: key, create: false)

@@ -35,10 +35,7 @@ struct Migrate: AsyncParsableCommand {
             throw CommandFailure("\(from) holds no wasmrpc data")
         }
         do {
-            let key = try logKeyFile.map { path throws(ContentStoreError) in
-                guard let key = try LogIdentity.readKeyFile(path) else { throw ContentStoreError(.notFound, "\(path) does not exist") }
-                return key
-            }
+            let key = try LogIdentity.readKeyFile(ifGiven: logKeyFile)
             // No server may write the directory while it is copied.
             let lock = try DirectoryLock.acquire(from)
             defer { lock.release() }
