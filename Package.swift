@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The project's own vocabulary: module ids, method paths, hex, wire names.
@@ -121,6 +122,12 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            // The HTTP listener's page and API document, compiled into the binary (`WebAssets`).
+            resources: [
+                .embedInCode("Web/index.html"), .embedInCode("Web/explorer.js"), .embedInCode("Web/explorer.css"),
+                .embedInCode("Web/openapi.yaml"),
             ]
         ),
         .target(

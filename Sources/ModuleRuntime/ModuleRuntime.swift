@@ -36,6 +36,8 @@ public struct Invocation: Sendable {
 public struct ReadyFunction: Sendable {
     let module: LoadedModule
     public let function: MethodDescriptor
+    /// The module's parsed descriptor (its messages, for converting them).
+    public var interface: ModuleInterface { module.interface }
 }
 
 /// A committed transaction and its leaf's receipt.
@@ -203,6 +205,16 @@ public final class ModuleRuntime: Sendable {
     /// Runs store work (log proofs, receipts) with its errors as the runtime's.
     public func withStore<T: Sendable>(_ body: (ContentStore) async throws -> T) async throws -> T {
         try await wrappingErrors { try await body(store) }
+    }
+
+    /// The parsed descriptor of stored module `id` (cached; on a miss read from the store and
+    /// parsed on a worker).
+    public func interface(of id: ModuleID) async throws -> ModuleInterface {
+        if let cached = interfaces.value(id) { return cached }
+        return try await wrappingErrors {
+            guard let record = try await store.record(id) else { throw ContentStoreError(.notFound, "no module \(id)") }
+            return try await scheduler.onWorker { [self] in try interface(of: record) }
+        }
     }
 
     /// The parsed descriptor of a stored module (cached).

@@ -59,6 +59,23 @@ struct CallLog: Sendable {
         }
     }
 
+    /// Logs and counts a finished request of the HTTP listener, as `finished` does a gRPC call.
+    func finishedHTTP(route: String, requestID: String, status: Int, started: ContinuousClock.Instant, error: RPCError?) {
+        metrics.httpRequest(route: route, status: status)
+        guard error != nil || logger.logLevel <= .debug else { return }
+        var metadata: Logger.Metadata = [
+            "request-id": "\(requestID)", "route": "\(route)", "status": "\(status)",
+            "ms": "\(Self.milliseconds(started.duration(to: .now)))",
+        ]
+        if let error {
+            metadata["code"] = "\(ServerMetrics.name(of: error.code))"
+            metadata["error"] = "\(error.message)"
+            logger.info("request failed", metadata: metadata)
+        } else {
+            logger.debug("request", metadata: metadata)
+        }
+    }
+
     /// A duration in milliseconds with three decimals.
     static func milliseconds(_ duration: Duration) -> String {
         let microseconds = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000

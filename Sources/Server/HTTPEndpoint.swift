@@ -7,20 +7,26 @@ import Logging
 import NIOCore
 
 /// The HTTP/1.1 listener (`serve --http-listen`; TLS with the gRPC port's certificate, and its
-/// client CA if there is one), on Hummingbird 2: the transparency log as C2SP
+/// client CA if there is one), on Hummingbird 2: the JSON API under `/v1/` (`JSONAPI`), the
+/// explorer page at `/` and the API's OpenAPI document (`WebAssets`), and the transparency log as C2SP
 /// tlog-tiles under `/log/` (`checkpoint`, `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]`),
-/// so that any tlog client that knows the verifier key can fetch and audit the whole log. The same
-/// token rule as gRPC: with `--protect-reads`, every request needs `Authorization: Bearer <token>`.
+/// so that any tlog client that knows the verifier key can fetch and audit the whole log. The token
+/// rules of gRPC (`AccessPolicy`, `Authorization: Bearer <token>`): adding a module needs the token
+/// when one is set, and with `--protect-reads` every API and tile request does (the page and the
+/// OpenAPI document stay open).
 /// Full tiles never change and are served as immutable; the checkpoint and partial tiles are not
 /// cached.
 enum HTTPEndpoint {
     /// Runs the listener on `host:port` (TLS with `tls`) until the task is cancelled; `bound` gets
     /// the port.
     static func run(
-        host: String, port: Int, tls: TLSConfiguration?, store: ContentStore, policy: AccessPolicy, logger: Logger,
+        host: String, port: Int, tls: TLSConfiguration?, api: JSONAPI, logger: Logger,
         bound: @escaping @Sendable (Int) -> Void
     ) async throws {
         let router = Router()
+        let (store, policy) = (api.runtime.store, api.policy)
+        api.register(on: router)
+        WebAssets.register(on: router)
         let tiles = LogTiles(store: store)
         router.get("/log/**") { request, _ -> Response in
             do throws(RPCError) {
@@ -51,6 +57,7 @@ enum HTTPEndpoint {
                 return Self.text(error.code == .storage ? .serviceUnavailable : .internalServerError, error.message + "\n")
             }
         }
+        api.registerNotFound(on: router)
         let application = Application(
             router: router, server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "wasmrpc"),

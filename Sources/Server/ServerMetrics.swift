@@ -34,6 +34,9 @@ public final class ServerMetrics: Sendable {
     nonisolated(unsafe) private static let adds = MetricNameDescriptor(
         namespace: "wasmrpc", metricName: "modules_added", unitName: "total",
         helpText: "Successful Add calls; new=false when the module was already stored.")
+    nonisolated(unsafe) private static let httpRequests = MetricNameDescriptor(
+        namespace: "wasmrpc", metricName: "http_requests", unitName: "total",
+        helpText: "Finished requests of the HTTP listener (--http-listen) by route and HTTP status code.")
     nonisolated(unsafe) private static let rpcs = MetricNameDescriptor(
         namespace: "wasmrpc", metricName: "grpc_calls", unitName: "total",
         helpText: "Finished gRPC calls of every service by method and status code.")
@@ -54,6 +57,7 @@ public final class ServerMetrics: Sendable {
 
     private let functions = Mutex<[String: FunctionSeries]>([:])
     private let calls = Mutex<[String: Counter]>([:])
+    private let httpCalls = Mutex<[String: Counter]>([:])
 
     private let loadedModules: Gauge
     private let idleInstances: Gauge
@@ -114,6 +118,15 @@ public final class ServerMetrics: Sendable {
         let codeName = Self.name(of: code)
         Self.cached(method + "\u{0}" + codeName, in: calls) {
             registry.makeCounter(descriptor: Self.rpcs, labels: [("method", method), ("code", codeName)])
+        }.increment()
+    }
+
+    /// A finished request of the HTTP listener: `route` is its route's template
+    /// (`POST /v1/modules/{id}/functions/{function}`), never the path a client sent.
+    func httpRequest(route: String, status: Int) {
+        let key = route + "\u{0}" + String(status)
+        Self.cached(key, in: httpCalls) {
+            registry.makeCounter(descriptor: Self.httpRequests, labels: [("route", route), ("code", String(status))])
         }.increment()
     }
 

@@ -63,7 +63,8 @@ public final class WasmRPCServer: Service, Sendable {
         /// Where to serve Prometheus metrics (`GET /metrics`, HTTP/1.1, plaintext): an IP literal
         /// or `localhost`, as `host`; nil: nowhere. Port 0 picks a free one (see `metricsPort()`).
         public var metrics: (host: String, port: Int)?
-        /// Where to serve HTTP/1.1 (`HTTPEndpoint`: the log as C2SP tlog-tiles under `/log/`): an IP
+        /// Where to serve HTTP/1.1 (`HTTPEndpoint`: the JSON API under `/v1/`, the explorer page at
+        /// `/`, the log as C2SP tlog-tiles under `/log/`): an IP
         /// literal or `localhost`, as `host`; nil: nowhere. Port 0 picks a free one (see
         /// `httpPort()`). TLS as `tls` (the same certificate, and client CA); the same token rules
         /// as gRPC.
@@ -89,6 +90,8 @@ public final class WasmRPCServer: Service, Sendable {
     private let boundHTTPPort = OnceValue<Int>()
     /// The HTTP listener's TLS (the gRPC port's certificate), if it has one.
     private let httpTLS: TLSConfiguration?
+    /// What the HTTP listener answers under `/v1/`.
+    private let jsonAPI: JSONAPI
     private let lifecycle: ServerLifecycle
     /// Held from `init` until `run()` has stopped the runtime (or the server is dropped unrun);
     /// none on a database, which other servers share.
@@ -133,21 +136,28 @@ public final class WasmRPCServer: Service, Sendable {
         health = HealthService(services: Set(builtInServices), directory: directory)
         reflection = try ReflectionIndex(
             builtInServices: builtInServices, directory: directory, runtime: runtime, cacheBytes: configuration.reflectionCacheBytes)
+        let registry = RegistryService(runtime: runtime, directory: directory, health: health, metrics: metrics)
+        let (logService, stateService) = (LogService(runtime: runtime), StateService(runtime: runtime))
         let services: [any RegistrableRPCService] = [
-            RegistryService(runtime: runtime, directory: directory, health: health, metrics: metrics),
-            InvokerService(runtime: runtime, metrics: metrics), LogService(runtime: runtime), StateService(runtime: runtime), health,
+            registry, InvokerService(runtime: runtime, metrics: metrics), logService, stateService, health,
             ReflectionService(index: reflection), ReflectionServiceV1Alpha(index: reflection),
         ]
         let log = CallLog(logger: logger, metrics: metrics)
         let routes = NativeRoutes(runtime: runtime, directory: directory, policy: configuration.access, log: log)
+        let maxRequestBytes =
+            configuration.maxRequestBytes ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20)
+        // A call's JSON may be several times its binary form (base64, field names, number text),
+        // which the guest's request limit bounds.
+        jsonAPI = JSONAPI(
+            runtime: runtime, registry: registry, logService: logService, state: stateService, routes: routes, callLog: log,
+            policy: configuration.access, maxCallBodyBytes: 4 * configuration.runtime.wapc.maxRequestBytes, maxAddBodyBytes: maxRequestBytes)
         let interceptors: [any ServerInterceptor] = [CallInterceptor(log: log, policy: configuration.access)]
         switch configuration.listener {
         case .network:
             let transport = HTTP2Transport(
                 configuration: .init(
                     host: Self.bindAddress(configuration.host), port: configuration.port, tls: tls,
-                    maxRequestBytes: configuration.maxRequestBytes
-                        ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20),
+                    maxRequestBytes: maxRequestBytes,
                     direct: DirectCalls(routes: routes)))
             let server = GRPCServer(
                 transport: NativeRoutingTransport(base: transport, routes: routes), services: services, interceptors: interceptors)
@@ -194,11 +204,10 @@ public final class WasmRPCServer: Service, Sendable {
                         boundMetricsPort.set(nil)
                     }
                     if let (host, port) = configuration.http {
-                        group.addTask { [runtime, configuration, logger, boundHTTPPort, httpTLS] in
+                        group.addTask { [jsonAPI, logger, boundHTTPPort, httpTLS] in
                             do {
                                 try await HTTPEndpoint.run(
-                                    host: Self.bindAddress(host), port: port, tls: httpTLS, store: runtime.store, policy: configuration.access,
-                                    logger: logger
+                                    host: Self.bindAddress(host), port: port, tls: httpTLS, api: jsonAPI, logger: logger
                                 ) { boundHTTPPort.set($0) }
                             } catch {
                                 boundHTTPPort.set(nil)

@@ -3,6 +3,9 @@ import Client
 import ContentStore
 import DynamicProto
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Logging
 import Server
 import SwiftProtobuf
@@ -13,7 +16,8 @@ import WasmRPCCore
 /// fetches the module back with its transparency-log proof verified, invokes `mul` with random
 /// requests built from the descriptor, checks every answer against Swift arithmetic; then adds the
 /// fabcar chaincode, creates, queries and changes cars with every receipt verified, re-runs its
-/// ledger against the stored state; and stops the server.
+/// ledger against the stored state; makes the same multiplication through the JSON API and prints
+/// the explorer's address; and stops the server (or, with `--keep-serving`, serves until Ctrl-C).
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a server in-process, add the complex example and invoke it, then run the fabcar chaincode and verify it.")
@@ -41,6 +45,9 @@ struct Demo: AsyncParsableCommand {
 
     @Option(help: "Keep the server's data in this directory, which must not hold a store yet (default: a temporary one, removed).")
     var data: String?
+
+    @Flag(help: "After the story, keep the server (gRPC, JSON API and explorer page) running until Ctrl-C.")
+    var keepServing = false
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -73,15 +80,29 @@ struct Demo: AsyncParsableCommand {
         // The demo must not fail on a slow or busy machine: guests get 30 s instead of serve's 1 s,
         // and its calls wait as long (`callDeadline`).
         configuration.runtime.wapc.timeout = Self.callDeadline
+        configuration.http = ("127.0.0.1", 0)
         let server = try await WasmRPCServer(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             defer { server.shutdown() }
             let port = try await server.listeningPort()
-            print("• server listening on 127.0.0.1:\(port), data in \(data)")
+            guard let httpPort = try await server.httpPort() else { throw CommandFailure("the server did not start its HTTP listener") }
+            print("• server listening on 127.0.0.1:\(port) (gRPC) and 127.0.0.1:\(httpPort) (HTTP), data in \(data)")
             let address = ServerAddress(host: "127.0.0.1", port: port)
-            try await WasmRPCClient.withClient(to: address) { client in
+            let complex = try await WasmRPCClient.withClient(to: address) { client in
                 try await story(client: client, wasm: wasm, descriptor: descriptor, seed: seed, data: data)
+            }
+            let origin = "http://127.0.0.1:\(httpPort)"
+            try await jsonStory(origin: origin, module: complex)
+            let key = server.runtime.store.log.signer.verifier.encoded
+            var allowed = CharacterSet.urlQueryAllowed
+            allowed.remove(charactersIn: "+&=#")
+            let explorer = "\(origin)/?key=\(key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key)"
+            print("• the explorer page: \(explorer)")
+            print("  (the JSON API is described at \(origin)/openapi.yaml; the log's tiles are under \(origin)/log/)")
+            if keepServing {
+                print("• serving until Ctrl-C")
+                await Self.waitForInterrupt()
             }
             server.shutdown()
             try await group.waitForAll()
@@ -89,9 +110,43 @@ struct Demo: AsyncParsableCommand {
         }
     }
 
+    /// The multiplication (1+2i)(3+4i) through the JSON API, checked.
+    func jsonStory(origin: String, module: ModuleID) async throws {
+        let path = "/v1/modules/\(module.hex)/functions/mul"
+        let body = #"{"a":{"real":1,"imag":2},"b":{"real":3,"imag":4}}"#
+        guard let url = URL(string: origin + path) else { throw CommandFailure("cannot make a URL of \(origin + path)") }
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.utf8)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.timeoutInterval = Double(Self.callDeadline.components.seconds)
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let answer = String(decoding: data, as: UTF8.self)
+        guard (response as? HTTPURLResponse)?.statusCode == 200,
+            let json = try JSONSerialization.jsonObject(with: data) as? [String: [String: Double]],
+            json["result"] == ["real": -5, "imag": 10]
+        else { throw CommandFailure("the JSON API answered \(answer)") }
+        print("• the same function over HTTP: curl -d '\(body)' \(origin)\(path)")
+        print("  → \(answer)  ✓ (1+2i)(3+4i) = -5+10i")
+    }
+
+    /// Returns when the process gets SIGINT (Ctrl-C).
+    static func waitForInterrupt() async {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            source.setEventHandler {
+                source.cancel()
+                continuation.resume()
+            }
+            source.resume()
+        }
+    }
+
+    /// The complex part of the demo; the module's id.
     func story(
         client: WasmRPCClient, wasm: [UInt8], descriptor: Google_Protobuf_FileDescriptorSet, seed: UInt64, data: String
-    ) async throws {
+    ) async throws -> ModuleID {
         print("• adding \(module) (\(wasm.count) bytes) with its descriptor \(descriptorSet)")
         let added = try await client.add(wasm: wasm, descriptorSet: descriptor)
         print("  id \(added.metadata.id)")
@@ -127,6 +182,7 @@ struct Demo: AsyncParsableCommand {
         }
         print("• done: \(count) calls, every answer verified")
         try await fabcarStory(client: client, trust: trust)
+        return id
     }
 
     /// The fabcar chaincode: transactions with verified receipts, queries, and a replay.

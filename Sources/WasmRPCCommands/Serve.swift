@@ -61,7 +61,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Require mutual TLS: clients must present a certificate signed by a CA in this PEM file.")
     var tlsClientCa: String?
 
-    @Option(help: "Serve the log as C2SP tlog-tiles at http://HOST:PORT/log/ (HTTP/1.1; TLS and token rules as the gRPC port; default: off).")
+    @Option(
+        help:
+            "Serve HTTP/1.1 on HOST:PORT: the explorer page at /, the JSON API under /v1/ (described at /openapi.yaml), the log as C2SP tlog-tiles under /log/ (TLS and token rules as the gRPC port; default: off)."
+    )
     var httpListen: String?
 
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (plaintext, no token; default: off).")
@@ -114,7 +117,8 @@ struct Serve: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("metrics on \(metrics.host):\(metricsPort)\n".utf8))
             }
             if let httpPort, let http = server.configuration.http {
-                logger.info("http", metadata: ["log tiles": "http://\(http.host):\(httpPort)/log/"])
+                let origin = "\(server.configuration.tls == nil ? "http" : "https")://\(http.host):\(httpPort)"
+                logger.info("http", metadata: ["explorer": "\(origin)/", "api": "\(origin)/openapi.yaml", "log tiles": "\(origin)/log/"])
                 FileHandle.standardOutput.write(Data("http on \(http.host):\(httpPort)\n".utf8))
             }
             try await group.waitForAll()

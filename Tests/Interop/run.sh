@@ -4,11 +4,11 @@
 # and at least MIN_TESTS ran (so a collection problem cannot pass silently).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-MIN_TESTS=59
+MIN_TESTS=63
 [ -x .venv/bin/python ] || python3 -m venv .venv
 # (Re)install when a module is missing, e.g. in a venv made before a package joined the list.
-if ! .venv/bin/python -c "import grpc, grpc_tools, grpc_health.v1.health_pb2, grpc_reflection.v1alpha.reflection_pb2, pytest, tlog_scales, rekor_verifier, cryptography, h2" 2>/dev/null; then
-  .venv/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools grpcio-health-checking grpcio-reflection pytest tlog-scales cryptography h2
+if ! .venv/bin/python -c "import grpc, grpc_tools, grpc_health.v1.health_pb2, grpc_reflection.v1alpha.reflection_pb2, pytest, tlog_scales, rekor_verifier, cryptography, h2, selenium, schemathesis" 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check grpcio grpcio-tools grpcio-health-checking grpcio-reflection pytest tlog-scales cryptography h2 selenium schemathesis
   # rekor-verifier pins versions that clash with grpcio-tools; its merkle_proof module needs none of them.
   .venv/bin/pip install -q --disable-pip-version-check --no-deps rekor-verifier
 fi

@@ -1,0 +1,56 @@
+import Foundation
+import GRPCCore
+import Testing
+@testable import Server
+
+/// The pieces of the JSON API that need no server: multipart forms, gRPC codes as HTTP statuses,
+/// query parameters.
+struct JSONAPIPartsTests {
+    private func form(_ parts: [(String, String)], boundary: String = "XyZ") -> [UInt8] {
+        var text = ""
+        for (name, value) in parts {
+            text += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"f\"\r\nContent-Type: application/octet-stream\r\n\r\n\(value)\r\n"
+        }
+        return Array((text + "--\(boundary)--\r\n").utf8)
+    }
+
+    @Test func multipartPartsByName() throws {
+        let body = form([("wasm", "\0asm\r\n--not-the-boundary"), ("name", "complex")])
+        let parts = try MultipartForm.parse(body, contentType: "multipart/form-data; boundary=\"XyZ\"")
+        #expect(parts["wasm"] == Array("\0asm\r\n--not-the-boundary".utf8))
+        #expect(parts["name"] == Array("complex".utf8))
+        #expect(parts.count == 2)
+    }
+
+    @Test func malformedFormsAreRefused() {
+        let good = form([("wasm", "x")])
+        for (body, type) in [
+            (good, "application/json"), (good, "multipart/form-data"), (good, "multipart/form-data; boundary=other"),
+            (Array(good.dropLast(12)), "multipart/form-data; boundary=XyZ"),
+            (form([("wasm", "x"), ("wasm", "y")]), "multipart/form-data; boundary=XyZ"),
+            (Array("--XyZ\r\nContent-Type: text/plain\r\n\r\nx\r\n--XyZ--\r\n".utf8), "multipart/form-data; boundary=XyZ"),
+        ] {
+            #expect(throws: RPCError.self) { try MultipartForm.parse(body, contentType: type) }
+        }
+    }
+
+    @Test func statusesMapTheUsualWay() {
+        #expect(APIStatus.http(.notFound) == (404, "NOT_FOUND"))
+        #expect(APIStatus.http(.invalidArgument) == (400, "INVALID_ARGUMENT"))
+        #expect(APIStatus.http(.deadlineExceeded) == (504, "DEADLINE_EXCEEDED"))
+        #expect(APIStatus.http(.resourceExhausted) == (429, "RESOURCE_EXHAUSTED"))
+        #expect(APIStatus.http(.unauthenticated) == (401, "UNAUTHENTICATED"))
+        #expect(APIStatus.http(.unavailable) == (503, "UNAVAILABLE"))
+        #expect(APIStatus.http(.failedPrecondition) == (400, "FAILED_PRECONDITION"))
+    }
+
+    @Test func queryNumbersAndBytes() throws {
+        #expect(try JSONAPI.number("42", "n") == 42)
+        #expect(throws: RPCError.self) { try JSONAPI.number("-1", "n") }
+        #expect(throws: RPCError.self) { try JSONAPI.number("5", "n", max: 4) }
+        #expect(throws: RPCError.self) { try JSONAPI.number("１", "n") }
+        #expect(try JSONAPI.bytes("Q0FSMA", "k") == Data("CAR0".utf8))
+        #expect(try JSONAPI.bytes("-_8=", "k") == Data([0xFB, 0xFF]))
+        #expect(throws: RPCError.self) { try JSONAPI.bytes("not base64!", "k") }
+    }
+}
