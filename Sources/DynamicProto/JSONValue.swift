@@ -128,19 +128,26 @@ struct JSONParser {
 
     private mutating func string() throws(DynamicProtoError) -> String {
         index += 1  // opening quote
-        var scalars = String.UnicodeScalarView()
+        // Built only once an escape turns up: most strings have none and are one slice of the input.
+        var scalars: String.UnicodeScalarView?
         var run = index
         func flush(_ end: Int) throws(DynamicProtoError) {
             guard let text = String(validating: bytes[run..<end], as: UTF8.self) else { throw error("a string is not valid UTF-8") }
-            scalars.append(contentsOf: text.unicodeScalars)
+            scalars = scalars ?? String.UnicodeScalarView()
+            scalars?.append(contentsOf: text.unicodeScalars)
         }
         while true {
             guard index < bytes.count else { throw error("a string has no closing quote") }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
+                if scalars == nil {
+                    guard let text = String(validating: bytes[run..<index], as: UTF8.self) else { throw error("a string is not valid UTF-8") }
+                    index += 1
+                    return text
+                }
                 try flush(index)
                 index += 1
-                return String(scalars)
+                return String(scalars ?? String.UnicodeScalarView())
             }
             guard byte >= 0x20 else { throw error("a string contains an unescaped control character") }
             guard byte == UInt8(ascii: "\\") else { index += 1; continue }
@@ -150,14 +157,14 @@ struct JSONParser {
             let escaped = bytes[index]
             index += 1
             switch escaped {
-            case UInt8(ascii: "\""): scalars.append("\"")
-            case UInt8(ascii: "\\"): scalars.append("\\")
-            case UInt8(ascii: "/"): scalars.append("/")
-            case UInt8(ascii: "b"): scalars.append("\u{08}")
-            case UInt8(ascii: "f"): scalars.append("\u{0C}")
-            case UInt8(ascii: "n"): scalars.append("\n")
-            case UInt8(ascii: "r"): scalars.append("\r")
-            case UInt8(ascii: "t"): scalars.append("\t")
+            case UInt8(ascii: "\""): scalars?.append("\"")
+            case UInt8(ascii: "\\"): scalars?.append("\\")
+            case UInt8(ascii: "/"): scalars?.append("/")
+            case UInt8(ascii: "b"): scalars?.append("\u{08}")
+            case UInt8(ascii: "f"): scalars?.append("\u{0C}")
+            case UInt8(ascii: "n"): scalars?.append("\n")
+            case UInt8(ascii: "r"): scalars?.append("\r")
+            case UInt8(ascii: "t"): scalars?.append("\t")
             case UInt8(ascii: "u"):
                 var code = try hex4()
                 if (0xD800..<0xDC00).contains(code) {
@@ -167,7 +174,7 @@ struct JSONParser {
                     code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                 }
                 guard let scalar = Unicode.Scalar(code) else { throw error("an unpaired surrogate in a string") }
-                scalars.append(scalar)
+                scalars?.append(scalar)
             default: throw error("an invalid escape in a string")
             }
             run = index

@@ -2,6 +2,7 @@ import ContentStore
 import Foundation
 import GRPCCore
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -58,8 +59,10 @@ enum HTTPEndpoint {
             }
         }
         api.registerNotFound(on: router)
+        // Function calls that can run at once are answered on the event loop (`DirectJSONCalls`).
+        let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [DirectJSONCalls(api: api)]))
         let application = Application(
-            router: router, server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+            router: router, server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
             configuration: .init(address: .hostname(host, port: port), serverName: "wasmrpc"),
             onServerRunning: { channel in bound(channel.localAddress?.port ?? port) }, logger: logger)
         try await application.run()

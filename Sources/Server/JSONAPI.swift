@@ -307,14 +307,7 @@ struct JSONAPI: Sendable {
             let ready = runtime.readyFunction(name, of: id)
             if let ready { interface = ready.interface } else { interface = try await runtime.interface(of: id) }
             let function = try ready?.function ?? interface.resolve(name)
-            let text = body.readableBytes == 0 ? "{}" : String(buffer: body)
-            let input: [UInt8]
-            do {
-                input = try DynamicMessage(jsonString: text, type: function.input, pool: interface.pool).serializedBytes()
-            } catch {
-                throw RPCError(
-                    code: .invalidArgument, message: "the body is not a JSON \(interface.pool[function.input].fullName): \(error.message)")
-            }
+            let input = try Self.input(body, of: function, in: interface)
             if let ready, let now = try runtime.invokeNow(ready, typeURL: "", parameters: input, deadline: nil) {
                 result = .success(now)
             } else {
@@ -325,15 +318,32 @@ struct JSONAPI: Sendable {
             throw error
         }
         InvokerService.count(call, result, started: started, runtime: runtime, metrics: callLog.metrics)
-        let invocation = try result.get()
-        let output = try DynamicMessage(serializedBytes: invocation.output, type: invocation.function.output, pool: interface.pool)
-        var response = Self.jsonText(try output.jsonString())
-        response.headers[Self.fuelHeader] = String(invocation.fuelUsed)
-        if let transaction = invocation.transaction {
-            response.headers[Self.transactionHeader] = transaction.record.id
-            response.headers[Self.transactionSequenceHeader] = String(transaction.record.sequence)
+        let (headers, output) = try Self.answer(try result.get(), in: interface)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: output))
+    }
+
+    /// A call's input: the body as proto3 JSON of the function's input type (empty means `{}`),
+    /// in protobuf binary.
+    static func input(_ body: ByteBuffer, of function: DynamicProto.MethodDescriptor, in interface: ModuleInterface) throws(RPCError) -> [UInt8] {
+        let text = body.readableBytes == 0 ? "{}" : String(buffer: body)
+        do {
+            return try DynamicMessage(jsonString: text, type: function.input, pool: interface.pool).serializedBytes()
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "the body is not a JSON \(interface.pool[function.input].fullName): \(error.message)")
         }
-        return response
+    }
+
+    /// A call's answer: the output as proto3 JSON, with its fuel and transaction in headers.
+    static func answer(_ invocation: Invocation, in interface: ModuleInterface) throws -> (HTTPFields, ByteBuffer) {
+        let output = try DynamicMessage(serializedBytes: invocation.output, type: invocation.function.output, pool: interface.pool)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[Self.fuelHeader] = String(invocation.fuelUsed)
+        if let transaction = invocation.transaction {
+            headers[Self.transactionHeader] = transaction.record.id
+            headers[Self.transactionSequenceHeader] = String(transaction.record.sequence)
+        }
+        return (headers, ByteBuffer(string: try output.jsonString()))
     }
 
     // MARK: - Helpers
@@ -402,13 +412,18 @@ struct JSONAPI: Sendable {
 
     /// The error document of `error`, with its HTTP status.
     static func error(_ error: RPCError, status override: Int? = nil) -> Response {
+        let (status, headers, body) = errorParts(error, status: override)
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
+    }
+
+    static func errorParts(_ error: RPCError, status override: Int? = nil) -> (status: Int, headers: HTTPFields, body: ByteBuffer) {
         var (status, name) = APIStatus.http(error.code)
         status = override ?? status
         let document = APIModel.ErrorDocument(error: .init(code: status, status: name, message: error.message))
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         let data = (try? APIModel.encoder.encode(document)) ?? Data("{}".utf8)
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return (status, headers, ByteBuffer(bytes: data))
     }
 }
 

@@ -10,6 +10,7 @@ import os
 import pathlib
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -131,6 +132,61 @@ def test_json_api_adds_calls_and_proves():
         assert re.search(r'wasmrpc_http_requests_total\{route="POST /v1/modules/\{id\}/functions/\{function\}",code="200"\} [1-9]', scrape), scrape
         assert re.search(r'wasmrpc_http_requests_total\{route="unmatched",code="404"\} 1', scrape)
         assert re.search(r'wasmrpc_invocations_total\{module="[0-9a-f]{64}",function="complex.Calculator/mul",code="ok"\} [1-9]', scrape)
+
+
+def read_responses(sock, count):
+    """`count` HTTP/1.1 responses (with Content-Length) read from `sock`: [(status, headers, body)]."""
+    data, answers = b"", []
+    sock.settimeout(60)
+    while len(answers) < count:
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, f"the connection closed after {len(answers)} answers"
+            data += chunk
+        head, data = data.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        headers = {k.lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+        length = int(headers["content-length"])
+        while len(data) < length:
+            chunk = sock.recv(65536)
+            assert chunk, "the connection closed inside a body"
+            data += chunk
+        answers.append((int(lines[0].split()[1]), headers, data[:length]))
+        data = data[length:]
+    return answers
+
+
+def test_pipelined_requests_are_answered_in_order():
+    """Calls answered on the event loop and requests Hummingbird answers, pipelined on one
+    connection, come back in the order they were sent."""
+    with serve("--http-listen", "127.0.0.1:0") as (_, http):
+        base = f"http://{http}"
+        assert add(base, COMPLEX, COMPLEX_SET)[0] == 201
+        module = hashlib_hex(COMPLEX)
+        host, port = http.rsplit(":", 1)
+
+        def call(a, request_id):
+            body = json.dumps({"a": {"real": a, "imag": 0}, "b": {"real": 1, "imag": 0}}).encode()
+            return (f"POST /v1/modules/{module}/functions/mul HTTP/1.1\r\nHost: x\r\nx-request-id: {request_id}\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+        def get(path, request_id):
+            return f"GET {path} HTTP/1.1\r\nHost: x\r\nx-request-id: {request_id}\r\n\r\n".encode()
+
+        # Warm: the module is loaded and its calls are short.
+        for _ in range(40):
+            assert request(f"{base}/v1/services/complex.Calculator/mul", b"{}")[0] == 200
+        sequence = [call(1, "r1"), get("/v1/modules", "r2"), call(2, "r3"), call(3, "r4"), get("/v1/log/checkpoint", "r5"),
+                    call(4, "r6"), get("/v1/modules/" + module, "r7"), call(5, "r8")]
+        with socket.create_connection((host, int(port)), timeout=60) as sock:
+            for round in range(3):
+                sock.sendall(b"".join(sequence))
+                answers = read_responses(sock, len(sequence))
+                assert [h["x-request-id"] for _, h, _ in answers] == [f"r{n}" for n in range(1, 9)], answers
+                assert all(status == 200 for status, _, _ in answers)
+                reals = [json.loads(body)["result"]["real"] for status, h, body in answers if h["x-request-id"] in ("r1", "r3", "r4", "r6", "r8")]
+                assert reals == [1, 2, 3, 4, 5]
+                assert "modules" in json.loads(answers[1][2]) and "checkpoint" in json.loads(answers[4][2])
 
 
 def test_json_api_keeps_the_token_rules_and_limits(tmp_path):

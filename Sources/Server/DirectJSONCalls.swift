@@ -1,0 +1,170 @@
+import GRPCCore
+import HTTPTypes
+import ModuleRuntime
+import NIOCore
+import NIOHTTPTypes
+import WasmRPCCore
+
+/// Function calls of the JSON API answered on the event loop that read them, as `DirectCalls`
+/// answers gRPC calls: a handler in each HTTP/1.1 connection's pipeline, in front of Hummingbird's
+/// (which runs every request in a Swift task, two thread hops per request). It takes a `POST
+/// /v1/modules/{id}/functions/{function}` or `POST /v1/services/{service}/{method}` of a loaded
+/// module that the token rules allow, reads its body, and if the runtime can run the guest at once
+/// (`ModuleRuntime.invokeNow`) answers right there, counted and logged as `JSONAPI` does.
+/// Everything else (other requests, a call that must wait for an instance or a worker, a body that
+/// is not valid JSON of the input or is over the limit, a request with a `Connection` or `Expect`
+/// header) goes on to Hummingbird unchanged, which answers it the same way more slowly. While
+/// Hummingbird has a request of the connection, later ones go to it too, so that answers keep the
+/// requests' order.
+final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let api: JSONAPI
+    /// Requests passed on to Hummingbird whose answer has not ended.
+    private var passedOn = 0
+    /// The call whose body is being read.
+    private var reading: Call?
+
+    private struct Call {
+        let head: HTTPRequest
+        let route: String
+        let id: ModuleID
+        let function: String
+        let ready: ReadyFunction
+        /// Whether the answer names the module (a call by method path).
+        let namesModule: Bool
+        let requestID: String
+        let started: ContinuousClock.Instant
+        var body: ByteBuffer
+    }
+
+    init(api: JSONAPI) {
+        self.api = api
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if var call = reading {
+            switch part {
+            case .body(var buffer):
+                guard call.body.readableBytes + buffer.readableBytes <= api.maxCallBodyBytes else {
+                    // Hummingbird answers 413.
+                    reading = nil
+                    passOn(call, context: context, ended: false)
+                    context.fireChannelRead(data)
+                    return
+                }
+                call.body.writeBuffer(&buffer)
+                reading = call
+            case .end:
+                reading = nil
+                answer(call, context: context)
+            case .head:
+                reading = nil
+                passOn(call, context: context, ended: false)
+                passedOn += 1
+                context.fireChannelRead(data)
+            }
+            return
+        }
+        if case .head(let head) = part {
+            if passedOn == 0, let call = call(head, allocator: context.channel.allocator) {
+                reading = call
+                return
+            }
+            passedOn += 1
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { passedOn = max(0, passedOn - 1) }
+        context.write(data, promise: promise)
+    }
+
+    /// The call `head` asks for, if this handler may answer it.
+    private func call(_ head: HTTPRequest, allocator: ByteBufferAllocator) -> Call? {
+        guard head.method == .post, let path = head.path, !path.contains("?"), !path.contains("%"),
+            head.headerFields[.connection] == nil, head.headerFields[.expect] == nil
+        else { return nil }
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard components.count == 6, components[0].isEmpty, components[1] == "v1" else { return nil }
+        let route: String
+        let grpcMethod: String
+        let id: ModuleID
+        let function: String
+        var namesModule = false
+        if components[2] == "modules", components[4] == "functions", let module = ModuleID(hex: String(components[3])) {
+            route = "POST /v1/modules/{id}/functions/{function}"
+            grpcMethod = "wasmrpc.v1.Invoker/Invoke"
+            (id, function) = (module, String(components[5]))
+        } else if components[2] == "services" {
+            route = "POST /v1/services/{service}/{method}"
+            function = "\(components[4])/\(components[5])"
+            grpcMethod = function
+            guard let provider = try? api.routes.provider(of: function, pinned: head.headerFields[JSONAPI.moduleIDHeader]) else { return nil }
+            (id, namesModule) = (provider, true)
+        } else {
+            return nil
+        }
+        guard (try? api.policy.check(method: grpcMethod, authorization: head.headerFields[.authorization])) != nil,
+            let ready = api.runtime.readyFunction(function, of: id), !ready.function.clientStreaming
+        else { return nil }
+        return Call(
+            head: head, route: route, id: id, function: function, ready: ready, namesModule: namesModule,
+            requestID: CallLog.requestID(given: head.headerFields[JSONAPI.requestIDHeader]), started: .now,
+            body: allocator.buffer(capacity: 0))
+    }
+
+    /// Runs `call` now and answers it, or passes it on.
+    private func answer(_ call: Call, context: ChannelHandlerContext) {
+        let interface = call.ready.interface
+        guard let input = try? JSONAPI.input(call.body, of: call.ready.function, in: interface) else {
+            // Hummingbird reports what is wrong with the body.
+            return passOn(call, context: context)
+        }
+        let result: Result<Invocation, any Error>
+        do {
+            guard let invocation = try api.runtime.invokeNow(call.ready, typeURL: "", parameters: input, deadline: nil) else {
+                return passOn(call, context: context)
+            }
+            result = .success(invocation)
+        } catch {
+            result = .failure(error)
+        }
+        if let counted = try? InvokerService.Call(module: call.id.hex, function: call.function, typeURL: "", parameters: []) {
+            InvokerService.count(counted, result, started: call.started, runtime: api.runtime, metrics: api.callLog.metrics)
+        }
+        var status = 200
+        var headers: HTTPFields
+        var body: ByteBuffer
+        var failure: RPCError?
+        do {
+            (headers, body) = try JSONAPI.answer(try result.get(), in: interface)
+            if call.namesModule { headers[JSONAPI.moduleIDHeader] = call.id.hex }
+        } catch {
+            let mapped = StatusMapping.rpcError(for: error)
+            failure = mapped
+            (status, headers, body) = JSONAPI.errorParts(mapped)
+        }
+        headers[JSONAPI.requestIDHeader] = call.requestID
+        headers[.contentLength] = String(body.readableBytes)
+        headers[.server] = "wasmrpc"
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: .init(code: status), headerFields: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        api.callLog.finishedHTTP(route: call.route, requestID: call.requestID, status: status, started: call.started, error: failure)
+    }
+
+    /// Hands a call read here on to Hummingbird as it came: its head, the body read so far, and
+    /// its end if it `ended` (else the rest follows from the connection).
+    private func passOn(_ call: Call, context: ChannelHandlerContext, ended: Bool = true) {
+        passedOn += 1
+        context.fireChannelRead(wrapInboundOut(.head(call.head)))
+        if call.body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(call.body))) }
+        if ended { context.fireChannelRead(wrapInboundOut(.end(nil))) }
+    }
+}
