@@ -157,6 +157,13 @@ http=$(awk '/^http on /{print $3; exit}' "$work/serve3.out")
 curl -sf --cacert "$tls/ca.pem" --cert "$tls/client.pem" --key "$tls/client.key" "https://$http/log/checkpoint" >"$work/tiles.checkpoint" \
   || fail "the checkpoint over HTTPS with a client certificate"
 head -1 "$work/tiles.checkpoint" | grep -q "wasmrpc.local/log" || fail "the HTTPS checkpoint: $(cat "$work/tiles.checkpoint")"
+# The JSON API over the same HTTPS: several calls on one connection (the event-loop path after the first).
+mul="https://$http/v1/modules/$id/functions/mul"
+tls_client=(--cacert "$tls/ca.pem" --cert "$tls/client.pem" --key "$tls/client.key")
+body='{"a":{"real":1,"imag":2},"b":{"real":3,"imag":4}}'
+curl -sf "${tls_client[@]}" -d "$body" "$mul" --next -sf "${tls_client[@]}" -d "$body" "$mul" >"$work/json.out" \
+  || fail "a JSON call over HTTPS with a client certificate"
+[ "$(grep -o '"real":-5.0,"imag":10.0' "$work/json.out" | wc -l)" = 2 ] || fail "the JSON calls over HTTPS: $(cat "$work/json.out")"
 if curl -sf --cacert "$tls/ca.pem" "https://$http/log/checkpoint" >/dev/null 2>&1; then fail "an HTTPS client without a certificate got in"; fi
 if curl -sf "http://$http/log/checkpoint" >/dev/null 2>&1; then fail "a plaintext HTTP client got in"; fi
 "$wasmrpc" list --tls-ca "$tls/ca.pem" --tls-cert "$tls/client.pem" --tls-key "$tls/client.key" | grep -q "^$id " \
