@@ -1,4 +1,5 @@
 import ContentStore
+import Synchronization
 import TransparencyLog
 import WasmRPCCore
 
@@ -7,8 +8,8 @@ import WasmRPCCore
 /// leaves 256·N ..< 256·N + W). N is written in groups of three digits, every group but the last
 /// with an `x` before it (`x001/x234/067` is 1234067); W, from 1 to 255, marks a partial tile.
 /// Only canonical paths parse, so that each resource has one name (and one cache entry).
-struct TileResource: Equatable, Sendable {
-    enum Kind: Equatable, Sendable {
+struct TileResource: Hashable, Sendable {
+    enum Kind: Hashable, Sendable {
         case checkpoint
         /// Hashes of level `level` (tree level 8·level).
         case hashes(level: Int)
@@ -99,9 +100,19 @@ struct TileResource: Equatable, Sendable {
 }
 
 /// Serves the log as C2SP tlog-tiles from the store: tiles of the tree that the newest signed
-/// checkpoint covers, computed from the stored leaves and subtree hashes.
+/// checkpoint covers, computed from the stored leaves and subtree hashes. Full tiles never change,
+/// so they are kept once built (`FullTiles`, up to `cacheBytes`); the checkpoint and partial tiles
+/// are read each time.
 struct LogTiles: Sendable {
     let store: ContentStore
+    private let cache: FullTiles
+
+    static let defaultCacheBytes = 32 << 20
+
+    init(store: ContentStore, cacheBytes: Int = LogTiles.defaultCacheBytes) {
+        self.store = store
+        cache = FullTiles(maxBytes: cacheBytes)
+    }
 
     enum Answer: Equatable {
         case checkpoint(String)
@@ -110,6 +121,13 @@ struct LogTiles: Sendable {
     }
 
     func answer(_ resource: TileResource) async throws(ContentStoreError) -> Answer {
+        if resource.isFull, resource.kind != .checkpoint, let bytes = cache.tile(resource) { return .tile(bytes) }
+        let answer = try await build(resource)
+        if resource.isFull, resource.kind != .checkpoint, case .tile(let bytes) = answer { cache.keep(bytes, for: resource) }
+        return answer
+    }
+
+    private func build(_ resource: TileResource) async throws(ContentStoreError) -> Answer {
         let (size, note) = try await store.checkpoint()
         switch resource.kind {
         case .checkpoint:
@@ -153,4 +171,40 @@ struct LogTiles: Sendable {
         guard resource.index <= available / 256 else { return nil }
         return available - resource.index * 256 >= Int64(resource.width) ? resource.width : nil
     }
+}
+
+/// Full tiles already built, by resource, up to `maxBytes` of tile data (the oldest go first).
+final class FullTiles: Sendable {
+    private struct State {
+        var tiles: [TileResource: [UInt8]] = [:]
+        var order: [TileResource] = []
+        var bytes = 0
+    }
+
+    private let state = Mutex(State())
+    let maxBytes: Int
+
+    init(maxBytes: Int) {
+        self.maxBytes = maxBytes
+    }
+
+    func tile(_ resource: TileResource) -> [UInt8]? {
+        state.withLock { $0.tiles[resource] }
+    }
+
+    func keep(_ bytes: [UInt8], for resource: TileResource) {
+        guard bytes.count <= maxBytes else { return }
+        state.withLock { state in
+            guard state.tiles[resource] == nil else { return }
+            while state.bytes + bytes.count > maxBytes, !state.order.isEmpty {
+                let oldest = state.order.removeFirst()
+                state.bytes -= state.tiles.removeValue(forKey: oldest)?.count ?? 0
+            }
+            state.tiles[resource] = bytes
+            state.order.append(resource)
+            state.bytes += bytes.count
+        }
+    }
+
+    var count: Int { state.withLock { $0.tiles.count } }
 }

@@ -44,4 +44,18 @@ struct LogTilesTests {
         #expect(LogTiles.count(TileResource(kind: .hashes(level: 1), index: 0, width: 1), available: 300 >> 8) == 1)
         #expect(LogTiles.count(TileResource(kind: .entries, index: Int64.max / 1000), available: 300) == nil)
     }
+
+    @Test func fullTilesAreKeptUpToTheirByteBoundOldestOutFirst() {
+        let cache = FullTiles(maxBytes: 3 * 8192)
+        let tiles = (0..<4).map { TileResource(kind: .hashes(level: 0), index: Int64($0)) }
+        for (number, tile) in tiles.enumerated() { cache.keep([UInt8](repeating: UInt8(number), count: 8192), for: tile) }
+        #expect(cache.count == 3)
+        #expect(cache.tile(tiles[0]) == nil)
+        #expect(cache.tile(tiles[3]) == [UInt8](repeating: 3, count: 8192))
+        // A tile kept already stays as it was; one larger than the bound is not kept.
+        cache.keep([9], for: tiles[3])
+        #expect(cache.tile(tiles[3])?.count == 8192)
+        cache.keep([UInt8](repeating: 0, count: 4 * 8192), for: TileResource(kind: .entries))
+        #expect(cache.count == 3 && cache.tile(TileResource(kind: .entries)) == nil)
+    }
 }
