@@ -15,8 +15,8 @@ import NIOCore
 /// rules of gRPC (`AccessPolicy`, `Authorization: Bearer <token>`): adding a module needs the token
 /// when one is set, and with `--protect-reads` every API and tile request does (the page and the
 /// OpenAPI document stay open).
-/// Full tiles never change and are served as immutable; the checkpoint and partial tiles are not
-/// cached.
+/// Full tiles never change: they are served as immutable and kept in memory once built
+/// (`LogTiles`); the checkpoint and partial tiles are read each time and not cached.
 enum HTTPEndpoint {
     /// Runs the listener on `host:port` (TLS with `tls`) until the task is cancelled; `bound` gets
     /// the port.
