@@ -333,6 +333,7 @@ def test_explorer_calls_mul_and_verifies_the_proof_in_chromium(tmp_path):
             driver.set_window_size(390, 844)
             open_module(module, "function--complex-Calculator-mul")
             assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+            driver.execute_script("window.scrollTo(0, 0)")
             driver.save_screenshot(str(SCREENSHOTS / "phone.png"))
 
             # Told to trust another key of the same name, the page says the proof is not verified.
