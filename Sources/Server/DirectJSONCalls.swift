@@ -15,7 +15,7 @@ import WasmRPCCore
 /// is not valid JSON of the input or is over the limit, a request with a `Connection` or `Expect`
 /// header) goes on to Hummingbird unchanged, which answers it the same way more slowly. While
 /// Hummingbird has a request of the connection, later ones go to it too, so that answers keep the
-/// requests' order.
+/// requests' order. It also answers `Expect: 100-continue` with `100 Continue`, for every request.
 final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -71,6 +71,11 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         if case .head(let head) = part {
+            if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                // The client waits for this before it sends the body (curl does for bodies over
+                // 1 KiB, e.g. a module to add), and Hummingbird does not send it.
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+            }
             if passedOn == 0, let call = call(head, allocator: context.channel.allocator) {
                 reading = call
                 return

@@ -189,6 +189,27 @@ def test_pipelined_requests_are_answered_in_order():
                 assert "modules" in json.loads(answers[1][2]) and "checkpoint" in json.loads(answers[4][2])
 
 
+def test_expect_100_continue_is_answered():
+    """A client that asks before sending its body (curl does for bodies over 1 KiB) is told to go on
+    at once, then gets its answer."""
+    with serve("--http-listen", "127.0.0.1:0") as (_, http):
+        host, port = http.rsplit(":", 1)
+        body, content_type = form(wasm=COMPLEX.read_bytes(), descriptor=COMPLEX_SET.read_bytes())
+        with socket.create_connection((host, int(port)), timeout=60) as sock:
+            sock.sendall((f"POST /v1/modules HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+                          f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n").encode())
+            sock.settimeout(60)
+            interim = b""
+            while b"\r\n\r\n" not in interim:
+                chunk = sock.recv(1)
+                assert chunk, "the connection closed before 100 Continue"
+                interim += chunk
+            assert interim.startswith(b"HTTP/1.1 100"), interim
+            sock.sendall(body)
+            [(status, headers, answer)] = read_responses(sock, 1)
+            assert status == 201 and json.loads(answer)["module"]["id"] == hashlib_hex(COMPLEX)
+
+
 def test_json_api_keeps_the_token_rules_and_limits(tmp_path):
     token = "web-secret"
     (tmp_path / "token").write_text(token)
