@@ -27,9 +27,9 @@ enum HTTPEndpoint {
         let router = Router()
         let (store, policy) = (api.runtime.store, api.policy)
         api.register(on: router)
-        WebAssets.register(on: router)
+        WebAssets.register(on: router, api: api)
         let tiles = LogTiles(store: store)
-        router.get("/log/**") { request, _ -> Response in
+        api.add(.get, "/log/**", nil, router) { request, _ -> Response in
             do throws(RPCError) {
                 try policy.check(method: request.uri.path, authorization: request.headers[.authorization])
             } catch {

@@ -17,9 +17,9 @@ import WasmRPCProto
 /// as a native gRPC call routes it) reads its input as proto3 JSON, runs the guest in the runtime
 /// directly, and answers with the output as proto3 JSON, its fuel and transaction in headers.
 ///
-/// Every answer carries `x-request-id` (the client's, if usable, else a new one); every request
-/// is counted in `wasmrpc_http_requests_total` by route and status and logged like a gRPC call
-/// (`CallLog`); errors are `{"error": {"code", "status", "message"}}` with the gRPC status name and
+/// Every answer of the listener (the API's, the page's and the tiles', through `add`) carries
+/// `x-request-id` (the client's, if usable, else a new one); every request is counted in
+/// `wasmrpc_http_requests_total` by route and status and logged like a gRPC call (`CallLog`); errors are `{"error": {"code", "status", "message"}}` with the gRPC status name and
 /// message, and the HTTP status of `APIStatus`. Access follows the gRPC method each route stands
 /// for (`AccessPolicy`).
 struct JSONAPI: Sendable {
@@ -180,8 +180,9 @@ struct JSONAPI: Sendable {
     }
 
     /// Registers `handler` for `method template`, wrapped in the access check (for routes that
-    /// stand for one gRPC method), the request id, the error document, the log line and the metric.
-    private func add(
+    /// stand for one gRPC method), the request id, the error document (for what it throws), the log
+    /// line and the metric. Every route of the HTTP listener is registered this way.
+    func add(
         _ method: HTTPRequest.Method, _ template: String, _ grpcMethod: String?, _ router: Router<BasicRequestContext>,
         _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
     ) {

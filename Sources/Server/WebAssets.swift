@@ -13,10 +13,10 @@ enum WebAssets {
         ("/openapi.yaml", "application/yaml", PackageResources.openapi_yaml),
     ]
 
-    static func register(on router: Router<BasicRequestContext>) {
+    static func register(on router: Router<BasicRequestContext>, api: JSONAPI) {
         for file in files {
             let body = ByteBuffer(bytes: file.bytes)
-            router.get(RouterPath(file.path)) { _, _ -> Response in
+            api.add(.get, file.path, nil, router) { _, _ -> Response in
                 var headers = HTTPFields()
                 headers[.contentType] = file.contentType
                 headers[.cacheControl] = "no-cache"

@@ -128,7 +128,14 @@ def test_json_api_adds_calls_and_proves():
         status, _, body = request(f"{base}/v1/modules/{fabcar}/transactions")
         assert status == 200 and [t["id"] for t in json.loads(body)["transactions"]] == [transaction]
 
+        # The page and the tiles carry request ids and count as requests too.
+        status, headers, _ = request(f"{base}/log/checkpoint", headers={"x-request-id": "tiles-1"})
+        assert status == 200 and headers["x-request-id"] == "tiles-1"
+        assert request(f"{base}/")[1]["x-request-id"]
+
         scrape = request(f"http://{metrics}/metrics")[2].decode()
+        assert re.search(r'wasmrpc_http_requests_total\{route="GET /log/\*\*",code="200"\} 1', scrape), scrape
+        assert re.search(r'wasmrpc_http_requests_total\{route="GET /",code="200"\} 1', scrape)
         assert re.search(r'wasmrpc_http_requests_total\{route="POST /v1/modules/\{id\}/functions/\{function\}",code="200"\} [1-9]', scrape), scrape
         assert re.search(r'wasmrpc_http_requests_total\{route="unmatched",code="404"\} 1', scrape)
         assert re.search(r'wasmrpc_invocations_total\{module="[0-9a-f]{64}",function="complex.Calculator/mul",code="ok"\} [1-9]', scrape)
