@@ -1,8 +1,10 @@
+import Foundation
 import GRPCCore
 import HTTPTypes
 import ModuleRuntime
 import NIOCore
 import NIOHTTPTypes
+import Synchronization
 import WasmRPCCore
 
 /// Function calls of the JSON API answered on the event loop that read them, as `DirectCalls`
@@ -158,6 +160,7 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
         headers[JSONAPI.requestIDHeader] = call.requestID
         headers[.contentLength] = String(body.readableBytes)
         headers[.server] = "wasmrpc"
+        headers[.date] = HTTPDate.now()
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .init(code: status), headerFields: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -171,5 +174,30 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(wrapInboundOut(.head(call.head)))
         if call.body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(call.body))) }
         if ended { context.fireChannelRead(wrapInboundOut(.end(nil))) }
+    }
+}
+
+/// The `Date` header's text (IMF-fixdate, `Mon, 07 Dec 2026 15:04:05 GMT`), as Hummingbird sends it
+/// with its answers: formatted at most once a second.
+enum HTTPDate {
+    private static let latest = Mutex<(second: Int, text: String)>((-1, ""))
+    private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    static func now() -> String {
+        let second = Int(Date().timeIntervalSince1970)
+        if let text = latest.withLock({ $0.second == second ? $0.text : nil }) { return text }
+        let text = format(second)
+        latest.withLock { $0 = (second, text) }
+        return text
+    }
+
+    static func format(_ second: Int) -> String {
+        var time = time_t(second)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 }

@@ -20,7 +20,8 @@ import WasmRPCCore
 /// the explorer's address; and stops the server (or, with `--keep-serving`, serves until Ctrl-C).
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a server in-process, add the complex example and invoke it, then run the fabcar chaincode and verify it.")
+        abstract:
+            "Run a server in-process, add the complex example and invoke it, then run the fabcar chaincode and verify it, and call the example over HTTP.")
 
     @Option(help: "The complex example module.")
     var module = "Guests/complex/complex.wasm"

@@ -53,4 +53,10 @@ struct JSONAPIPartsTests {
         #expect(try JSONAPI.bytes("-_8=", "k") == Data([0xFB, 0xFF]))
         #expect(throws: RPCError.self) { try JSONAPI.bytes("not base64!", "k") }
     }
+
+    @Test func datesAreIMFFixdate() {
+        #expect(HTTPDate.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.format(1_796_655_845) == "Mon, 07 Dec 2026 15:04:05 GMT")
+        #expect(HTTPDate.now().hasSuffix(" GMT"))
+    }
 }
