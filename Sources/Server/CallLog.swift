@@ -44,35 +44,40 @@ struct CallLog: Sendable {
         module: ModuleID? = nil
     ) {
         metrics.call(method: method, code: error?.code)
-        guard error != nil || logger.logLevel <= .debug else { return }
-        var metadata: Logger.Metadata = [
-            "request-id": "\(requestID)", "method": "\(method)", "peer": "\(peer)",
-            "code": "\(ServerMetrics.name(of: error?.code))",
-            "ms": "\(Self.milliseconds(started.duration(to: .now)))",
-        ]
-        if let module { metadata["module"] = "\(module)" }
-        if let error {
-            metadata["error"] = "\(error.message)"
-            logger.info("call failed", metadata: metadata)
-        } else {
-            logger.debug("call", metadata: metadata)
+        write("call", error: error) {
+            var metadata: Logger.Metadata = [
+                "request-id": "\(requestID)", "method": "\(method)", "peer": "\(peer)",
+                "code": "\(ServerMetrics.name(of: error?.code))",
+                "ms": "\(Self.milliseconds(started.duration(to: .now)))",
+            ]
+            if let module { metadata["module"] = "\(module)" }
+            return metadata
         }
     }
 
     /// Logs and counts a finished request of the HTTP listener, as `finished` does a gRPC call.
     func finishedHTTP(route: String, requestID: String, status: Int, started: ContinuousClock.Instant, error: RPCError?) {
         metrics.httpRequest(route: route, status: status)
+        write("request", error: error) {
+            var metadata: Logger.Metadata = [
+                "request-id": "\(requestID)", "route": "\(route)", "status": "\(status)",
+                "ms": "\(Self.milliseconds(started.duration(to: .now)))",
+            ]
+            if let error { metadata["code"] = "\(ServerMetrics.name(of: error.code))" }
+            return metadata
+        }
+    }
+
+    /// The line of a finished `what`: `info` "… failed" with the error, else `debug`; its metadata
+    /// is built only when the line is written.
+    private func write(_ what: String, error: RPCError?, _ metadata: () -> Logger.Metadata) {
         guard error != nil || logger.logLevel <= .debug else { return }
-        var metadata: Logger.Metadata = [
-            "request-id": "\(requestID)", "route": "\(route)", "status": "\(status)",
-            "ms": "\(Self.milliseconds(started.duration(to: .now)))",
-        ]
+        var metadata = metadata()
         if let error {
-            metadata["code"] = "\(ServerMetrics.name(of: error.code))"
             metadata["error"] = "\(error.message)"
-            logger.info("request failed", metadata: metadata)
+            logger.info("\(what) failed", metadata: metadata)
         } else {
-            logger.debug("request", metadata: metadata)
+            logger.debug("\(what)", metadata: metadata)
         }
     }
 

@@ -142,9 +142,8 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
         } catch {
             result = .failure(error)
         }
-        if let counted = try? InvokerService.Call(module: call.id.hex, function: call.function, typeURL: "", parameters: []) {
-            InvokerService.count(counted, result, started: call.started, runtime: api.runtime, metrics: api.callLog.metrics)
-        }
+        InvokerService.count(
+            module: call.id, function: call.function, result, started: call.started, runtime: api.runtime, metrics: api.callLog.metrics)
         var status = 200
         var headers: HTTPFields
         var body: ByteBuffer

@@ -78,15 +78,23 @@ struct InvokerService: Wasmrpc_V1_Invoker.ServiceProtocol {
     static func count(
         _ call: Call, _ result: Result<Invocation, any Error>, started: ContinuousClock.Instant, runtime: ModuleRuntime, metrics: ServerMetrics
     ) {
+        count(module: call.module, function: call.function, result, started: started, runtime: runtime, metrics: metrics)
+    }
+
+    /// `count` for a call of the function named `function` (as the client named it) of `module`.
+    static func count(
+        module: ModuleID, function: String, _ result: Result<Invocation, any Error>, started: ContinuousClock.Instant,
+        runtime: ModuleRuntime, metrics: ServerMetrics
+    ) {
         switch result {
         case .success(let invocation):
             metrics.invocation(
-                module: "\(call.module)", function: invocation.function.methodPath.qualified, code: nil,
+                module: "\(module)", function: invocation.function.methodPath.qualified, code: nil,
                 duration: started.duration(to: .now), fuel: invocation.fuelUsed)
         case .failure(let error):
-            let path = runtime.loadedFunctionPath(module: call.module, name: call.function)
+            let path = runtime.loadedFunctionPath(module: module, name: function)
             metrics.invocation(
-                module: path == nil ? "" : "\(call.module)", function: path ?? "", code: StatusMapping.rpcError(for: error).code,
+                module: path == nil ? "" : "\(module)", function: path ?? "", code: StatusMapping.rpcError(for: error).code,
                 duration: started.duration(to: .now), fuel: nil)
         }
     }

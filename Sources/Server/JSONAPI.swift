@@ -301,8 +301,7 @@ struct JSONAPI: Sendable {
         var request = request
         let started = ContinuousClock.now
         let body = try await Self.collect(&request, upTo: maxCallBodyBytes)
-        let call = try InvokerService.Call(module: id.hex, function: name, typeURL: "", parameters: [])
-        let result: Result<Invocation, any Error>
+        let invocation: Invocation
         let interface: ModuleInterface
         do {
             let ready = runtime.readyFunction(name, of: id)
@@ -310,16 +309,16 @@ struct JSONAPI: Sendable {
             let function = try ready?.function ?? interface.resolve(name)
             let input = try Self.input(body, of: function, in: interface)
             if let ready, let now = try runtime.invokeNow(ready, typeURL: "", parameters: input, deadline: nil) {
-                result = .success(now)
+                invocation = now
             } else {
-                result = .success(try await runtime.invoke(module: id, function: name, typeURL: "", parameters: input))
+                invocation = try await runtime.invoke(module: id, function: name, typeURL: "", parameters: input)
             }
         } catch {
-            InvokerService.count(call, .failure(error), started: started, runtime: runtime, metrics: callLog.metrics)
+            InvokerService.count(module: id, function: name, .failure(error), started: started, runtime: runtime, metrics: callLog.metrics)
             throw error
         }
-        InvokerService.count(call, result, started: started, runtime: runtime, metrics: callLog.metrics)
-        let (headers, output) = try Self.answer(try result.get(), in: interface)
+        InvokerService.count(module: id, function: name, .success(invocation), started: started, runtime: runtime, metrics: callLog.metrics)
+        let (headers, output) = try Self.answer(invocation, in: interface)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: output))
     }
 

@@ -165,10 +165,10 @@ enum APIModel {
 
     /// RFC 3339 in UTC with milliseconds: `2026-12-07T14:04:16.123Z`.
     static func time(seconds: Int64, nanos: Int32) -> String {
-        let date = Date(timeIntervalSince1970: TimeInterval(seconds) + TimeInterval(nanos / 1_000_000) / 1000)
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        // Whole seconds through the formatter, milliseconds as digits: no binary fraction to round.
+        let whole = Date(timeIntervalSince1970: TimeInterval(seconds)).formatted(Date.ISO8601FormatStyle())
+        let milliseconds = String(nanos / 1_000_000)
+        return whole.dropLast() + "." + String(repeating: "0", count: 3 - milliseconds.count) + milliseconds + "Z"
     }
 
     static let encoder: JSONEncoder = {

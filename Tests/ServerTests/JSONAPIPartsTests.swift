@@ -59,4 +59,10 @@ struct JSONAPIPartsTests {
         #expect(HTTPDate.format(1_796_655_845) == "Mon, 07 Dec 2026 15:04:05 GMT")
         #expect(HTTPDate.now().hasSuffix(" GMT"))
     }
+
+    @Test func timesAreRFC3339InUTCWithMilliseconds() {
+        #expect(APIModel.time(seconds: 0, nanos: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(APIModel.time(seconds: 1_796_652_650, nanos: 675_000_000) == "2026-12-07T14:10:50.675Z")
+        #expect(APIModel.time(seconds: 1_796_652_650, nanos: 123_999_999) == "2026-12-07T14:10:50.123Z")
+    }
 }
