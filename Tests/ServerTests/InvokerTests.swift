@@ -121,18 +121,16 @@ import TestSupport
                 try await client.invoke(id, function: "spinning", parameters: Google_Protobuf_Any(), timeout: .milliseconds(200))
             }
             #expect(code == .deadlineExceeded)
-            // The server ended the call by that deadline: the header reached it, and no worker is
-            // left spinning for the server's five minutes. (The client's own 200 ms end at about
-            // the same moment and it then resets the stream: if the call was still waiting for a
-            // worker then, the server drops it as CANCELLED before the guest starts, which is fine
-            // too; what must not happen is a guest that runs on.)
-            try await eventually {
-                String(decoding: await server.metrics.scrape(server.runtime), as: UTF8.self).split(separator: "\n").contains {
-                    $0.hasPrefix("wasmrpc_invocations_total") && $0.contains("spinning")
-                        && ($0.contains("deadlineExceeded") || $0.contains("cancelled"))
-                }
-            }
+            // The header reached the server: no guest is left spinning for the server's five
+            // minutes (a module's first calls run on workers, counted in `pendingWork`). How the
+            // server counts the call depends on the machine's speed: ended by the deadline
+            // (DEADLINE_EXCEEDED), or dropped as CANCELLED when the client's reset came first,
+            // even before the call reached the runtime on a loaded machine; never anything else.
             try await eventually { server.runtime.pendingWork == 0 }
+            let counted = String(decoding: await server.metrics.scrape(server.runtime), as: UTF8.self).split(separator: "\n").filter {
+                $0.hasPrefix("wasmrpc_invocations_total") && $0.contains("spinning")
+            }
+            #expect(counted.allSatisfy { $0.contains("deadlineExceeded") || $0.contains("cancelled") }, "\(counted)")
             // The worker is free again: a well-behaved module still answers.
             let complex = try #require(ModuleID(hex: try await client.add(wasm: complexWasm, descriptorSet: complexDescriptor).metadata.id))
             _ = try complexResult(try await client.invoke(complex, function: "mul", parameters: try complexRequest((1, 0), (1, 0))))
