@@ -10,7 +10,8 @@
 #                                            (the standard health and reflection services), and
 #                                            BuiltinDescriptorSet.swift: those files' FileDescriptorSet
 #                                            (with imports) in base64, for server reflection
-#   Guests/{complex,counter,fabcar}/*.pb    the example guests' FileDescriptorSets (the demo and tests add them)
+#   Guests/{complex,counter,fabcar,rust/bank}/*.pb
+#                                            the example guests' FileDescriptorSets (the demo and tests add them)
 # `--check` generates into a temporary folder and fails if anything committed differs (CI runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,9 +45,10 @@ for file in "$out"/Generated/*.swift; do
 done
 compare "$out/test.pb" Tests/DynamicProtoTests/Protos/test.pb
 
-for guest in complex counter fabcar; do
-  protoc -I Guests/$guest --include_imports --descriptor_set_out="$out/$guest.pb" $guest.proto
-  compare "$out/$guest.pb" Guests/$guest/$guest.pb
+for guest in complex counter fabcar rust/bank; do
+  name=$(basename "$guest")
+  protoc -I Guests/$guest --include_imports --descriptor_set_out="$out/$name.pb" $name.proto
+  compare "$out/$name.pb" Guests/$guest/$name.pb
 done
 
 mkdir -p "$out/WasmRPCProto"
@@ -77,5 +79,5 @@ if $check; then
   [ -z "$extra" ] || { echo "error: Sources/WasmRPCProto has files protoc no longer makes: $extra" >&2; exit 1; }
   echo "generated protobuf code is up to date"
 else
-  echo "generated: Tests/GeneratedTestProtos/, Tests/DynamicProtoTests/Protos/test.pb, Sources/WasmRPCProto/, Guests/{complex,counter,fabcar}/*.pb"
+  echo "generated: Tests/GeneratedTestProtos/, Tests/DynamicProtoTests/Protos/test.pb, Sources/WasmRPCProto/, Guests/{complex,counter,fabcar,rust/bank}/*.pb"
 fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Rust guests (complex, fabcar; the waPC + state crate wapc-state) into
+# Builds the Rust guests (complex, fabcar, bank; the waPC + state crate wapc-state) into
 # Guests/rust/<name>/<name>.wasm with Debian's rustc and vendored crates, offline. The .wasm files
 # are committed; `Guests/rust/build.sh --check` rebuilds them in a temporary folder and fails if
 # they differ from the committed ones (CI runs it).
@@ -13,7 +13,7 @@ for tool in /usr/bin/rustc /usr/bin/cargo /usr/bin/wasm-ld-14; do
   [ -x "$tool" ] || { echo "error: $tool not found; install it with: apt-get install rustc cargo libstd-rust-dev-wasm32 lld-14 librust-prost-dev" >&2; exit 1; }
 done
 [ -d /usr/share/cargo/registry/prost-0.11.6 ] || { echo "error: Debian's prost crate is missing; apt-get install librust-prost-dev" >&2; exit 1; }
-GUESTS=(complex fabcar)
+GUESTS=(complex fabcar bank)
 
 check=false
 [ "${1:-}" = "--check" ] && check=true
