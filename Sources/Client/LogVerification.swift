@@ -109,26 +109,46 @@ extension WasmRPCClient {
     /// answers with it): the leaf is a transaction of that module and method whose input and
     /// output digests are those of `input` and `output` (the bytes sent and received), and it is in
     /// the log everybody sees (`verify`). Throws `verificationFailed` if anything does not hold.
+    /// A receipt without its `receipt` (the server committed but could not read the proof at
+    /// once) is completed with `State.GetTransaction` (`getTransactionVerified`).
     public func verifyTransactionReceipt(
         _ receipt: Wasmrpc_V1_TransactionReceipt, module: ModuleID, method: String?, input: [UInt8], output: [UInt8], trust: LogTrust
     ) async throws -> LoggedTransaction {
+        guard receipt.hasReceipt else {
+            let logged = try await getTransactionVerified(receipt.id, trust: trust)
+            do {
+                try Self.check(logged.entry, of: receipt, module: module, method: method, input: input, output: output)
+            } catch let error as LogError {
+                throw ClientError(.verificationFailed, "transaction \(receipt.id) is not this call's: \(error.message)")
+            }
+            return logged
+        }
         do {
             let leaf = Array(receipt.receipt.leaf)
             let entry = try TransactionLogEntry(parsing: leaf)
-            guard entry.id == receipt.id else { throw LogError(.invalidProof, "the receipt names transaction \(receipt.id), but its leaf is \(entry.id)") }
-            guard entry.module == module.hex, method.map({ $0 == entry.method }) ?? true else {
-                throw LogError(.invalidProof, "the leaf records a call of \(entry.method) of module \(entry.module)")
-            }
-            guard entry.sequence == (try WireNumber.int64(receipt.sequence, "the receipt's sequence number")) else {
-                throw LogError(.invalidProof, "the receipt's sequence number is not its leaf's")
-            }
-            guard entry.inputSHA256 == TransactionLogEntry.digest(input), entry.outputSHA256 == TransactionLogEntry.digest(output) else {
-                throw LogError(.invalidProof, "the leaf records another request or response than this call's")
-            }
+            try Self.check(entry, of: receipt, module: module, method: method, input: input, output: output)
             let proven = try await verify(receipt.receipt, leaf: leaf, trust: trust)
             return LoggedTransaction(entry: entry, transaction: nil, proven: proven, checkpointNote: receipt.receipt.checkpoint)
         } catch let error as LogError {
             throw ClientError(.verificationFailed, "transaction \(receipt.id) is not proven to be in the log: \(error.message)")
+        }
+    }
+
+    /// Checks that `entry` is the leaf `receipt` names and records this call of `method` of
+    /// `module` with these request and response bytes.
+    private static func check(
+        _ entry: TransactionLogEntry, of receipt: Wasmrpc_V1_TransactionReceipt, module: ModuleID, method: String?, input: [UInt8],
+        output: [UInt8]
+    ) throws {
+        guard entry.id == receipt.id else { throw LogError(.invalidProof, "the receipt names transaction \(receipt.id), but its leaf is \(entry.id)") }
+        guard entry.module == module.hex, method.map({ $0 == entry.method }) ?? true else {
+            throw LogError(.invalidProof, "the leaf records a call of \(entry.method) of module \(entry.module)")
+        }
+        guard entry.sequence == (try WireNumber.int64(receipt.sequence, "the receipt's sequence number")) else {
+            throw LogError(.invalidProof, "the receipt's sequence number is not its leaf's")
+        }
+        guard entry.inputSHA256 == TransactionLogEntry.digest(input), entry.outputSHA256 == TransactionLogEntry.digest(output) else {
+            throw LogError(.invalidProof, "the leaf records another request or response than this call's")
         }
     }
 

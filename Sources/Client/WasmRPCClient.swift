@@ -189,16 +189,29 @@ public struct WasmRPCClient: Sendable {
 
     /// `invoke`'s whole answer: the result, and the transaction's receipt if the call changed state.
     public func invokeResponse(
-        _ id: ModuleID, function: String, parameters: Google_Protobuf_Any, timeout: Duration? = nil
+        _ id: ModuleID, function: String, parameters: Google_Protobuf_Any, timeout: Duration? = nil, idempotencyKey: IdempotencyKey? = nil
     ) async throws -> Wasmrpc_V1_InvokeResponse {
+        try await invokeAnswer(id, function: function, parameters: parameters, timeout: timeout, idempotencyKey: idempotencyKey).response
+    }
+
+    /// `invokeResponse`, and whether the server answered with the stored answer of an earlier call
+    /// with the same `idempotencyKey` (the `wasmrpc-idempotent-replay` header) instead of running.
+    public func invokeAnswer(
+        _ id: ModuleID, function: String, parameters: Google_Protobuf_Any, timeout: Duration? = nil, idempotencyKey: IdempotencyKey? = nil
+    ) async throws -> (response: Wasmrpc_V1_InvokeResponse, replayed: Bool) {
         var options = CallOptions.defaults
         options.timeout = timeout
+        var metadata: Metadata = [:]
+        if let idempotencyKey { metadata.addString(idempotencyKey.text, forKey: Wire.idempotencyKeyHeader) }
         return try await invoker.invoke(
             .with {
                 $0.metadata.id = id.hex
                 $0.request.name = function
                 $0.request.parameters = parameters
-            }, options: options)
+            }, metadata: metadata, options: options
+        ) { response in
+            (try response.message, response.metadata[stringValues: Wire.replayedHeader].contains("true"))
+        }
     }
 
     /// Runs `function` with a message built from the module's descriptor and decodes the result.
@@ -208,18 +221,21 @@ public struct WasmRPCClient: Sendable {
         try await invokeDecoding(id, function: function, input: input, timeout: timeout).output
     }
 
-    /// `invoke`, with the bytes sent and received and the transaction's receipt if the call
-    /// changed state.
+    /// `invoke`, with the bytes sent and received, the transaction's receipt if the call changed
+    /// state, and whether the answer is an earlier call's with the same `idempotencyKey`.
     public func invokeDecoding(
-        _ id: ModuleID, function: DynamicProto.MethodDescriptor, input: DynamicMessage, timeout: Duration? = nil
-    ) async throws -> (output: DynamicMessage, sent: [UInt8], received: [UInt8], transaction: Wasmrpc_V1_TransactionReceipt?) {
+        _ id: ModuleID, function: DynamicProto.MethodDescriptor, input: DynamicMessage, timeout: Duration? = nil,
+        idempotencyKey: IdempotencyKey? = nil
+    ) async throws -> (
+        output: DynamicMessage, sent: [UInt8], received: [UInt8], transaction: Wasmrpc_V1_TransactionReceipt?, replayed: Bool
+    ) {
         let sent = input.serializedBytes()
-        let response = try await invokeResponse(
+        let (response, replayed) = try await invokeAnswer(
             id, function: function.path,
             parameters: .with {
                 $0.typeURL = Wire.typeURLPrefix + input.descriptor.fullName
                 $0.value = Data(sent)
-            }, timeout: timeout)
+            }, timeout: timeout, idempotencyKey: idempotencyKey)
         let result = response.response.result
         let expected = input.pool[function.output].fullName
         guard result.typeURL.hasSuffix("/" + expected) else {
@@ -228,7 +244,7 @@ public struct WasmRPCClient: Sendable {
         let received = Array(result.value)
         do {
             let output = try DynamicMessage(serializedBytes: received, type: function.output, pool: input.pool)
-            return (output, sent, received, response.hasTransaction ? response.transaction : nil)
+            return (output, sent, received, response.hasTransaction ? response.transaction : nil, replayed)
         } catch {
             throw ClientError(.invalidResponse, "the result is not a valid \(expected): \(error.message)")
         }
@@ -270,9 +286,10 @@ extension WasmRPCClient {
 
     /// Calls an uploaded service's method at its own path (`complex.Calculator/mul`, a leading `/`
     /// allowed) with the request message's bytes, as any gRPC client would; `module` pins one of
-    /// the modules that define the method (default: the most recently added).
+    /// the modules that define the method (default: the most recently added); `idempotencyKey`
+    /// names the call for exactly-once retries.
     public func call(
-        _ path: String, message: [UInt8], module: ModuleID? = nil, timeout: Duration? = nil
+        _ path: String, message: [UInt8], module: ModuleID? = nil, timeout: Duration? = nil, idempotencyKey: IdempotencyKey? = nil
     ) async throws -> NativeResponse {
         guard let parsed = MethodPath(path) else {
             throw ClientError(.invalidArgument, "\"\(path)\" is not a method path (package.Service/method)")
@@ -280,6 +297,7 @@ extension WasmRPCClient {
         let descriptor = GRPCCore.MethodDescriptor(fullyQualifiedService: parsed.service, method: parsed.method)
         var metadata: Metadata = [:]
         if let module { metadata.addString(module.hex, forKey: Wire.moduleIDHeader) }
+        if let idempotencyKey { metadata.addString(idempotencyKey.text, forKey: Wire.idempotencyKeyHeader) }
         var options = CallOptions.defaults
         options.timeout = timeout
         return try await grpc.unary(

@@ -35,6 +35,7 @@ public final class ContentStore: Sendable {
     public var blobs: any BlobStorage { engine.blobs }
     /// Committed state values kept in memory, if this store may keep them (`cachingState`).
     let stateCache: StateCache?
+    let idempotencyPruning = IdempotencyPruning()
 
     /// Where running guests read committed state: the cache in front of the engine's reader, or
     /// the engine's reader.
@@ -105,7 +106,7 @@ public final class ContentStore: Sendable {
             }
             guard !engine.isReadOnly else { throw ContentStoreError(.storage, "\(engine.location) is open read-only") }
             let id = try await blobs.put(wasm)
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = Self.nowMilliseconds()
             return try await engine.transaction { [log] transaction throws(ContentStoreError) in
                 if let existing = try await transaction.module(id) { return (existing, false) }
                 var record = ModuleRecord(
@@ -152,6 +153,9 @@ public final class ContentStore: Sendable {
                 after: token, limit: max(1, min(limit, 1000)), maxBytes: maxBytes, includeDescriptors: includeDescriptors)
         }
     }
+
+    /// The realtime clock, in milliseconds since 1970.
+    static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Runs `body` where the engine's work belongs (`StorageEngine.executor`): one hop there,
     /// none between its steps.

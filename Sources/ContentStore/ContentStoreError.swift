@@ -23,4 +23,7 @@ extension ErrorCode where Layer == ContentStoreError {
     public static let invalidArgument = Self("invalidArgument")
     /// A limit the store enforces would be exceeded (a module's state bytes).
     public static let limitExceeded = Self("limitExceeded")
+    /// A write failed in a way that leaves unknown whether it was committed, and finding out
+    /// failed too.
+    public static let outcomeUnknown = Self("outcomeUnknown")
 }

@@ -18,10 +18,16 @@ public struct PendingTransaction: Sendable {
     public var writes: [StateWrite]
     public var timeNanoseconds: Int64
     public var nonce: [UInt8]
+    /// The client's idempotency key: the transaction commits only if no transaction of the module
+    /// holds the key yet.
+    public var idempotencyKey: IdempotencyKey?
+    /// The server that ran it (`ModuleClaim.owner`): while another server's claim on the module
+    /// is in force, it is a conflict.
+    public var origin: String?
 
     public init(
         module: ModuleID, method: String, input: [UInt8], output: [UInt8], reads: Wasmrpc_V1_ReadSet, writes: [StateWrite],
-        timeNanoseconds: Int64, nonce: [UInt8]
+        timeNanoseconds: Int64, nonce: [UInt8], idempotencyKey: IdempotencyKey? = nil, origin: String? = nil
     ) {
         self.module = module
         self.method = method
@@ -31,6 +37,8 @@ public struct PendingTransaction: Sendable {
         self.writes = writes
         self.timeNanoseconds = timeNanoseconds
         self.nonce = nonce
+        self.idempotencyKey = idempotencyKey
+        self.origin = origin
     }
 
     /// The serialized write set (`wasmrpc.v1.WriteSet`).
@@ -59,6 +67,9 @@ public enum TransactionOutcome: Sendable {
     case conflict(String)
     /// It cannot be committed as it is (say, the module's state would exceed its limit).
     case refused(ContentStoreError)
+    /// Its idempotency key names this transaction already (committed by an earlier call with the
+    /// key): it was not committed.
+    case duplicate(TransactionRecord)
 }
 
 extension ContentStore {
@@ -68,14 +79,37 @@ extension ContentStore {
     /// are conflicts. (Optimistic concurrency: whatever process or replica ran a call, it commits
     /// only if what it read is still so, and the engine's transactions are serializable, so the
     /// log's order is a serial order of the calls.) A module whose state would grow past
-    /// `maxStateBytes` refuses the transaction.
-    public func commit(_ batch: [PendingTransaction], maxStateBytes: Int64) async throws(ContentStoreError) -> [TransactionOutcome] {
+    /// `maxStateBytes` refuses the transaction. A transaction with an idempotency key that a
+    /// transaction of its module recorded within `idempotencyRetention` (or one earlier in the
+    /// batch) is a duplicate of that one, whatever it read; the key of each committed one is
+    /// recorded with it, and keys older than the retention are forgotten now and then. While a
+    /// module is claimed (`ModuleClaim`), its transactions that another server ran are conflicts.
+    public func commit(
+        _ batch: [PendingTransaction], maxStateBytes: Int64, idempotencyRetention: Duration = IdempotencyRecord.defaultRetention
+    ) async throws(ContentStoreError)
+        -> [TransactionOutcome]
+    {
         guard !batch.isEmpty else { return [] }
         // The cached values of what it wrote go before anyone learns of the commit; after a failure,
         // all of the batch's modules' (it may have committed all the same).
         let committed: (outcomes: [TransactionOutcome], written: [ModuleID: [[UInt8]]])
         do {
-            committed = try await commitInTransaction(batch, maxStateBytes: maxStateBytes)
+            let now = Self.nowMilliseconds()
+            let prune = idempotencyPruning.due(at: now)
+            let shared = engine.isShared
+            committed = try await onEngine { () async throws(ContentStoreError) in
+                try await engine.transaction { [log] transaction throws(ContentStoreError) in
+                    var commit = BatchCommit(
+                        transaction, now: now, keysSince: now - idempotencyRetention.milliseconds, maxStateBytes: maxStateBytes,
+                        claims: shared ? try await transaction.claims(of: Set(batch.map(\.module))) : [:])
+                    for pending in batch { try await commit.consider(pending) }
+                    if prune {
+                        let limit = IdempotencyPruning.batch
+                        idempotencyPruning.forgot(try await transaction.forgetIdempotencyKeys(before: commit.keysSince, limit: limit), of: limit)
+                    }
+                    return try await commit.finish(log)
+                }
+            }
         } catch {
             stateCache?.forget(Set(batch.map(\.module)))
             throw error
@@ -84,96 +118,38 @@ extension ContentStore {
         return committed.outcomes
     }
 
-    private func commitInTransaction(_ batch: [PendingTransaction], maxStateBytes: Int64) async throws(ContentStoreError)
-        -> (outcomes: [TransactionOutcome], written: [ModuleID: [[UInt8]]])
+    /// What became of `batch` after `commit` failed with `failure`, which may have come after the
+    /// engine committed it (the database's answer to COMMIT was lost, say): looked up in a write
+    /// transaction of its own, which begins only once the failed one has ended either way. A
+    /// transaction found by its nonce committed (answered against the newest checkpoint); one not
+    /// found did not, and is a conflict, so that its call runs again. Throws `outcomeUnknown`
+    /// when the store cannot be asked either.
+    public func resolve(_ batch: [PendingTransaction], after failure: ContentStoreError) async throws(ContentStoreError)
+        -> [TransactionOutcome]
     {
-        try await onEngine { () async throws(ContentStoreError) in
-            try await engine.transaction { [log] transaction throws(ContentStoreError) in
-                var overlays: [ModuleID: StateOverlay] = [:]
-                var usages: [ModuleID: StateUsage] = [:]
-                var sequences: [ModuleID: Int64] = [:]
-                var accepted: [TransactionRecord] = []
-                // Committed ones are nil until the batch's checkpoint is signed.
-                var outcomes: [TransactionOutcome?] = []
-                let firstLeaf = try await transaction.logSize()
-                for pending in batch {
-                    let module = pending.module
-                    let overlay = overlays[module] ?? [:]
-                    var current: [[UInt8]: [UInt8]?] = [:]
-                    var missing: [[UInt8]] = []
-                    for key in pending.reads.keys.map({ Array($0.key) }) + pending.writes.map(\.key) {
-                        if let written = overlay[key] {
-                            current[key] = .some(written)
-                        } else if current[key] == nil {
-                            current[key] = .some(nil)
-                            missing.append(key)
+        do {
+            return try await onEngine { () async throws(ContentStoreError) in
+                try await engine.transaction { transaction throws(ContentStoreError) in
+                    guard let (size, note) = try await transaction.latestCheckpoint() else {
+                        throw ContentStoreError(.dataLoss, "the log has no checkpoint")
+                    }
+                    var outcomes: [TransactionOutcome] = []
+                    for pending in batch {
+                        if let record = try await transaction.transaction(of: pending.module, nonce: pending.nonce) {
+                            outcomes.append(.committed(record, treeSize: size, checkpoint: note))
+                        } else {
+                            outcomes.append(.conflict("the commit failed (\(failure.message)), and this transaction is not in the ledger"))
                         }
                     }
-                    for (key, value) in zip(missing, try await transaction.stateValues(module, keys: missing)) {
-                        current[key] = .some(value)
-                    }
-                    if let conflict = try await Self.conflict(pending, current: current, overlay: overlay, transaction) {
-                        outcomes.append(.conflict(conflict))
-                        continue
-                    }
-                    let usage: StateUsage
-                    if let known = usages[module] { usage = known } else { usage = try await transaction.stateUsage(module) }
-                    let after = usage.applying(pending.writes, before: pending.writes.map { current[$0.key] ?? nil })
-                    if after.bytes > maxStateBytes, after.bytes > usage.bytes {
-                        outcomes.append(
-                            .refused(
-                                ContentStoreError(
-                                    .limitExceeded,
-                                    "the transaction would grow module \(module)'s state to \(after.bytes) bytes, over the limit of \(maxStateBytes)")))
-                        continue
-                    }
-                    let previous: Int64
-                    if let known = sequences[module] { previous = known } else { previous = try await transaction.lastTransactionSequence(of: module) }
-                    let sequence = previous + 1
-                    let record = TransactionRecord(
-                        module: module, sequence: sequence, method: pending.method, input: pending.input, output: pending.output,
-                        readSet: PendingTransaction.readSet(pending.reads), writeSet: pending.writeSet, timeNanoseconds: pending.timeNanoseconds,
-                        nonce: pending.nonce, leafIndex: firstLeaf + Int64(accepted.count))
-                    overlays[module] = overlay.merging(pending.writes.overlay) { _, later in later }
-                    usages[module] = after
-                    sequences[module] = sequence
-                    accepted.append(record)
-                    outcomes.append(nil)
+                    return outcomes
                 }
-                guard !accepted.isEmpty else { return (outcomes.compactMap { $0 }, [:]) }
-                for (module, overlay) in overlays {
-                    try await transaction.writeState(module, overlay.writes, usage: usages[module] ?? StateUsage())
-                }
-                try await transaction.append(accepted.map(\.logEntry.bytes))
-                try await transaction.insert(accepted)
-                let size = firstLeaf + Int64(accepted.count)
-                let note = try await transaction.signCheckpoint(size: size, log)
-                var committed = accepted.makeIterator()
-                return (
-                    outcomes.map { $0 ?? .committed(committed.next()!, treeSize: size, checkpoint: note) },
-                    overlays.mapValues { Array($0.keys) }
-                )
             }
+        } catch {
+            throw ContentStoreError(
+                .outcomeUnknown,
+                "the store failed during the commit (\(failure.message)) and then could not tell whether it happened (\(error.message)); "
+                    + "the same call with the same idempotency key finds out")
         }
-    }
-
-    /// Why `pending`'s reads no longer hold, or nil if they do. `current` has the value now (or
-    /// nil) of every key it read; range reads are read again through `overlay`.
-    private static func conflict(
-        _ pending: PendingTransaction, current: [[UInt8]: [UInt8]?], overlay: StateOverlay, _ transaction: any StorageTransaction
-    ) async throws(ContentStoreError) -> String? {
-        for read in pending.reads.keys where !read.matches(current[Array(read.key)] ?? nil) {
-            return "key 0x\(Hex.lowercase(read.key.prefix(64))) changed after the call read it"
-        }
-        for range in pending.reads.ranges {
-            let (start, end) = (Array(range.startKey), Array(range.endKey))
-            let now = try await StateView.range(start: start, end: end, limit: Int(range.limit), overlay: overlay) {
-                (limit) async throws(ContentStoreError) in
-                try await transaction.stateRange(pending.module, start: start, end: end, limit: limit)
-            }
-            if !range.matches(now) { return "the range from 0x\(Hex.lowercase(start.prefix(64))) changed after the call read it" }
-        }
-        return nil
     }
 
     /// The SHA-256 of a value as a read set records it; empty for no value.

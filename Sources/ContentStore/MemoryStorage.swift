@@ -17,9 +17,13 @@ public final class MemoryStorage: StorageEngine {
         var transactions: [String: TransactionRecord] = [:]
         /// Each module's transaction ids in sequence order.
         var ledger: [ModuleID: [String]] = [:]
+        var idempotencyKeys: [ModuleID: [IdempotencyKey: (transaction: String, time: Int64)]] = [:]
     }
 
     private let state = Mutex(State())
+    /// Kept apart from `state`, which a transaction replaces when it ends: a claim is not part
+    /// of any transaction.
+    private let claims = MemoryClaims()
     private let writer = TransactionLock()
     private let files = MemoryBlobs()
 
@@ -33,18 +37,51 @@ public final class MemoryStorage: StorageEngine {
     func committed<T>(_ body: (State) -> T) -> T { state.withLock { body($0) } }
     public var isReadOnly: Bool { false }
     public var location: String { "memory" }
+    /// Several runtimes in one process (tests of replicas) may share one.
+    public var isShared: Bool { true }
+
+    public func claim(_ claim: ModuleClaim, for duration: Duration) async throws(ContentStoreError) -> ClaimState {
+        claims.claim(claim, for: duration)
+    }
+
+    public func release(_ claim: ModuleClaim) async throws(ContentStoreError) { claims.release(claim) }
     public var executor: (any TaskExecutor)? { nil }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any StorageTransaction) async throws(ContentStoreError) -> T)
         async throws(ContentStoreError) -> T
     {
         try await writer.withLock { () async throws(ContentStoreError) -> T in
-            let transaction = MemoryTransaction(state: state.withLock { $0 })
+            let transaction = MemoryTransaction(state: state.withLock { $0 }, claims: claims)
             let result = try await body(transaction)
             let written = transaction.state.withLock { $0 }
             state.withLock { $0 = written }
             return result
         }
+    }
+}
+
+/// Module claims in a dictionary, timed by this process's clock.
+final class MemoryClaims: Sendable {
+    private let held = Mutex<[ModuleID: (owner: String, until: Int64)]>([:])
+
+    func claim(_ claim: ModuleClaim, for duration: Duration) -> ClaimState {
+        let now = ContentStore.nowMilliseconds()
+        return held.withLock { held in
+            if let current = held[claim.module], current.owner != claim.owner, current.until > now {
+                return ClaimState(owner: current.owner, remaining: .milliseconds(current.until - now))
+            }
+            held[claim.module] = (claim.owner, now + duration.milliseconds)
+            return ClaimState(owner: claim.owner, remaining: duration)
+        }
+    }
+
+    func release(_ claim: ModuleClaim) {
+        held.withLock { held in if held[claim.module]?.owner == claim.owner { held[claim.module] = nil } }
+    }
+
+    func owners(of modules: Set<ModuleID>) -> [ModuleID: String] {
+        let now = ContentStore.nowMilliseconds()
+        return held.withLock { held in held.filter { modules.contains($0.key) && $0.value.until > now }.mapValues(\.owner) }
     }
 }
 
@@ -96,6 +133,17 @@ struct MemoryAccess: StorageReads {
     func lastTransactionSequence(of module: ModuleID) async throws(ContentStoreError) -> Int64 {
         Int64(state.ledger[module]?.count ?? 0)
     }
+    func transaction(of module: ModuleID, idempotencyKey key: IdempotencyKey, since: Int64) async throws(ContentStoreError)
+        -> TransactionRecord?
+    {
+        state.transaction(of: module, idempotencyKey: key, since: since)
+    }
+    func idempotencyKeys(of module: ModuleID, after key: IdempotencyKey?, limit: Int) async throws(ContentStoreError) -> [IdempotencyRecord] {
+        state.idempotencyKeys(of: module, after: key, limit: limit)
+    }
+    func transaction(of module: ModuleID, nonce: [UInt8]) async throws(ContentStoreError) -> TransactionRecord? {
+        state.transaction(of: module, nonce: nonce)
+    }
 }
 
 /// Committed state, for running guests.
@@ -115,7 +163,12 @@ struct MemoryStateReader: StateReader {
 final class MemoryTransaction: StorageTransaction {
     let state: Mutex<MemoryStorage.State>
 
-    init(state: MemoryStorage.State) { self.state = Mutex(state) }
+    let claims: MemoryClaims
+
+    init(state: MemoryStorage.State, claims: MemoryClaims) {
+        self.state = Mutex(state)
+        self.claims = claims
+    }
 
     func module(_ id: ModuleID) async throws(ContentStoreError) -> ModuleRecord? { state.withLock { $0.module(id) } }
     func modules(after token: Int64?, limit: Int, maxBytes: Int, includeDescriptors: Bool) async throws(ContentStoreError)
@@ -146,6 +199,38 @@ final class MemoryTransaction: StorageTransaction {
     }
     func lastTransactionSequence(of module: ModuleID) async throws(ContentStoreError) -> Int64 {
         state.withLock { Int64($0.ledger[module]?.count ?? 0) }
+    }
+    func transaction(of module: ModuleID, idempotencyKey key: IdempotencyKey, since: Int64) async throws(ContentStoreError)
+        -> TransactionRecord?
+    {
+        state.withLock { $0.transaction(of: module, idempotencyKey: key, since: since) }
+    }
+    func idempotencyKeys(of module: ModuleID, after key: IdempotencyKey?, limit: Int) async throws(ContentStoreError) -> [IdempotencyRecord] {
+        state.withLock { $0.idempotencyKeys(of: module, after: key, limit: limit) }
+    }
+    func transaction(of module: ModuleID, nonce: [UInt8]) async throws(ContentStoreError) -> TransactionRecord? {
+        state.withLock { $0.transaction(of: module, nonce: nonce) }
+    }
+
+    func insert(_ keys: [IdempotencyRecord]) async throws(ContentStoreError) {
+        state.withLock { state in
+            for key in keys { state.idempotencyKeys[key.module, default: [:]][key.key] = (key.transaction, key.timeMilliseconds) }
+        }
+    }
+
+    func claims(of modules: Set<ModuleID>) async throws(ContentStoreError) -> [ModuleID: String] { claims.owners(of: modules) }
+
+    func forgetIdempotencyKeys(before time: Int64, limit: Int) async throws(ContentStoreError) -> Int {
+        state.withLock { state in
+            var forgotten = 0
+            for (module, keys) in state.idempotencyKeys {
+                for (key, recorded) in keys where recorded.time < time && forgotten < limit {
+                    state.idempotencyKeys[module]?[key] = nil
+                    forgotten += 1
+                }
+            }
+            return forgotten
+        }
     }
 
     func writeState(_ owner: ModuleID, _ writes: [StateWrite], usage: StateUsage) async throws(ContentStoreError) {
@@ -248,6 +333,21 @@ extension MemoryStorage.State {
             page.append(record)
         }
         return page
+    }
+
+    func transaction(of module: ModuleID, nonce: [UInt8]) -> TransactionRecord? {
+        (ledger[module] ?? []).lazy.compactMap { transactions[$0] }.first { $0.nonce == nonce }
+    }
+
+    func idempotencyKeys(of module: ModuleID, after key: IdempotencyKey?, limit: Int) -> [IdempotencyRecord] {
+        (idempotencyKeys[module] ?? [:]).filter { entry in key.map { entry.key.text > $0.text } ?? true }
+            .sorted { $0.key.text < $1.key.text }.prefix(limit)
+            .map { IdempotencyRecord(module: module, key: $0.key, transaction: $0.value.transaction, timeMilliseconds: $0.value.time) }
+    }
+
+    func transaction(of module: ModuleID, idempotencyKey key: IdempotencyKey, since: Int64) -> TransactionRecord? {
+        guard let recorded = idempotencyKeys[module]?[key], recorded.time >= since else { return nil }
+        return transactions[recorded.transaction]
     }
 
     var latestCheckpoint: (size: Int64, note: String)? {

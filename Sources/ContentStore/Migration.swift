@@ -16,9 +16,9 @@ extension ContentStore {
     /// proves the copy: the same tree size and root, every blob read back and re-hashed, every
     /// module's state and transactions equal, and `destination`'s audit clean. Module bytes go
     /// first (as an Add stores them), then every row — modules in List order, the log's leaves and
-    /// subtree hashes, its newest checkpoint, state and transactions — in one transaction of the
-    /// destination, so that a copy that fails leaves no rows behind. Older checkpoints are not
-    /// copied: the newest covers every leaf. The destination keeps this store's signed checkpoint,
+    /// subtree hashes, its newest checkpoint, state, transactions and idempotency keys — in one
+    /// transaction of the destination, so that a copy that fails leaves no rows behind. Older
+    /// checkpoints are not copied: the newest covers every leaf. The destination keeps this store's signed checkpoint,
     /// so its servers must sign with this store's key.
     public func copy(to destination: ContentStore) async throws(ContentStoreError) -> CopySummary {
         let source = engine.reads
@@ -102,6 +102,14 @@ extension ContentStore {
                     try await transaction.insert(page)
                     transactions += Int64(page.count)
                     sequence = last.sequence
+                }
+                // Clients' idempotency keys, so that a retry after the move is still answered.
+                var key: IdempotencyKey?
+                while true {
+                    let page = try await source.idempotencyKeys(of: module.id, after: key, limit: 1024)
+                    guard let last = page.last else { break }
+                    try await transaction.insert(page)
+                    key = last.key
                 }
             }
             return (entries, transactions)

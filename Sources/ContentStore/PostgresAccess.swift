@@ -322,7 +322,7 @@ struct PostgresAccess: StorageTransaction {
         }
     }
 
-    private func transactionRecord(_ row: PostgresRandomAccessRow) throws(ContentStoreError) -> TransactionRecord {
+    func transactionRecord(_ row: PostgresRandomAccessRow) throws(ContentStoreError) -> TransactionRecord {
         let hex = try column("module", of: row, as: String.self)
         guard let module = ModuleID(hex: hex) else {
             throw ContentStoreError(.dataLoss, "the ledger holds the malformed module id \"\(hex)\"")

@@ -72,7 +72,21 @@ public final class PostgresStorage: StorageEngine {
                     time bigint NOT NULL, nonce bytea NOT NULL, leaf_index bigint NOT NULL, UNIQUE (module, sequence))
                 """,
             ]
-        )
+        ),
+        (
+            // Clients' idempotency keys, module claims, and transactions found by nonce.
+            2, "exactly-once",
+            [
+                """
+                CREATE TABLE idempotency_key (
+                    module text NOT NULL, key text NOT NULL, transaction_id text NOT NULL, time bigint NOT NULL,
+                    PRIMARY KEY (module, key))
+                """,
+                "CREATE INDEX idempotency_key_time ON idempotency_key (time)",
+                "CREATE TABLE module_claim (module text PRIMARY KEY, owner text NOT NULL, until bigint NOT NULL)",
+                "CREATE INDEX ledger_transaction_nonce ON ledger_transaction (nonce)",
+            ]
+        ),
     ]
 
     private init(location: PostgresLocation, readOnly: Bool, logger: Logger) {
@@ -181,32 +195,72 @@ public final class PostgresStorage: StorageEngine {
         }
     }
 
+    /// Other servers may share the database.
+    public var isShared: Bool { true }
+
+    /// One statement, outside write transactions (it needs no lock: a claim only decides which
+    /// transactions commit, and they read it under the write lock).
+    public func claim(_ claim: ModuleClaim, for duration: Duration) async throws(ContentStoreError) -> ClaimState {
+        let now = PostgresAccess.databaseNow
+        let access = PostgresAccess(storage: self, connection: nil)
+        let rows = try await access.rows("claim module \(claim.module)") {
+            """
+            INSERT INTO module_claim AS held (module, owner, until)
+            VALUES (\(claim.module.hex), \(claim.owner), \(unescaped: now) + \(max(1, duration.milliseconds)))
+            ON CONFLICT (module) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until
+            WHERE held.owner = EXCLUDED.owner OR held.until <= \(unescaped: now) OR held.until > \(unescaped: now) + \(ModuleClaim.longest.milliseconds)
+            RETURNING owner, until - \(unescaped: now) AS remaining
+            """
+        }
+        if let row = rows.first { return try Self.claimState(access, row) }
+        // Another owner's claim is in force.
+        let held = try await access.rows("read the claim on module \(claim.module)") {
+            "SELECT owner, until - \(unescaped: now) AS remaining FROM module_claim WHERE module = \(claim.module.hex)"
+        }
+        guard let row = held.first else { return ClaimState(owner: "", remaining: .zero) }
+        return try Self.claimState(access, row)
+    }
+
+    private static func claimState(_ access: PostgresAccess, _ row: PostgresRow) throws(ContentStoreError) -> ClaimState {
+        let columns = access.columns(row)
+        let remaining = try access.column("remaining", of: columns, as: Int64.self)
+        return ClaimState(owner: try access.column("owner", of: columns, as: String.self), remaining: .milliseconds(max(0, remaining)))
+    }
+
+    public func release(_ claim: ModuleClaim) async throws(ContentStoreError) {
+        _ = try await PostgresAccess(storage: self, connection: nil).rows("release the claim on module \(claim.module)") {
+            "DELETE FROM module_claim WHERE module = \(claim.module.hex) AND owner = \(claim.owner)"
+        }
+    }
+
     /// How long an operation waits for a connection from the pool (the database is down, or every
     /// connection is busy) before it fails with `storage`, which a caller sees as UNAVAILABLE.
     public static let leaseTimeout: Duration = .seconds(5)
 
     /// Runs `body` on a connection of the pool, failing if none is had within `leaseTimeout`;
-    /// once it has one, `body` runs to its end.
+    /// once it has one, `body` runs to its end. Exactly one of the two happens: a connection
+    /// that comes after the failure was reported is handed back unused, so a write reported as
+    /// failed never runs later.
     func withConnection<T: Sendable>(
         _ what: String, _ body: @Sendable (PostgresConnection) async throws -> T
     ) async throws(ContentStoreError) -> T {
-        let leased = Flag()
+        let lease = Lease()
         do {
             return try await withoutActuallyEscaping(body) { body in
                 try await withThrowingTaskGroup(of: T?.self) { group in
                     group.addTask { [client] in
                         try await client.withConnection { connection in
-                            leased.set()
+                            guard lease.begin() else { throw CancellationError() }
                             return try await body(connection)
                         }
                     }
                     group.addTask {
-                        try await Task.sleep(for: Self.leaseTimeout)
-                        guard leased.isSet else {
-                            let seconds = Self.leaseTimeout.components.seconds
-                            throw ContentStoreError(.storage, "no connection to the database within \(seconds) s")
-                        }
-                        return nil
+                        // A cancelled caller needs no timer: the pool gives up the lease request
+                        // with its task (postgres-nio cancels a waiting lease).
+                        try? await Task.sleep(for: Self.leaseTimeout)
+                        guard !Task.isCancelled, lease.expire() else { return nil }
+                        let seconds = Self.leaseTimeout.components.seconds
+                        throw ContentStoreError(.storage, "no connection to the database within \(seconds) s")
                     }
                     while let result = try await group.next() {
                         if let result {
@@ -273,7 +327,7 @@ public final class PostgresStorage: StorageEngine {
                         PostgresQuery(unsafeSQL: statement)
                     }
                 }
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let now = ContentStore.nowMilliseconds()
                 try await run("record migration \(migration.version)", on: connection) {
                     "INSERT INTO wasmrpc_migration (version, name, applied) VALUES (\(migration.version), \(migration.name), \(now))"
                 }
@@ -322,95 +376,6 @@ public final class PostgresStorage: StorageEngine {
         }
         if let underlying = error.underlying { return "\(error.code): \(underlying)" }
         return "\(error.code)"
-    }
-}
-
-/// A flag that tasks share.
-final class Flag: Sendable {
-    private let value = Mutex(false)
-    var isSet: Bool { value.withLock { $0 } }
-    func set() { value.withLock { $0 = true } }
-    func clear() { value.withLock { $0 = false } }
-}
-
-/// A value that tasks share.
-final class Box<T: Sendable>: Sendable {
-    private let storage: Mutex<T>
-    init(_ value: T) { storage = Mutex(value) }
-    var value: T {
-        get { storage.withLock { $0 } }
-        set { storage.withLock { $0 = newValue } }
-    }
-}
-
-/// Where a PostgreSQL database is: parsed from a `postgres://` URL.
-struct PostgresLocation: Sendable, CustomStringConvertible {
-    enum TLSMode: String, Sendable { case disable, prefer, require }
-
-    var host: String
-    var port: Int
-    var user: String
-    var password: String?
-    var database: String
-    var tls: TLSMode
-
-    init(url: String) throws(ContentStoreError) {
-        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") else {
-            throw ContentStoreError(.invalidArgument, "\"\(Self.redacted(url))\" is not a postgres://USER@HOST:PORT/DATABASE URL")
-        }
-        guard let host = components.host, !host.isEmpty else { throw ContentStoreError(.invalidArgument, "the database URL names no host") }
-        guard let user = components.user, !user.isEmpty else { throw ContentStoreError(.invalidArgument, "the database URL names no user") }
-        let database = String(components.path.drop(while: { $0 == "/" }))
-        guard !database.isEmpty else { throw ContentStoreError(.invalidArgument, "the database URL names no database") }
-        self.host = host
-        port = components.port ?? 5432
-        self.user = user.removingPercentEncoding ?? user
-        password = components.password.map { $0.removingPercentEncoding ?? $0 }
-        self.database = database.removingPercentEncoding ?? database
-        tls = .prefer
-        for item in components.queryItems ?? [] {
-            switch item.name {
-            case "sslmode":
-                guard let mode = item.value.flatMap(TLSMode.init(rawValue:)) else {
-                    throw ContentStoreError(.invalidArgument, "sslmode must be disable, prefer or require, not \"\(item.value ?? "")\"")
-                }
-                tls = mode
-            default:
-                throw ContentStoreError(.invalidArgument, "the database URL's parameter \"\(item.name)\" is not supported (only sslmode is)")
-            }
-        }
-    }
-
-    /// The URL without its password.
-    var description: String {
-        "postgres://\(user)@\(host.contains(":") ? "[\(host)]" : host):\(port)/\(database)" + (tls == .prefer ? "" : "?sslmode=\(tls)")
-    }
-
-    var clientTLS: PostgresClient.Configuration.TLS {
-        switch tls {
-        case .disable: .disable
-        case .prefer: .prefer(.makeClientConfiguration())
-        case .require: .require(.makeClientConfiguration())
-        }
-    }
-
-    func connectionTLS() throws(ContentStoreError) -> PostgresConnection.Configuration.TLS {
-        do {
-            switch tls {
-            case .disable: return .disable
-            case .prefer: return .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            case .require: return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            }
-        } catch {
-            throw ContentStoreError(.storage, "cannot set up TLS for \(description): \(error)")
-        }
-    }
-
-    /// `url` with any password replaced by `***`, for messages.
-    static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? "the database URL"
     }
 }
 

@@ -36,6 +36,29 @@ public protocol StorageEngine: Sendable {
     /// `storage` without running `body`.
     func transaction<T: Sendable>(_ body: @Sendable (any StorageTransaction) async throws(ContentStoreError) -> T)
         async throws(ContentStoreError) -> T
+    /// Whether other servers (or runtimes) may write the same store at once: then their
+    /// transactions of one module can conflict with each other, and module claims are kept.
+    var isShared: Bool { get }
+    /// Claims `claim.module` for `claim.owner` for `duration` unless another owner's claim is in
+    /// force, in one atomic step outside write transactions (`ModuleClaim`); answers the claim in
+    /// force afterwards. Claims are timed by the engine's clock: the database server's for a
+    /// shared database, so that servers whose clocks differ agree on when one ends.
+    func claim(_ claim: ModuleClaim, for duration: Duration) async throws(ContentStoreError) -> ClaimState
+    /// Ends `claim` if its owner still holds it.
+    func release(_ claim: ModuleClaim) async throws(ContentStoreError)
+}
+
+extension StorageEngine {
+    /// An engine one server writes alone keeps no claims.
+    public var isShared: Bool { false }
+    public func claim(_ claim: ModuleClaim, for duration: Duration) async throws(ContentStoreError) -> ClaimState {
+        ClaimState(owner: claim.owner, remaining: duration)
+    }
+    public func release(_ claim: ModuleClaim) async throws(ContentStoreError) {}
+}
+
+extension StorageTransaction {
+    public func claims(of modules: Set<ModuleID>) async throws(ContentStoreError) -> [ModuleID: String] { [:] }
 }
 
 /// Reads of the module index and the log's tables.
@@ -73,6 +96,16 @@ public protocol StorageReads: Sendable {
         -> [TransactionRecord]
     /// The sequence number of the module's last transaction (0: none yet).
     func lastTransactionSequence(of module: ModuleID) async throws(ContentStoreError) -> Int64
+    /// The transaction of `module` recorded with idempotency key `key` at `since` (milliseconds
+    /// since 1970) or later, or nil (`IdempotencyRecord`).
+    func transaction(of module: ModuleID, idempotencyKey key: IdempotencyKey, since: Int64) async throws(ContentStoreError)
+        -> TransactionRecord?
+    /// The transaction of `module` that ran with `nonce` (16 random bytes drawn per attempt, so
+    /// they name one), or nil.
+    func transaction(of module: ModuleID, nonce: [UInt8]) async throws(ContentStoreError) -> TransactionRecord?
+    /// The idempotency keys recorded for `module`, in key order after `key` (nil: from the first),
+    /// at most `limit`.
+    func idempotencyKeys(of module: ModuleID, after key: IdempotencyKey?, limit: Int) async throws(ContentStoreError) -> [IdempotencyRecord]
 }
 
 /// The writes of one transaction (`StorageEngine.transaction`). The log's arithmetic is the
@@ -92,6 +125,15 @@ public protocol StorageTransaction: StorageReads {
     func writeState(_ owner: ModuleID, _ writes: [StateWrite], usage: StateUsage) async throws(ContentStoreError)
     /// Stores transactions; a module's sequence number or an id already stored fails.
     func insert(_ transactions: [TransactionRecord]) async throws(ContentStoreError)
+    /// Stores idempotency keys, each replacing the record of the same module and key if there is
+    /// one (an expired one: `ContentStore.commit` looks first).
+    func insert(_ keys: [IdempotencyRecord]) async throws(ContentStoreError)
+    /// Forgets at most `limit` of the idempotency keys recorded before `time` (milliseconds since
+    /// 1970); answers how many it forgot.
+    func forgetIdempotencyKeys(before time: Int64, limit: Int) async throws(ContentStoreError) -> Int
+    /// The owners of the module claims on `modules` in force now (`ModuleClaim`); none on an
+    /// engine that is not shared.
+    func claims(of modules: Set<ModuleID>) async throws(ContentStoreError) -> [ModuleID: String]
 }
 
 /// Module bytes by id (the SHA-256 of the bytes). Every read re-hashes what it returns.

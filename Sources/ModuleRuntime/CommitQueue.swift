@@ -96,10 +96,17 @@ final class CommitQueue: Sendable {
             guard !batch.isEmpty else { return }
             let results: [Result<TransactionOutcome, any Error>]
             do {
-                let outcomes = try await store.commit(batch.map(\.transaction), maxStateBytes: limits.maxStateBytes)
+                let outcomes = try await store.commit(
+                    batch.map(\.transaction), maxStateBytes: limits.maxStateBytes, idempotencyRetention: limits.idempotencyRetention)
                 results = outcomes.map { .success($0) }
+                FailPoint.committed()
             } catch {
-                results = Array(repeating: .failure(error), count: batch.count)
+                // The batch may have committed all the same: answer what the store has.
+                do {
+                    results = try await store.resolve(batch.map(\.transaction), after: error).map { .success($0) }
+                } catch {
+                    results = Array(repeating: .failure(error), count: batch.count)
+                }
             }
             state.withLock { state in
                 for ticket in batch {

@@ -1,5 +1,6 @@
 import ContentStore
 import DynamicProto
+import Foundation
 import Logging
 import NIOPosix
 import SwiftProtobuf
@@ -28,6 +29,9 @@ public struct Invocation: Sendable {
     public internal(set) var ranInline = false
     /// The transaction that recorded the call's state changes; nil if it changed nothing.
     public internal(set) var transaction: CommittedTransaction?
+    /// Whether this is the answer of an earlier call with the same idempotency key (this call did
+    /// not run): `output` and `transaction` are that call's.
+    public internal(set) var replayed = false
     /// A query whose reads did not hold to its end: it runs again.
     var readsChanged = false
 }
@@ -43,7 +47,9 @@ public struct ReadyFunction: Sendable {
 /// A committed transaction and its leaf's receipt.
 public struct CommittedTransaction: Sendable {
     public let record: TransactionRecord
-    public let receipt: LogReceipt
+    /// Nil only when the store committed the transaction but then failed to read its inclusion
+    /// proof; `ContentStore.receipt(for:)` (State.GetTransaction) reads it later.
+    public let receipt: LogReceipt?
 }
 
 /// Adds, loads and runs modules on top of the content store: validates modules and descriptors
@@ -57,7 +63,12 @@ public final class ModuleRuntime: Sendable {
     let scheduler: CallScheduler
     private let interfaces: ModuleCache<ModuleInterface>
     let commits: CommitQueue
-    private let logger: Logger
+    /// Names this runtime among the servers that share its store: the origin of its transactions
+    /// and the owner of its module claims (`ModuleClaim`).
+    let replica = UUID().uuidString
+    /// What this runtime knows of module claims on a shared store.
+    let claims = ClaimBook()
+    let logger: Logger
 
     /// A runtime on `store`. Its guests reach the host capabilities of `router` and, under binding
     /// `wasmrpc`, namespace `state`, their module's world state (`StateCapability`).
@@ -234,10 +245,12 @@ public final class ModuleRuntime: Sendable {
 
     /// Runs `function` of module `id` with `parameters` (protobuf bytes of the input type, named by
     /// `typeURL` or an empty URL). The guest gets what is left until `deadline`, capped by the
-    /// configured timeout. Input and output are validated against the descriptor.
+    /// configured timeout. Input and output are validated against the descriptor. A transaction
+    /// with `idempotencyKey` runs at most once: a call whose module recorded the key answers that
+    /// transaction (docs/CHAINCODE.md, "Exactly-once calls"); other calls ignore the key.
     public func invoke(
         module id: ModuleID, function name: String, typeURL: String, parameters: [UInt8],
-        deadline: ContinuousClock.Instant? = nil
+        deadline: ContinuousClock.Instant? = nil, idempotencyKey: IdempotencyKey? = nil
     ) async throws -> Invocation {
         try await wrappingErrors {
             let module = try await load(id)
@@ -253,7 +266,7 @@ public final class ModuleRuntime: Sendable {
                     loader.markUsesState(module)
                 }
             }
-            return try await transaction(module, function, parameters: parameters, deadline: deadline)
+            return try await transaction(module, function, parameters: parameters, deadline: deadline, idempotencyKey: idempotencyKey)
         }
     }
 

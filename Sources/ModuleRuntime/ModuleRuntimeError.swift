@@ -59,6 +59,7 @@ public struct ModuleRuntimeError: LayerError {
         case .dataLoss: .dataLoss
         case .invalidArgument: .invalidArgument
         case .limitExceeded: .limitExceeded
+        case .outcomeUnknown: .outcomeUnknown
         // The disk or database failed: worth retrying elsewhere, not our bug.
         default: .unavailable
         }
@@ -97,4 +98,9 @@ extension ErrorCode where Layer == ModuleRuntimeError {
     /// A transaction kept conflicting with others (what it read kept changing before it could
     /// commit); trying again later may succeed.
     public static let conflict = Self("conflict")
+    /// The call's idempotency key names a transaction of another method or request.
+    public static let idempotencyKeyReused = Self("idempotencyKeyReused")
+    /// The store failed while committing the call's transaction, and could not tell afterwards
+    /// whether the commit happened: the same call with its idempotency key finds out.
+    public static let outcomeUnknown = Self("outcomeUnknown")
 }

@@ -15,9 +15,13 @@ public struct StateLimits: Sendable {
     public var maxWritesPerTransaction = 1_000
     /// State one module may hold: keys and values, in bytes.
     public var maxStateBytes: Int64 = 64 << 20
-    /// Times a call is run again because what it read changed before it could commit (the
-    /// deadline bounds it too); then it fails as ABORTED.
-    public var maxAttempts = 32
+    /// How long a transaction keeps running again because what it read changed before it could
+    /// commit (its deadline may end it sooner), waiting a jittered back-off between attempts; then
+    /// it fails as ABORTED, having committed nothing.
+    public var conflictRetry: Duration = .seconds(10)
+    /// How long a transaction's idempotency key is honoured: a retry with the key within it
+    /// answers the transaction instead of running again. Older keys are forgotten.
+    public var idempotencyRetention = IdempotencyRecord.defaultRetention
     /// Transactions committed together at most (one storage transaction, one checkpoint).
     public var maxBatch = 256
 

@@ -24,9 +24,11 @@ import Glibc
 /// own writes. When the guest succeeds, its writes are handed to the commit queue (before the next
 /// transaction of the module starts), and the call waits for the commit: committed, it answers
 /// with its receipt; if something it read changed first (another replica's transaction, or one of
-/// ours that failed to commit), it runs again, up to `StateLimits.maxAttempts` times or its
-/// deadline. A transaction that wrote nothing records nothing; if it read writes still waiting
-/// for commit, it waits for them to commit first.
+/// ours that failed to commit), it runs again after a jittered back-off, until its deadline or
+/// `StateLimits.conflictRetry`. A transaction that wrote nothing records nothing; if it read
+/// writes still waiting for commit, it waits for them to commit first. A call with an idempotency
+/// key whose module recorded the key already answers that transaction's output and receipt
+/// without running.
 extension ModuleRuntime {
     func query(_ module: LoadedModule, _ function: MethodDescriptor, parameters: [UInt8], deadline: ContinuousClock.Instant?)
         async throws -> Invocation
@@ -86,68 +88,9 @@ extension ModuleRuntime {
         }
     }
 
-    func transaction(_ module: LoadedModule, _ function: MethodDescriptor, parameters: [UInt8], deadline: ContinuousClock.Instant?)
-        async throws -> Invocation
-    {
-        let id = module.record.id
-        let limits = configuration.state
-        let maxWait = configuration.maxWait
-        var lastConflict = ""
-        for _ in 0..<max(1, limits.maxAttempts) {
-            let waitUntil = min(deadline ?? .now + maxWait, .now + maxWait)
-            try await module.writerGate.enter(until: waitUntil) {
-                if let deadline, deadline <= waitUntil {
-                    return ModuleRuntimeError(.deadlineExceeded, "the deadline passed while the call waited for the module's earlier transactions")
-                }
-                return ModuleRuntimeError(.overloaded, "the module's earlier transactions kept this one waiting for \(maxWait)")
-            }
-            var holdsGate = true
-            defer { if holdsGate { module.writerGate.leave() } }
-            let (pending, lastPending) = commits.pending(of: id)
-            let (invocation, access, time, nonce) = try await execute(module, function, parameters: parameters, pending: pending, deadline: deadline)
-            let writes = access.writeList
-            if writes.isEmpty {
-                module.writerGate.leave()
-                holdsGate = false
-                // It read writes that are not committed yet: answer only once they are.
-                if access.didRead, !pending.isEmpty, let lastPending {
-                    if case .success(.committed) = await lastPending.outcome() {} else {
-                        lastConflict = "a transaction whose writes it read did not commit"
-                        continue
-                    }
-                }
-                return invocation
-            }
-            let ticket = commits.submit(
-                PendingTransaction(
-                    module: id, method: function.methodPath.description, input: parameters, output: invocation.output, reads: access.reads,
-                    writes: writes, timeNanoseconds: time, nonce: nonce))
-            module.writerGate.leave()
-            holdsGate = false
-            switch await ticket.outcome() {
-            case .success(.committed(let record, let treeSize, let checkpoint)):
-                var committed = invocation
-                let receipt = try await store.receipt(for: record, treeSize: treeSize, checkpoint: checkpoint)
-                committed.transaction = CommittedTransaction(record: record, receipt: receipt)
-                return committed
-            case .success(.conflict(let reason)):
-                lastConflict = reason
-                if let deadline, deadline <= .now {
-                    throw ModuleRuntimeError(.deadlineExceeded, "the deadline passed while the transaction ran again after a conflict (\(reason))")
-                }
-            case .success(.refused(let error)):
-                throw ModuleRuntimeError.wrapping(error)
-            case .failure(let error):
-                throw error
-            }
-        }
-        throw ModuleRuntimeError(
-            .conflict, "\(function.path) conflicted with other transactions \(limits.maxAttempts) times (last: \(lastConflict)); try again")
-    }
-
     /// Runs one attempt of a transaction on a worker, on a new instance: returns the guest's
     /// checked answer, what it read and wrote, and the time and nonce it ran with.
-    private func execute(
+    func execute(
         _ module: LoadedModule, _ function: MethodDescriptor, parameters: [UInt8], pending: StateOverlay, deadline: ContinuousClock.Instant?
     ) async throws -> (Invocation, StateAccess, Int64, [UInt8]) {
         let reader = store.stateReader

@@ -117,7 +117,9 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             return nil
         }
+        // A malformed idempotency key is refused by the API's route.
         guard (try? api.policy.check(method: grpcMethod, authorization: head.headerFields[.authorization])) != nil,
+            head.headerFields[JSONAPI.idempotencyKeyHeader].map({ IdempotencyKey($0) != nil }) ?? true,
             let ready = api.runtime.readyFunction(function, of: id), !ready.function.clientStreaming
         else { return nil }
         return Call(

@@ -15,8 +15,9 @@ struct InvokerService: Wasmrpc_V1_Invoker.ServiceProtocol {
         request: ServerRequest<Wasmrpc_V1_InvokeRequest>, context: ServerContext
     ) async throws -> ServerResponse<Wasmrpc_V1_InvokeResponse> {
         let deadline = Self.deadline(of: request.metadata)
-        let response = try await mappingErrors { try await run(request.message, deadline: deadline) }
-        return ServerResponse(message: response)
+        let key = try IdempotencyKey.fromHeader(values: request.metadata[stringValues: Wire.idempotencyKeyHeader])
+        let invocation = try await mappingErrors { try await run(request.message, deadline: deadline, idempotencyKey: key) }
+        return ServerResponse(message: Self.response(invocation), metadata: invocation.replayed ? [Wire.replayedHeader: "true"] : [:])
     }
 
     /// Answers each request in order on one stream; the first failure ends the stream with its
@@ -25,10 +26,13 @@ struct InvokerService: Wasmrpc_V1_Invoker.ServiceProtocol {
         request: StreamingServerRequest<Wasmrpc_V1_InvokeRequest>, context: ServerContext
     ) async throws -> StreamingServerResponse<Wasmrpc_V1_InvokeResponse> {
         let deadline = Self.deadline(of: request.metadata)
+        guard request.metadata[stringValues: Wire.idempotencyKeyHeader].first(where: { _ in true }) == nil else {
+            throw IdempotencyKey.refusedOnStreams
+        }
         return StreamingServerResponse { writer in
             try await mappingErrors {
                 for try await message in request.messages {
-                    try await writer.write(try await run(message, deadline: deadline))
+                    try await writer.write(Self.response(try await run(message, deadline: deadline)))
                 }
             }
             return [:]
@@ -36,19 +40,22 @@ struct InvokerService: Wasmrpc_V1_Invoker.ServiceProtocol {
     }
 
     /// One call, counted in the invocation metrics.
-    private func run(_ request: Wasmrpc_V1_InvokeRequest, deadline: ContinuousClock.Instant?) async throws -> Wasmrpc_V1_InvokeResponse {
+    private func run(
+        _ request: Wasmrpc_V1_InvokeRequest, deadline: ContinuousClock.Instant?, idempotencyKey: IdempotencyKey? = nil
+    ) async throws -> Invocation {
         let started = ContinuousClock.now
         let call = try Call(request)
         let invocation: Invocation
         do {
             invocation = try await runtime.invoke(
-                module: call.module, function: call.function, typeURL: call.typeURL, parameters: call.parameters, deadline: deadline)
+                module: call.module, function: call.function, typeURL: call.typeURL, parameters: call.parameters, deadline: deadline,
+                idempotencyKey: idempotencyKey)
         } catch {
             Self.count(call, .failure(error), started: started, runtime: runtime, metrics: metrics)
             throw error
         }
         Self.count(call, .success(invocation), started: started, runtime: runtime, metrics: metrics)
-        return Self.response(invocation)
+        return invocation
     }
 
     /// What an `InvokeRequest` asks to run.

@@ -39,6 +39,8 @@ struct JSONAPI: Sendable {
     static let transactionSequenceHeader = HTTPField.Name("wasmrpc-transaction-sequence")!
     static let moduleIDHeader = HTTPField.Name(Wire.moduleIDHeader)!
     static let requestIDHeader = HTTPField.Name(CallLog.requestIDHeader)!
+    static let idempotencyKeyHeader = HTTPField.Name(Wire.idempotencyKeyHeader)!
+    static let replayedHeader = HTTPField.Name(Wire.replayedHeader)!
 
     /// A route: its method and template (the metrics label), and the gRPC method whose access rule it follows.
     private struct Route {
@@ -200,6 +202,11 @@ struct JSONAPI: Sendable {
             } catch let error as BodyTooLarge {
                 failure = error.error
                 response = Self.error(error.error, status: 413)
+            } catch let error as AnswerAfterCommit {
+                failure = error.error
+                response = Self.error(error.error)
+                response.headers[Self.transactionHeader] = error.transaction.id
+                response.headers[Self.transactionSequenceHeader] = String(error.transaction.sequence)
             } catch {
                 let mapped = StatusMapping.rpcError(for: error)
                 failure = mapped
@@ -300,6 +307,7 @@ struct JSONAPI: Sendable {
     private func call(_ id: ModuleID, function name: String, _ request: Request) async throws -> Response {
         var request = request
         let started = ContinuousClock.now
+        let key = try IdempotencyKey.fromHeader(request.headers[Self.idempotencyKeyHeader])
         let body = try await Self.collect(&request, upTo: maxCallBodyBytes)
         let invocation: Invocation
         let interface: ModuleInterface
@@ -311,14 +319,26 @@ struct JSONAPI: Sendable {
             if let ready, let now = try runtime.invokeNow(ready, typeURL: "", parameters: input, deadline: nil) {
                 invocation = now
             } else {
-                invocation = try await runtime.invoke(module: id, function: name, typeURL: "", parameters: input)
+                invocation = try await runtime.invoke(module: id, function: name, typeURL: "", parameters: input, idempotencyKey: key)
             }
         } catch {
             InvokerService.count(module: id, function: name, .failure(error), started: started, runtime: runtime, metrics: callLog.metrics)
             throw error
         }
         InvokerService.count(module: id, function: name, .success(invocation), started: started, runtime: runtime, metrics: callLog.metrics)
-        let (headers, output) = try Self.answer(invocation, in: interface)
+        let headers: HTTPFields
+        let output: ByteBuffer
+        do {
+            (headers, output) = try Self.answer(invocation, in: interface)
+        } catch {
+            guard let transaction = invocation.transaction?.record else { throw error }
+            // Committed: the error answer must say so.
+            throw AnswerAfterCommit(
+                error: RPCError(
+                    code: .internalError,
+                    message: "transaction \(transaction.id) committed, but its output cannot be written as proto3 JSON: \(error)"),
+                transaction: transaction)
+        }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: output))
     }
 
@@ -343,6 +363,7 @@ struct JSONAPI: Sendable {
             headers[Self.transactionHeader] = transaction.record.id
             headers[Self.transactionSequenceHeader] = String(transaction.record.sequence)
         }
+        if invocation.replayed { headers[Self.replayedHeader] = "true" }
         return (headers, ByteBuffer(string: try output.jsonString()))
     }
 
@@ -366,6 +387,13 @@ struct JSONAPI: Sendable {
     /// A body over the limit: RESOURCE_EXHAUSTED, as gRPC says it, with HTTP's own status 413.
     private struct BodyTooLarge: Error {
         let error: RPCError
+    }
+
+    /// A call whose transaction committed but whose answer cannot be made: its error answer names
+    /// the transaction.
+    private struct AnswerAfterCommit: Error {
+        let error: RPCError
+        let transaction: TransactionRecord
     }
 
     static func parameter(_ name: String, _ context: BasicRequestContext) throws(RPCError) -> String {

@@ -67,7 +67,7 @@ extension Wasmrpc_V1_TransactionReceipt {
         self.init()
         id = transaction.record.id
         sequence = UInt64(transaction.record.sequence)
-        receipt = Wasmrpc_V1_LogReceipt(transaction.receipt)
+        if let receipt = transaction.receipt { self.receipt = Wasmrpc_V1_LogReceipt(receipt) }
     }
 }
 

@@ -116,11 +116,14 @@ struct NativeRoutes: Sendable {
         var headersSent = false
         /// The transaction of a unary (or server-streaming) call that changed state.
         var transaction: String?
+        /// Whether the answer is an earlier call's, with the same idempotency key.
+        var replayed = false
 
         var headers: Metadata {
             var headers: Metadata = [CallLog.requestIDHeader: "\(requestID)"]
             if let module { headers.addString("\(module)", forKey: Wire.moduleIDHeader) }
             if let transaction { headers.addString(transaction, forKey: Wire.transactionHeader) }
+            if replayed { headers.addString("true", forKey: Wire.replayedHeader) }
             return headers
         }
     }
@@ -142,19 +145,22 @@ struct NativeRoutes: Sendable {
         call.requestID = CallLog.requestID(from: metadata)
         try policy.check(method: call.path, authorization: metadata[stringValues: "authorization"].first(where: { _ in true }))
         let deadline = InvokerService.deadline(of: metadata)
+        let key = try IdempotencyKey.fromHeader(values: metadata[stringValues: Wire.idempotencyKeyHeader])
         let id = try provider(of: call.path, pinned: metadata[stringValues: Wire.moduleIDHeader].first(where: { _ in true }))
         call.module = id
         let function = try await runtime.function(call.path, of: id)
         try ModuleInterface.checkCallable(function)
         guard function.clientStreaming, function.serverStreaming else {
             let request = try await Self.onlyMessage(&parts, path: call.path)
-            let invocation = try await invoke(id, call.path, request, deadline: deadline)
+            let invocation = try await invoke(id, call.path, request, deadline: deadline, idempotencyKey: key)
             call.transaction = invocation.transaction?.record.id
+            call.replayed = invocation.replayed
             try await stream.outbound.write(.metadata(call.headers))
             call.headersSent = true
             try await stream.outbound.write(.message(Bytes(invocation.output)))
             return
         }
+        guard key == nil else { throw IdempotencyKey.refusedOnStreams }
         try await stream.outbound.write(.metadata(call.headers))
         call.headersSent = true
         while let part = try await parts.next(isolation: nil) {
@@ -166,12 +172,13 @@ struct NativeRoutes: Sendable {
 
     /// One waPC call, counted in the invocation metrics.
     private func invoke(
-        _ id: ModuleID, _ path: String, _ request: [UInt8], deadline: ContinuousClock.Instant?
+        _ id: ModuleID, _ path: String, _ request: [UInt8], deadline: ContinuousClock.Instant?, idempotencyKey: IdempotencyKey? = nil
     ) async throws -> Invocation {
         let started = ContinuousClock.now
         do {
             let invocation = try await untilCancelled {
-                try await runtime.invoke(module: id, function: path, typeURL: "", parameters: request, deadline: deadline)
+                try await runtime.invoke(
+                    module: id, function: path, typeURL: "", parameters: request, deadline: deadline, idempotencyKey: idempotencyKey)
             }
             count(id, path, .success(invocation), started: started)
             return invocation

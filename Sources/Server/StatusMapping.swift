@@ -49,6 +49,9 @@ enum StatusMapping {
         case .limitExceeded: .resourceExhausted
         case .dataLoss: .dataLoss
         case .conflict: .aborted
+        case .idempotencyKeyReused: .failedPrecondition
+        // The one server error after which the call may have committed.
+        case .outcomeUnknown: .unknown
         default: .internalError
         }
     }

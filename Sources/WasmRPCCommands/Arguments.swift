@@ -1,13 +1,13 @@
 import ArgumentParser
 
-/// A duration on the command line: `200ms`, `1s`, `1.5s`, `2m`, `500us`.
+/// A duration on the command line: `200ms`, `1s`, `1.5s`, `2m`, `24h`, `500us`.
 struct DurationArgument: ExpressibleByArgument, Sendable {
     let duration: Duration
     let defaultValueDescription: String
 
     init?(argument: String) {
         defaultValueDescription = argument
-        let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("s", 1), ("m", 60)]
+        let units: [(String, Double)] = [("ms", 1e-3), ("us", 1e-6), ("µs", 1e-6), ("ns", 1e-9), ("s", 1), ("m", 60), ("h", 3600)]
         for (suffix, scale) in units where argument.hasSuffix(suffix) {
             guard let value = Double(argument.dropLast(suffix.count)), value.isFinite, value > 0 else { return nil }
             duration = .nanoseconds(Int64(min(value * scale * 1e9, 9e18)))

@@ -71,6 +71,12 @@ struct ServeLimits: ParsableArguments {
     @Option(help: "World state one module may hold, keys and values [WASMRPC_STATE_MAX_BYTES, 64MiB].")
     var stateMaxBytes: ByteCountArgument?
 
+    @Option(help: "How long a transaction runs again after conflicts (after a jittered wait each time; its deadline may end it sooner) before it fails as ABORTED, having committed nothing [WASMRPC_STATE_CONFLICT_RETRY, 10s].")
+    var stateConflictRetry: DurationArgument?
+
+    @Option(help: "How long a transaction's idempotency key is honoured: a retry with the key answers that transaction instead of running [WASMRPC_IDEMPOTENCY_RETENTION, 24h].")
+    var idempotencyRetention: DurationArgument?
+
     /// `flag`, else the environment variable parsed like the flag, else nil.
     static func value<T: ExpressibleByArgument>(_ flag: T?, _ variable: String, _ environment: [String: String]) throws -> T? {
         if let flag { return flag }
@@ -120,6 +126,12 @@ struct ServeLimits: ParsableArguments {
         }
         if let value = try count(stateMaxWrites, "--state-max-writes", "WASMRPC_STATE_MAX_WRITES") { runtime.state.maxWritesPerTransaction = value }
         if let value = try Self.value(stateMaxBytes, "WASMRPC_STATE_MAX_BYTES", environment) { runtime.state.maxStateBytes = Int64(value.bytes) }
+        if let value = try Self.value(stateConflictRetry, "WASMRPC_STATE_CONFLICT_RETRY", environment) {
+            runtime.state.conflictRetry = value.duration
+        }
+        if let value = try Self.value(idempotencyRetention, "WASMRPC_IDEMPOTENCY_RETENTION", environment) {
+            runtime.state.idempotencyRetention = value.duration
+        }
         configuration.runtime = runtime
     }
 }

@@ -766,6 +766,13 @@ extension Wasmrpc_V1_Invoker {
     public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
         /// Handle the "Invoke" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A call that changes state may carry the request header wasmrpc-idempotency-key (1 to 128
+        /// > printable ASCII characters without spaces): a call whose key its module recorded with a
+        /// > transaction does not run, it answers that transaction (docs/CHAINCODE.md, "Exactly-once
+        /// > calls"). An error answer means the call left no trace.
+        ///
         /// - Parameters:
         ///   - request: A streaming request of `Wasmrpc_V1_InvokeRequest` messages.
         ///   - context: Context providing information about the RPC.
@@ -782,7 +789,7 @@ extension Wasmrpc_V1_Invoker {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Requests answered in order, for high-rate callers.
+        /// > Requests answered in order, for high-rate callers. Takes no idempotency key.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Wasmrpc_V1_InvokeRequest` messages.
@@ -807,6 +814,13 @@ extension Wasmrpc_V1_Invoker {
     public protocol ServiceProtocol: Wasmrpc_V1_Invoker.StreamingServiceProtocol {
         /// Handle the "Invoke" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A call that changes state may carry the request header wasmrpc-idempotency-key (1 to 128
+        /// > printable ASCII characters without spaces): a call whose key its module recorded with a
+        /// > transaction does not run, it answers that transaction (docs/CHAINCODE.md, "Exactly-once
+        /// > calls"). An error answer means the call left no trace.
+        ///
         /// - Parameters:
         ///   - request: A request containing a single `Wasmrpc_V1_InvokeRequest` message.
         ///   - context: Context providing information about the RPC.
@@ -823,7 +837,7 @@ extension Wasmrpc_V1_Invoker {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Requests answered in order, for high-rate callers.
+        /// > Requests answered in order, for high-rate callers. Takes no idempotency key.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Wasmrpc_V1_InvokeRequest` messages.
@@ -846,6 +860,13 @@ extension Wasmrpc_V1_Invoker {
     public protocol SimpleServiceProtocol: Wasmrpc_V1_Invoker.ServiceProtocol {
         /// Handle the "Invoke" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A call that changes state may carry the request header wasmrpc-idempotency-key (1 to 128
+        /// > printable ASCII characters without spaces): a call whose key its module recorded with a
+        /// > transaction does not run, it answers that transaction (docs/CHAINCODE.md, "Exactly-once
+        /// > calls"). An error answer means the call left no trace.
+        ///
         /// - Parameters:
         ///   - request: A `Wasmrpc_V1_InvokeRequest` message.
         ///   - context: Context providing information about the RPC.
@@ -862,7 +883,7 @@ extension Wasmrpc_V1_Invoker {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Requests answered in order, for high-rate callers.
+        /// > Requests answered in order, for high-rate callers. Takes no idempotency key.
         ///
         /// - Parameters:
         ///   - request: A stream of `Wasmrpc_V1_InvokeRequest` messages.
@@ -968,6 +989,13 @@ extension Wasmrpc_V1_Invoker {
     public protocol ClientProtocol: Sendable {
         /// Call the "Invoke" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A call that changes state may carry the request header wasmrpc-idempotency-key (1 to 128
+        /// > printable ASCII characters without spaces): a call whose key its module recorded with a
+        /// > transaction does not run, it answers that transaction (docs/CHAINCODE.md, "Exactly-once
+        /// > calls"). An error answer means the call left no trace.
+        ///
         /// - Parameters:
         ///   - request: A request containing a single `Wasmrpc_V1_InvokeRequest` message.
         ///   - serializer: A serializer for `Wasmrpc_V1_InvokeRequest` messages.
@@ -989,7 +1017,7 @@ extension Wasmrpc_V1_Invoker {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Requests answered in order, for high-rate callers.
+        /// > Requests answered in order, for high-rate callers. Takes no idempotency key.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Wasmrpc_V1_InvokeRequest` messages.
@@ -1027,6 +1055,13 @@ extension Wasmrpc_V1_Invoker {
 
         /// Call the "Invoke" method.
         ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A call that changes state may carry the request header wasmrpc-idempotency-key (1 to 128
+        /// > printable ASCII characters without spaces): a call whose key its module recorded with a
+        /// > transaction does not run, it answers that transaction (docs/CHAINCODE.md, "Exactly-once
+        /// > calls"). An error answer means the call left no trace.
+        ///
         /// - Parameters:
         ///   - request: A request containing a single `Wasmrpc_V1_InvokeRequest` message.
         ///   - serializer: A serializer for `Wasmrpc_V1_InvokeRequest` messages.
@@ -1059,7 +1094,7 @@ extension Wasmrpc_V1_Invoker {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Requests answered in order, for high-rate callers.
+        /// > Requests answered in order, for high-rate callers. Takes no idempotency key.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Wasmrpc_V1_InvokeRequest` messages.
@@ -1094,6 +1129,13 @@ extension Wasmrpc_V1_Invoker {
 extension Wasmrpc_V1_Invoker.ClientProtocol {
     /// Call the "Invoke" method.
     ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A call that changes state may carry the request header wasmrpc-idempotency-key (1 to 128
+    /// > printable ASCII characters without spaces): a call whose key its module recorded with a
+    /// > transaction does not run, it answers that transaction (docs/CHAINCODE.md, "Exactly-once
+    /// > calls"). An error answer means the call left no trace.
+    ///
     /// - Parameters:
     ///   - request: A request containing a single `Wasmrpc_V1_InvokeRequest` message.
     ///   - options: Options to apply to this RPC.
@@ -1121,7 +1163,7 @@ extension Wasmrpc_V1_Invoker.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Requests answered in order, for high-rate callers.
+    /// > Requests answered in order, for high-rate callers. Takes no idempotency key.
     ///
     /// - Parameters:
     ///   - request: A streaming request producing `Wasmrpc_V1_InvokeRequest` messages.
@@ -1149,6 +1191,13 @@ extension Wasmrpc_V1_Invoker.ClientProtocol {
 @available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
 extension Wasmrpc_V1_Invoker.ClientProtocol {
     /// Call the "Invoke" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A call that changes state may carry the request header wasmrpc-idempotency-key (1 to 128
+    /// > printable ASCII characters without spaces): a call whose key its module recorded with a
+    /// > transaction does not run, it answers that transaction (docs/CHAINCODE.md, "Exactly-once
+    /// > calls"). An error answer means the call left no trace.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1181,7 +1230,7 @@ extension Wasmrpc_V1_Invoker.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Requests answered in order, for high-rate callers.
+    /// > Requests answered in order, for high-rate callers. Takes no idempotency key.
     ///
     /// - Parameters:
     ///   - metadata: Additional metadata to send, defaults to empty.

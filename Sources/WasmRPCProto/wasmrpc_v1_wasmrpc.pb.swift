@@ -357,7 +357,9 @@ public nonisolated struct Wasmrpc_V1_InvokeResponse: Sendable {
   /// Clears the value of `response`. Subsequent reads from it will return its default value.
   public mutating func clearResponse() {self._response = nil}
 
-  /// Set when the call changed its module's state: the transaction that recorded the change.
+  /// Set when the call changed its module's state: the transaction that recorded the change. For a
+  /// call whose idempotency key named an earlier transaction (the response header
+  /// wasmrpc-idempotent-replay is then "true"), that transaction.
   public var transaction: Wasmrpc_V1_TransactionReceipt {
     get {_transaction ?? Wasmrpc_V1_TransactionReceipt()}
     set {_transaction = newValue}
@@ -656,6 +658,8 @@ public nonisolated struct Wasmrpc_V1_TransactionReceipt: Sendable {
 
   public var sequence: UInt64 = 0
 
+  /// Absent only when the server committed the transaction but could not read its proof at once:
+  /// State.GetTransaction gives it.
   public var receipt: Wasmrpc_V1_LogReceipt {
     get {_receipt ?? Wasmrpc_V1_LogReceipt()}
     set {_receipt = newValue}

@@ -62,17 +62,18 @@ let counterDescriptor = try! fixture("Guests/counter/counter.pb")
                 #expect(value == expected)
                 let transaction = try #require(invocation.transaction)
                 #expect(transaction.record.sequence == expected)
-                let entry = try TransactionLogEntry(parsing: transaction.receipt.leaf)
+                let receipt = try #require(transaction.receipt)
+                let entry = try TransactionLogEntry(parsing: receipt.leaf)
                 #expect(entry.module == counter.id.hex && entry.method == "/counter.Counter/Add" && entry.sequence == expected)
                 #expect(entry.inputSHA256 == TransactionLogEntry.digest(try Counter_AddRequest.with { $0.name = "c"; $0.by = 1 }.serializedBytes()))
                 #expect(entry.outputSHA256 == TransactionLogEntry.digest(invocation.output))
                 #expect(transaction.record.id == entry.id)
                 // The receipt's proof leads to its checkpoint's root.
-                let checkpoint = try Checkpoint(body: try counter.runtime.store.log.signer.verifier.verify(transaction.receipt.checkpoint))
+                let checkpoint = try Checkpoint(body: try counter.runtime.store.log.signer.verifier.verify(receipt.checkpoint))
                 #expect(
                     try MerkleTree.rootFromInclusionProof(
-                        index: transaction.receipt.leafIndex, size: transaction.receipt.treeSize,
-                        leafHash: MerkleTree.leafHash(transaction.receipt.leaf), proof: transaction.receipt.inclusionProof) == checkpoint.rootHash)
+                        index: receipt.leafIndex, size: receipt.treeSize, leafHash: MerkleTree.leafHash(receipt.leaf),
+                        proof: receipt.inclusionProof) == checkpoint.rootHash)
             }
             let query = try await counter.call("Get", Counter_Name.with { $0.name = "c" })
             #expect(try Counter_Value(serializedBytes: query.output).value == 3)

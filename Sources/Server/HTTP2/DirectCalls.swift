@@ -35,8 +35,10 @@ struct DirectCalls: Sendable {
         }
         let method = String(method)
         var refused: RPCError?
+        var key: IdempotencyKey?
         do {
             try routes.policy.check(method: method, authorization: headers.authorization)
+            key = try IdempotencyKey.fromHeader(values: headers.idempotencyKeys)
         } catch {
             refused = error
         }
@@ -44,7 +46,7 @@ struct DirectCalls: Sendable {
         if let timeout = headers.timeout.flatMap(GRPCTimeout.parse) { deadline = .now + timeout }
         return DirectCall(
             target: target, method: method, requestID: CallLog.requestID(given: headers.requestID), peer: peer, deadline: deadline,
-            refused: refused, routes: routes)
+            idempotencyKey: key, refused: refused, routes: routes)
     }
 }
 
@@ -69,7 +71,8 @@ final class DirectCall {
     let requestID: String
     let peer: String
     let deadline: ContinuousClock.Instant?
-    /// Why the access policy refused the call, if it did.
+    let idempotencyKey: IdempotencyKey?
+    /// Why the call is refused (the access policy, a malformed header), if it is.
     let refused: RPCError?
     private let routes: NativeRoutes
     private let started = ContinuousClock.now
@@ -77,14 +80,15 @@ final class DirectCall {
     private var task: Task<Void, Never>?
 
     fileprivate init(
-        target: Target, method: String, requestID: String, peer: String, deadline: ContinuousClock.Instant?, refused: RPCError?,
-        routes: NativeRoutes
+        target: Target, method: String, requestID: String, peer: String, deadline: ContinuousClock.Instant?,
+        idempotencyKey: IdempotencyKey?, refused: RPCError?, routes: NativeRoutes
     ) {
         self.target = target
         self.method = method
         self.requestID = requestID
         self.peer = peer
         self.deadline = deadline
+        self.idempotencyKey = idempotencyKey
         self.refused = refused
         self.routes = routes
     }
@@ -102,13 +106,15 @@ final class DirectCall {
             return
         }
         let runtime = routes.runtime
-        let deadline = deadline
+        let (deadline, key) = (deadline, idempotencyKey)
         switch target {
         case .native(let id, let ready):
             let path = method
             run(
                 now: { try runtime.invokeNow(ready, typeURL: "", parameters: request, deadline: deadline) },
-                later: { try await runtime.invoke(module: id, function: path, typeURL: "", parameters: request, deadline: deadline) },
+                later: {
+                    try await runtime.invoke(module: id, function: path, typeURL: "", parameters: request, deadline: deadline, idempotencyKey: key)
+                },
                 on: loop
             ) { [self] result in
                 routes.count(id, path, result, started: started)
@@ -128,7 +134,8 @@ final class DirectCall {
                 },
                 later: {
                     try await runtime.invoke(
-                        module: call.module, function: call.function, typeURL: call.typeURL, parameters: call.parameters, deadline: deadline)
+                        module: call.module, function: call.function, typeURL: call.typeURL, parameters: call.parameters, deadline: deadline,
+                        idempotencyKey: key)
                 },
                 on: loop
             ) { [self] result in
@@ -170,7 +177,7 @@ final class DirectCall {
     private func finish(_ result: Result<Invocation, any Error>, message: (Invocation) throws -> [UInt8]) -> DirectOutcome {
         do {
             let invocation = try result.get()
-            return finish(error: nil, answer: (try message(invocation), invocation.transaction?.record.id))
+            return finish(error: nil, answer: (try message(invocation), invocation.transaction?.record.id, invocation.replayed))
         } catch {
             return finish(error: StatusMapping.rpcError(for: error), answer: nil)
         }
@@ -179,7 +186,7 @@ final class DirectCall {
     /// Logs the call and makes its outcome: the answer with its headers, or the error with them as
     /// trailers (`x-request-id`; for a native route the answering module, and the transaction of
     /// a call that changed state).
-    private func finish(error: RPCError?, answer: (message: [UInt8], transaction: String?)?) -> DirectOutcome {
+    private func finish(error: RPCError?, answer: (message: [UInt8], transaction: String?, replayed: Bool)?) -> DirectOutcome {
         var module: ModuleID?
         if case .native(let id, _) = target { module = id }
         routes.log.finished(method: method, requestID: requestID, peer: peer, started: started, error: error, module: module)
@@ -188,6 +195,7 @@ final class DirectCall {
         headers.add(name: CallLog.requestIDHeader, value: requestID, indexing: .nonIndexable)
         if let module { headers.add(name: Wire.moduleIDHeader, value: module.hex) }
         if let transaction = answer?.transaction { headers.add(name: Wire.transactionHeader, value: transaction, indexing: .nonIndexable) }
+        if answer?.replayed == true { headers.add(name: Wire.replayedHeader, value: "true") }
         if let answer, error == nil { return .answer(headers: headers, message: answer.message) }
         var failure = error ?? RPCError(code: .internalError, message: "the call ended without an answer")
         failure.metadata = [:]

@@ -147,6 +147,8 @@ enum GRPCWire {
         var authorization: String?
         var moduleID: String?
         var requestID: String?
+        /// Every value of `wasmrpc-idempotency-key` (a key names one call: more than one is refused).
+        var idempotencyKeys: [String] = []
 
         init(_ headers: HPACKHeaders) {
             for (name, value, _) in headers {
@@ -159,6 +161,7 @@ enum GRPCWire {
                 case "authorization": authorization = authorization ?? value
                 case Wire.moduleIDHeader: moduleID = moduleID ?? value
                 case CallLog.requestIDHeader: requestID = requestID ?? value
+                case Wire.idempotencyKeyHeader: idempotencyKeys.append(value)
                 default: break
                 }
             }
