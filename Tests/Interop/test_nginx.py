@@ -125,8 +125,9 @@ def test_replicas_behind_nginx_survive_a_replica_killed_under_load(stubs, deploy
         thread.start()
     time.sleep(1.5)
     a.process.send_signal(signal.SIGKILL)
-    killed = time.monotonic()
+    # Dead once reaped: until then, calls nginx sends it are under way when it dies.
     a.process.wait(timeout=10)
+    killed = time.monotonic()
     time.sleep(1.5)
     a.start()
     time.sleep(1.5)
