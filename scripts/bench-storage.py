@@ -8,7 +8,7 @@ Starts everything itself on loopback (a throwaway PostgreSQL cluster with script
 nginx from Debian) and stops it at the end. Each round measures every target in turn (order
 reversed every other round): Adds of distinct modules (the echo guest with a distinct custom
 section, each a new module, leaf and checkpoint) from CONCURRENCY Python threads, then invokes
-of the complex example's mul on its native route with gload (GLOAD, default /tmp/gload/gload).
+of the complex example's mul on its native route with gload ($GLOAD, else gload on the PATH).
 Needs the venv of Tests/Interop/run.sh (grpcio, grpcio-tools)."""
 import argparse
 import concurrent.futures
@@ -37,7 +37,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
     arguments = parser.parse_args()
-    gload = os.environ.get("GLOAD", "/tmp/gload/gload")
+    gload = os.environ.get("GLOAD") or shutil.which("gload")
+    if not gload:
+        sys.exit("set GLOAD to the gload binary (GLOAD_OUT=PATH sh ../shared/tools/gload/build.sh)")
 
     from grpc_tools import protoc
     stubs = tempfile.mkdtemp(prefix="wasmrpc-bench-stubs-")

@@ -154,7 +154,7 @@ struct PostgresAccess: StorageTransaction {
         let levels = nodes.map { Int64($0.level) }
         let indices = nodes.map { Int64($0.index) }
         let rows = try await self.rows("read the log's subtree hashes") {
-            try """
+            """
             SELECT n.level, n.idx, n.hash FROM log_node n
             JOIN unnest(\(levels)::bigint[], \(indices)::bigint[]) AS wanted(level, idx) ON n.level = wanted.level AND n.idx = wanted.idx
             """
@@ -180,7 +180,7 @@ struct PostgresAccess: StorageTransaction {
         let indices = leaves.indices.map { first + Int64($0) }
         let data = leaves.map { ByteBuffer(bytes: $0) }
         _ = try await rows("append to the log") {
-            try "INSERT INTO log_leaf (idx, data) SELECT * FROM unnest(\(indices)::bigint[], \(data)::bytea[])"
+            "INSERT INTO log_leaf (idx, data) SELECT * FROM unnest(\(indices)::bigint[], \(data)::bytea[])"
         }
     }
 
@@ -190,7 +190,7 @@ struct PostgresAccess: StorageTransaction {
         let indices = hashes.map { Int64($0.0.index) }
         let data = hashes.map { ByteBuffer(bytes: $0.1) }
         _ = try await rows("store the log's subtree hashes") {
-            try "INSERT INTO log_node (level, idx, hash) SELECT * FROM unnest(\(levels)::bigint[], \(indices)::bigint[], \(data)::bytea[])"
+            "INSERT INTO log_node (level, idx, hash) SELECT * FROM unnest(\(levels)::bigint[], \(indices)::bigint[], \(data)::bytea[])"
         }
     }
 
@@ -204,7 +204,7 @@ struct PostgresAccess: StorageTransaction {
         guard !keys.isEmpty else { return [] }
         let wanted = keys.map { ByteBuffer(bytes: $0) }
         let rows = try await self.rows("read the state of module \(owner)") {
-            try "SELECT key, value FROM state WHERE owner = \(owner.hex) AND key = ANY(\(wanted)::bytea[])"
+            "SELECT key, value FROM state WHERE owner = \(owner.hex) AND key = ANY(\(wanted)::bytea[])"
         }
         var values: [[UInt8]: [UInt8]] = [:]
         for row in rows {
@@ -250,14 +250,14 @@ struct PostgresAccess: StorageTransaction {
         let deletes = writes.filter { $0.value == nil }.map { ByteBuffer(bytes: $0.key) }
         if !deletes.isEmpty {
             _ = try await rows("write the state of module \(owner)") {
-                try "DELETE FROM state WHERE owner = \(owner.hex) AND key = ANY(\(deletes)::bytea[])"
+                "DELETE FROM state WHERE owner = \(owner.hex) AND key = ANY(\(deletes)::bytea[])"
             }
         }
         if !puts.isEmpty {
             let keys = puts.map { ByteBuffer(bytes: $0.key) }
             let values = puts.map { ByteBuffer(bytes: $0.value ?? []) }
             _ = try await rows("write the state of module \(owner)") {
-                try """
+                """
                 INSERT INTO state (owner, key, value) SELECT \(owner.hex), * FROM unnest(\(keys)::bytea[], \(values)::bytea[])
                 ON CONFLICT (owner, key) DO UPDATE SET value = EXCLUDED.value
                 """

@@ -67,7 +67,7 @@ extension PostgresAccess {
         let wanted = modules.map(\.hex)
         // A claim that ends further off than any claim lasts was made before the clock stepped back.
         let rows = try await self.rows("read module claims") {
-            try """
+            """
             SELECT module, owner FROM module_claim WHERE module = ANY(\(wanted)::text[])
             AND until > \(unescaped: Self.databaseNow) AND until <= \(unescaped: Self.databaseNow) + \(ModuleClaim.longest.milliseconds)
             """

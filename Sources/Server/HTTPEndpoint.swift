@@ -6,6 +6,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// The HTTP/1.1 listener (`serve --http-listen`; TLS with the gRPC port's certificate, and its
 /// client CA if there is one), on Hummingbird 2: the JSON API under `/v1/` (`JSONAPI`), the
@@ -18,8 +19,11 @@ import NIOCore
 /// Full tiles never change: they are served as immutable and kept in memory once built
 /// (`LogTiles`); the checkpoint and partial tiles are read each time and not cached.
 enum HTTPEndpoint {
-    /// Runs the listener on `host:port` (TLS with `tls`) until the task is cancelled; `bound` gets
-    /// the port.
+    /// Runs the listener on `host:port` (TLS with `tls`) until the task is cancelled, then shuts it
+    /// down gracefully: requests under way are answered (Hummingbird's server, cancelled instead,
+    /// logs the cancellation as an error), for up to `shutdownLimit`, after which it is cancelled
+    /// all the same (a client that never finishes its request cannot hold the server). `bound`
+    /// gets the port.
     static func run(
         host: String, port: Int, tls: TLSConfiguration?, api: JSONAPI, logger: Logger,
         bound: @escaping @Sendable (Int) -> Void
@@ -65,8 +69,23 @@ enum HTTPEndpoint {
             router: router, server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
             configuration: .init(address: .hostname(host, port: port), serverName: "wasmrpc"),
             onServerRunning: { channel in bound(channel.localAddress?.port ?? port) }, logger: logger)
-        try await application.run()
+        // The server runs in a task of its own, out of reach of this task's cancellation, which
+        // becomes a graceful shutdown.
+        let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
+        let serving = Task { try await group.run() }
+        try await withTaskCancellationHandler {
+            try await serving.value
+        } onCancel: {
+            Task {
+                await group.triggerGracefulShutdown()
+                try? await Task.sleep(for: shutdownLimit)
+                serving.cancel()
+            }
+        }
     }
+
+    /// How long a graceful shutdown waits for the requests under way.
+    static let shutdownLimit: Duration = .seconds(10)
 
     private static func text(_ status: HTTPResponse.Status, _ text: String) -> Response {
         var headers = HTTPFields()

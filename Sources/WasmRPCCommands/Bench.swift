@@ -58,7 +58,7 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("target"), help: "invoke, native, baseline, tx, query, gload; repeat or separate with commas (default: invoke, native, baseline).")
     var targets: [String] = []
 
-    @Option(help: "gload, for the gload target (default: $GLOAD, else gload on the PATH, else /tmp/gload/gload).")
+    @Option(help: "gload, for the gload target (default: $GLOAD, else gload on the PATH).")
     var gload: String?
 
     @Option(help: "Calls in flight, separated by commas.")

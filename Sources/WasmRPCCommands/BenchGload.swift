@@ -15,14 +15,13 @@ extension Bench {
     /// only when the counter chaincode was added (the `query` or `tx` target is asked for too).
     static let gloadTargets = ["floor", "native", "invoke", "query"]
 
-    /// gload: `--gload`, else `$GLOAD`, else `gload` on the PATH, else `/tmp/gload/gload` (where its
-    /// build script puts it).
+    /// gload: `--gload`, else `$GLOAD`, else `gload` on the PATH.
     func gloadPath() throws -> String {
-        let candidates = [gload, ProcessInfo.processInfo.environment["GLOAD"], Protoc.executable("gload"), "/tmp/gload/gload"]
+        let candidates = [gload, ProcessInfo.processInfo.environment["GLOAD"], Protoc.executable("gload")]
         guard let path = candidates.compactMap({ $0 }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw CommandFailure(
-                "the gload target needs gload, the grpc-go load generator: build it with `sh ../shared/tools/gload/build.sh` "
-                    + "(it lands in /tmp/gload/gload) or name it with --gload or $GLOAD")
+                "the gload target needs gload, the grpc-go load generator: build it with `GLOAD_OUT=PATH sh "
+                    + "../shared/tools/gload/build.sh` and name it with --gload or $GLOAD, or put it on the PATH")
         }
         return path
     }

@@ -1,7 +1,8 @@
 """The server under an independent grpc-go client: gload (../shared/tools/gload, built from Debian's
 Go packages) drives a native route and Invoke on one HTTP/2 connection with 8 calls in flight,
 and the health service (grpc-swift's path) beside them; every call must succeed. `GLOAD` names a
-built gload; otherwise the test builds it into a temporary directory."""
+built gload; otherwise the test builds it into a temporary directory from the shared folder beside
+the checkout (`WASMRPC_SHARED`, default ../shared)."""
 import json
 import os
 import pathlib
@@ -21,12 +22,12 @@ CALLS = 3000
 def gload(tmp_path_factory):
     if os.environ.get("GLOAD"):
         return os.environ["GLOAD"]
-    for build in [REPO.parent / "shared/tools/gload/build.sh", pathlib.Path("/work/shared/tools/gload/build.sh")]:
-        if build.exists():
-            out = tmp_path_factory.mktemp("gload") / "gload"
-            subprocess.run(["sh", str(build)], env={**os.environ, "GLOAD_OUT": str(out)}, check=True, stdout=subprocess.DEVNULL)
-            return str(out)
-    pytest.fail("gload not found: set GLOAD, or have ../shared/tools/gload/build.sh beside the repository")
+    build = pathlib.Path(os.environ.get("WASMRPC_SHARED", REPO.parent / "shared")) / "tools/gload/build.sh"
+    if not build.exists():
+        pytest.fail(f"gload not found: set GLOAD, or WASMRPC_SHARED to the shared folder ({build} does not exist)")
+    out = tmp_path_factory.mktemp("gload") / "gload"
+    subprocess.run(["sh", str(build)], env={**os.environ, "GLOAD_OUT": str(out)}, check=True, stdout=subprocess.DEVNULL)
+    return str(out)
 
 
 def run(gload, address, method, body, tmp_path, *extra):

@@ -225,11 +225,8 @@ public final class CapturedLog: Sendable {
             set { metadata[key] = newValue }
         }
 
-        func log(
-            level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String,
-            line: UInt
-        ) {
-            log.entries.withLock { $0.append(("\(message)", self.metadata.merging(metadata ?? [:]) { $1 })) }
+        func log(event: LogEvent) {
+            log.entries.withLock { $0.append(("\(event.message)", metadata.merging(event.metadata ?? [:]) { $1 })) }
         }
     }
 }

@@ -138,7 +138,9 @@ final class GRPCStreamHandler: ChannelDuplexHandler {
         let written = promise ?? context.eventLoop.makePromise()
         context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: trailers, endStream: true))), promise: written)
         if !requestEnded {
-            written.futureResult.whenComplete { _ in context.close(promise: nil) }
+            // Completed on this event loop, where the context may be used.
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            written.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
         }
     }
 

@@ -265,7 +265,9 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
         context.flush()
         let closed = context.eventLoop.makePromise(of: Void.self)
         context.close(mode: .output, promise: closed)
-        closed.futureResult.whenFailure { _ in context.close(promise: nil) }  // no half-closure (TLS): close
+        // No half-closure (TLS): close. Completed on this event loop, where the context may be used.
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        closed.futureResult.whenFailure { _ in bound.value.close(promise: nil) }
         let channel = context.channel
         let linger = context.eventLoop.scheduleTask(in: Self.lingerLimit) { channel.close(promise: nil) }
         channel.closeFuture.whenComplete { _ in linger.cancel() }
