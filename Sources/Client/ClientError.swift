@@ -3,7 +3,23 @@ import WasmRPCCore
 /// Why the client refused something the server sent, or could not start. Errors the server
 /// reports arrive as `RPCError`s with their status code.
 public struct ClientError: LayerError {
-    public typealias Code = ErrorCode<ClientError>
+    /// This layer's error codes: an enum, so that every `switch` over them (the mappings between
+    /// layers and to gRPC statuses) is exhaustive and a new code cannot fall into a default.
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        /// The server address is malformed.
+        case invalidAddress
+        /// What the server sent does not match what was asked for (a module whose bytes do not
+        /// hash to its id, metadata of another module).
+        case verificationFailed
+        /// The server's descriptor or answer cannot be used.
+        case invalidResponse
+        /// A TLS file is missing, not PEM, or a key does not match its certificate.
+        case invalidTLS
+        /// The caller asked for something malformed (a method path without service or method).
+        case invalidArgument
+
+        public var description: String { rawValue }
+    }
 
     public var code: Code
     public var message: String
@@ -12,18 +28,4 @@ public struct ClientError: LayerError {
         self.code = code
         self.message = message
     }
-}
-
-extension ErrorCode where Layer == ClientError {
-    /// The server address is malformed.
-    public static let invalidAddress = Self("invalidAddress")
-    /// What the server sent does not match what was asked for (a module whose bytes do not
-    /// hash to its id, metadata of another module).
-    public static let verificationFailed = Self("verificationFailed")
-    /// The server's descriptor or answer cannot be used.
-    public static let invalidResponse = Self("invalidResponse")
-    /// A TLS file is missing, not PEM, or a key does not match its certificate.
-    public static let invalidTLS = Self("invalidTLS")
-    /// The caller asked for something malformed (a method path without service or method).
-    public static let invalidArgument = Self("invalidArgument")
 }

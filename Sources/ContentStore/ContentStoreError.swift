@@ -2,7 +2,24 @@ import WasmRPCCore
 
 /// Why the store could not do what was asked.
 public struct ContentStoreError: LayerError {
-    public typealias Code = ErrorCode<ContentStoreError>
+    /// This layer's error codes: an enum, so that every `switch` over them (the mappings between
+    /// layers and to gRPC statuses) is exhaustive and a new code cannot fall into a default.
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        case notFound
+        /// Stored bytes no longer hash to their id: never served.
+        case dataLoss
+        /// The file system or database failed.
+        case storage
+        /// The request cannot be stored as asked (e.g. a name with control characters).
+        case invalidArgument
+        /// A limit the store enforces would be exceeded (a module's state bytes).
+        case limitExceeded
+        /// A write failed in a way that leaves unknown whether it was committed, and finding out
+        /// failed too.
+        case outcomeUnknown
+
+        public var description: String { rawValue }
+    }
 
     public var code: Code
     public var message: String
@@ -11,19 +28,4 @@ public struct ContentStoreError: LayerError {
         self.code = code
         self.message = message
     }
-}
-
-extension ErrorCode where Layer == ContentStoreError {
-    public static let notFound = Self("notFound")
-    /// Stored bytes no longer hash to their id: never served.
-    public static let dataLoss = Self("dataLoss")
-    /// The file system or database failed.
-    public static let storage = Self("storage")
-    /// The request cannot be stored as asked (e.g. a name with control characters).
-    public static let invalidArgument = Self("invalidArgument")
-    /// A limit the store enforces would be exceeded (a module's state bytes).
-    public static let limitExceeded = Self("limitExceeded")
-    /// A write failed in a way that leaves unknown whether it was committed, and finding out
-    /// failed too.
-    public static let outcomeUnknown = Self("outcomeUnknown")
 }

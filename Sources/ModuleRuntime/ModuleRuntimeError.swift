@@ -7,7 +7,48 @@ import WasmRPCCore
 /// codes, chosen by what it means for the caller, and stays readable as `cause`. The server maps
 /// the codes to gRPC status codes in one place (`Server/StatusMapping.swift`).
 public struct ModuleRuntimeError: LayerError {
-    public typealias Code = ErrorCode<ModuleRuntimeError>
+    /// This layer's error codes: an enum, so that every `switch` over them (the mappings between
+    /// layers and to gRPC statuses) is exhaustive and a new code cannot fall into a default.
+    public enum Code: String, Hashable, Sendable, CustomStringConvertible {
+        /// No module has this id.
+        case moduleNotFound
+        /// The module defines no function by this name.
+        case functionNotFound
+        /// The bytes are not a waPC module this host can run.
+        case invalidModule
+        /// The descriptor is missing, malformed, not self-contained, or defines no usable service.
+        case invalidDescriptor
+        /// The request is malformed: an ambiguous function name, a wrong type URL, parameters that
+        /// do not decode as the input type, a bad id or page token.
+        case invalidArgument
+        /// The guest answered with bytes that do not decode as the method's output type.
+        case invalidOutput
+        /// Too many calls are waiting for a worker thread, or a request is too large.
+        case overloaded
+        /// The caller's deadline passed before the guest could run.
+        case deadlineExceeded
+        /// The runtime was shut down, or the disk or database failed.
+        case unavailable
+        /// The function exists but cannot be called (a client-streaming method).
+        case unimplemented
+        /// The guest failed the call: it answered with an error, trapped, broke the waPC protocol or
+        /// exited; or a stored module no longer loads.
+        case guestFailed
+        /// The guest hit a per-call limit: its memory cap, the response size, the host-call budget.
+        case limitExceeded
+        /// Stored bytes no longer hash to their id, or are missing.
+        case dataLoss
+        /// A transaction kept conflicting with others (what it read kept changing before it could
+        /// commit); trying again later may succeed.
+        case conflict
+        /// The call's idempotency key names a transaction of another method or request.
+        case idempotencyKeyReused
+        /// The store failed while committing the call's transaction, and could not tell afterwards
+        /// whether the commit happened: the same call with its idempotency key finds out.
+        case outcomeUnknown
+
+        public var description: String { rawValue }
+    }
 
     public var code: Code
     public var message: String
@@ -48,8 +89,11 @@ public struct ModuleRuntimeError: LayerError {
         // The descriptor names a function the guest does not handle.
         case .unknownOperation: .functionNotFound
         // The guest failed: it answered with an error, trapped, broke the protocol or exited; or a
-        // stored module no longer loads.
-        default: .guestFailed
+        // stored module no longer loads (it is invalid, lacks an export, imports what the host does
+        // not have, or its initializer fails), or a host capability ended the call.
+        case .guestError, .trapped, .guestFault, .exited, .invalidModule, .missingExport, .unknownImport, .initializationFailed,
+            .endedByHost:
+            .guestFailed
         }
     }
 
@@ -61,46 +105,7 @@ public struct ModuleRuntimeError: LayerError {
         case .limitExceeded: .limitExceeded
         case .outcomeUnknown: .outcomeUnknown
         // The disk or database failed: worth retrying elsewhere, not our bug.
-        default: .unavailable
+        case .storage: .unavailable
         }
     }
-}
-
-extension ErrorCode where Layer == ModuleRuntimeError {
-    /// No module has this id.
-    public static let moduleNotFound = Self("moduleNotFound")
-    /// The module defines no function by this name.
-    public static let functionNotFound = Self("functionNotFound")
-    /// The bytes are not a waPC module this host can run.
-    public static let invalidModule = Self("invalidModule")
-    /// The descriptor is missing, malformed, not self-contained, or defines no usable service.
-    public static let invalidDescriptor = Self("invalidDescriptor")
-    /// The request is malformed: an ambiguous function name, a wrong type URL, parameters that
-    /// do not decode as the input type, a bad id or page token.
-    public static let invalidArgument = Self("invalidArgument")
-    /// The guest answered with bytes that do not decode as the method's output type.
-    public static let invalidOutput = Self("invalidOutput")
-    /// Too many calls are waiting for a worker thread, or a request is too large.
-    public static let overloaded = Self("overloaded")
-    /// The caller's deadline passed before the guest could run.
-    public static let deadlineExceeded = Self("deadlineExceeded")
-    /// The runtime was shut down, or the disk or database failed.
-    public static let unavailable = Self("unavailable")
-    /// The function exists but cannot be called (a client-streaming method).
-    public static let unimplemented = Self("unimplemented")
-    /// The guest failed the call: it answered with an error, trapped, broke the waPC protocol or
-    /// exited; or a stored module no longer loads.
-    public static let guestFailed = Self("guestFailed")
-    /// The guest hit a per-call limit: its memory cap, the response size, the host-call budget.
-    public static let limitExceeded = Self("limitExceeded")
-    /// Stored bytes no longer hash to their id, or are missing.
-    public static let dataLoss = Self("dataLoss")
-    /// A transaction kept conflicting with others (what it read kept changing before it could
-    /// commit); trying again later may succeed.
-    public static let conflict = Self("conflict")
-    /// The call's idempotency key names a transaction of another method or request.
-    public static let idempotencyKeyReused = Self("idempotencyKeyReused")
-    /// The store failed while committing the call's transaction, and could not tell afterwards
-    /// whether the commit happened: the same call with its idempotency key finds out.
-    public static let outcomeUnknown = Self("outcomeUnknown")
 }

@@ -52,7 +52,6 @@ enum StatusMapping {
         case .idempotencyKeyReused: .failedPrecondition
         // The one server error after which the call may have committed.
         case .outcomeUnknown: .unknown
-        default: .internalError
         }
     }
 }

@@ -1,5 +1,5 @@
-/// A gRPC method's path, `/package.Service/method`: parsed and printed here, and nowhere else by
-/// adding or stripping slashes.
+/// A gRPC method's path, `/package.Service/method`, parsed from text (with or without its leading
+/// slash) and printed.
 public struct MethodPath: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The service's fully qualified name, `package.Service`.
     public let service: String
