@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "WasmRPCBench", targets: ["WasmRPCBench"]),
         .library(name: "Client", targets: ["Client"]),
         .library(name: "ContentStore", targets: ["ContentStore"]),
+        .library(name: "SQLiteEngine", targets: ["SQLiteEngine"]),
         // swift-protobuf code generated from the test .proto files, for tests and Benchmarks/.
         .library(name: "GeneratedTestProtos", targets: ["GeneratedTestProtos"]),
     ],
@@ -62,7 +63,12 @@ let package = Package(
         ),
         .target(
             name: "WasmRPCProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
+        .target(
+            name: "WasmRPCGRPC",
             dependencies: [
+                "WasmRPCProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -76,16 +82,36 @@ let package = Package(
             name: "ContentStore",
             dependencies: [
                 "WasmRPCCore", "TransparencyLog", "WasmRPCProto",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // The embedded engine: a data directory with blob files and SQLite (GRDB).
+        .target(
+            name: "SQLiteEngine",
+            dependencies: [
+                "ContentStore", "WasmRPCCore", "TransparencyLog",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
+            resources: [
+                .embedInCode("Schema/modules.sql"), .embedInCode("Schema/transparency_log.sql"),
+                .embedInCode("Schema/module_leaf_index.sql"), .embedInCode("Schema/module_signatures.sql"),
+                .embedInCode("Schema/world_state.sql"), .embedInCode("Schema/exactly_once.sql"),
+            ]
+        ),
+        // The shared engine: one PostgreSQL database for any number of servers (postgres-nio).
+        .target(
+            name: "PostgresEngine",
+            dependencies: [
+                "ContentStore", "WasmRPCCore", "TransparencyLog",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            resources: [.embedInCode("Schema/initial.sql"), .embedInCode("Schema/exactly_once.sql")]
         ),
         .target(
             name: "ModuleRuntime",
@@ -106,6 +132,9 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
+                "SQLiteEngine",
+                "PostgresEngine",
+                "WasmRPCGRPC",
                 "WasmRPCCore", "ModuleRuntime", "WasmRPCProto", "TransparencyLog", "TLSFiles", "ContentStore", "DynamicProto", "WapcHost",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -136,6 +165,7 @@ let package = Package(
         .target(
             name: "Client",
             dependencies: [
+                "WasmRPCGRPC",
                 "WasmRPCCore", "WasmRPCProto", "DynamicProto", "TransparencyLog", "TLSFiles",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -159,6 +189,8 @@ let package = Package(
         .target(
             name: "WasmRPCCommands",
             dependencies: [
+                "SQLiteEngine",
+                "PostgresEngine",
                 "WasmRPCCore", "WapcHost", "Server", "Client", "DynamicProto", "ContentStore", "TransparencyLog", "WasmRPCProto", "WasmRPCBench",
                 "ModuleRuntime",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -195,7 +227,8 @@ let package = Package(
         ),
         .testTarget(
             name: "WasmRPCProtoTests",
-            dependencies: ["WasmRPCProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
+            dependencies: [
+                "WasmRPCGRPC","WasmRPCProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]
         ),
         .testTarget(
             name: "TransparencyLogTests",
@@ -204,6 +237,8 @@ let package = Package(
         .testTarget(
             name: "ContentStoreTests",
             dependencies: [
+                "SQLiteEngine",
+                "PostgresEngine",
                 "ContentStore", "TransparencyLog", "WasmRPCCore", "WasmRPCProto", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -226,6 +261,7 @@ let package = Package(
         .testTarget(
             name: "ModuleRuntimeTests",
             dependencies: [
+                "SQLiteEngine",
                 "ModuleRuntime", "TestSupport", "ContentStore", "DynamicProto", "WapcHost", "WasmRPCCore", "GeneratedTestProtos",
                 "TransparencyLog", "WasmRPCProto",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -237,6 +273,7 @@ let package = Package(
         .testTarget(
             name: "ClientTests",
             dependencies: [
+                "WasmRPCGRPC",
                 "Client", "TestSupport", "TransparencyLog", "WasmRPCCore", "WasmRPCProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -248,6 +285,8 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
+                "SQLiteEngine",
+                "WasmRPCGRPC",
                 "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos", "WapcHost", "WasmRPCCore", "WasmRPCBench",
                 "TestSupport",
                 "TransparencyLog",

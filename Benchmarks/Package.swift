@@ -39,6 +39,7 @@ let package = Package(
             dependencies: [
                 .product(name: "TransparencyLog", package: "main"),
                 .product(name: "ContentStore", package: "main"),
+                .product(name: "SQLiteEngine", package: "main"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
@@ -66,6 +67,7 @@ let package = Package(
             dependencies: [
                 .product(name: "TransparencyLog", package: "main"),
                 .product(name: "ContentStore", package: "main"),
+                .product(name: "SQLiteEngine", package: "main"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -4,12 +4,13 @@
 #   Tests/GeneratedTestProtos/*.pb.swift     generated types (dyn/*.proto, complex.proto, counter.proto, fabcar.proto) that tests and
 #                                            benchmarks check DynamicProto against
 #   Tests/DynamicProtoTests/Protos/test.pb   their FileDescriptorSet (--include_imports)
-#   Sources/WasmRPCProto/*.swift             messages and gRPC stubs of proto/wasmrpc/v1 (the wire API),
+#   Sources/WasmRPCProto/*.pb.swift          messages of proto/wasmrpc/v1 (the wire API),
 #                                            proto/wasmrpc/guest/v1 (the guests' state API),
 #                                            proto/grpc/health/v1 and proto/grpc/reflection/{v1,v1alpha}
 #                                            (the standard health and reflection services), and
 #                                            BuiltinDescriptorSet.swift: those files' FileDescriptorSet
 #                                            (with imports) in base64, for server reflection
+#   Sources/WasmRPCGRPC/*.grpc.swift         the same files' gRPC service stubs
 #   Guests/{complex,counter,fabcar,rust/bank}/*.pb
 #                                            the example guests' FileDescriptorSets (the demo and tests add them)
 # `--check` generates into a temporary folder and fails if anything committed differs (CI runs it).
@@ -51,11 +52,13 @@ for guest in complex counter fabcar rust/bank; do
   compare "$out/$name.pb" Guests/$guest/$name.pb
 done
 
-mkdir -p "$out/WasmRPCProto"
+mkdir -p "$out/WasmRPCProto" "$out/WasmRPCGRPC"
 builtin=(wasmrpc/v1/wasmrpc.proto wasmrpc/guest/v1/state.proto grpc/health/v1/health.proto grpc/reflection/v1/reflection.proto grpc/reflection/v1alpha/reflection.proto)
+# Messages (SwiftProtobuf only) and gRPC stubs (GRPCCore) in targets of their own, so that what needs
+# only the messages does not depend on gRPC.
 protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" \
   -I proto --swift_out="$out/WasmRPCProto" --swift_opt=Visibility=Public,FileNaming=PathToUnderscores \
-  --grpc-swift-2_out="$out/WasmRPCProto" --grpc-swift-2_opt=Visibility=Public,FileNaming=PathToUnderscores \
+  --grpc-swift-2_out="$out/WasmRPCGRPC" --grpc-swift-2_opt=Visibility=Public,FileNaming=PathToUnderscores,ExtraModuleImports=WasmRPCProto \
   "${builtin[@]}"
 protoc -I proto --include_imports --descriptor_set_out="$out/builtin.pb" "${builtin[@]}"
 {
@@ -69,15 +72,19 @@ protoc -I proto --include_imports --descriptor_set_out="$out/builtin.pb" "${buil
   echo '        """'
   echo "}"
 } > "$out/WasmRPCProto/BuiltinDescriptorSet.swift"
-for file in "$out"/WasmRPCProto/*.swift; do
-  compare "$file" "Sources/WasmRPCProto/$(basename "$file")"
+for target in WasmRPCProto WasmRPCGRPC; do
+  for file in "$out/$target"/*.swift; do
+    compare "$file" "Sources/$target/$(basename "$file")"
+  done
 done
 if $check; then
   extra=$(comm -13 <(ls "$out/Generated") <(ls Tests/GeneratedTestProtos))
   [ -z "$extra" ] || { echo "error: Tests/GeneratedTestProtos has files protoc no longer makes: $extra" >&2; exit 1; }
-  extra=$(comm -13 <(ls "$out/WasmRPCProto") <(ls Sources/WasmRPCProto))
-  [ -z "$extra" ] || { echo "error: Sources/WasmRPCProto has files protoc no longer makes: $extra" >&2; exit 1; }
+  for target in WasmRPCProto WasmRPCGRPC; do
+    extra=$(comm -13 <(ls "$out/$target") <(ls "Sources/$target"))
+    [ -z "$extra" ] || { echo "error: Sources/$target has files protoc no longer makes: $extra" >&2; exit 1; }
+  done
   echo "generated protobuf code is up to date"
 else
-  echo "generated: Tests/GeneratedTestProtos/, Tests/DynamicProtoTests/Protos/test.pb, Sources/WasmRPCProto/, Guests/{complex,counter,fabcar,rust/bank}/*.pb"
+  echo "generated: Tests/GeneratedTestProtos/, Tests/DynamicProtoTests/Protos/test.pb, Sources/WasmRPCProto/, Sources/WasmRPCGRPC/, Guests/{complex,counter,fabcar,rust/bank}/*.pb"
 fi

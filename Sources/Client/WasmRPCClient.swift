@@ -7,6 +7,7 @@ import NIOPosix
 import SwiftProtobuf
 import WasmRPCProto
 import WasmRPCCore
+import WasmRPCGRPC
 
 /// A module fetched with Get whose bytes hash to the id that was asked for, with metadata for
 /// that id. Only `WasmRPCClient.get` makes one.

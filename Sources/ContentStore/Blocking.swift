@@ -7,31 +7,33 @@ import Synchronization
 /// another, a proof's reads — runs without a thread hop between its steps. Work that started runs
 /// to the end whatever happens to the task: a transaction's COMMIT or ROLLBACK is never skipped by
 /// a cancellation.
-final class BlockingExecutor: TaskExecutor {
-    static let shared = BlockingExecutor()
+package final class BlockingExecutor: TaskExecutor {
+    package static let shared = BlockingExecutor()
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         DispatchQueue.global().async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
 
 /// Runs blocking `body` on the `BlockingExecutor` (at once if the task is there already).
-func blocking<T>(_ body: () throws(ContentStoreError) -> T) async throws(ContentStoreError) -> T {
+package func blocking<T>(_ body: () throws(ContentStoreError) -> T) async throws(ContentStoreError) -> T {
     try await withTaskExecutorPreference(BlockingExecutor.shared) { () async throws(ContentStoreError) -> T in try body() }
 }
 
 /// A lock for async code that admits one holder at a time, in the order they asked; waiting is
 /// not cancellable (a transaction that has asked runs, or fails, like any other).
-final class TransactionLock: Sendable {
+package final class TransactionLock: Sendable {
     private struct State {
         var held = false
         var waiting: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
 
+    package init() {}
+
     /// Runs `body` while holding the lock.
-    func withLock<T: Sendable>(_ body: () async throws(ContentStoreError) -> T) async throws(ContentStoreError) -> T {
+    package func withLock<T: Sendable>(_ body: () async throws(ContentStoreError) -> T) async throws(ContentStoreError) -> T {
         await acquire()
         defer { release() }
         return try await body()

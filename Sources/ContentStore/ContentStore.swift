@@ -16,6 +16,18 @@ public struct ModuleRecord: Sendable, Hashable {
     /// The module's leaf in the transparency log.
     public var leafIndex: Int64
 
+    package init(
+        id: ModuleID, name: String, size: Int, descriptor: [UInt8], functions: [String], addedMilliseconds: Int64, leafIndex: Int64
+    ) {
+        self.id = id
+        self.name = name
+        self.size = size
+        self.descriptor = descriptor
+        self.functions = functions
+        self.addedMilliseconds = addedMilliseconds
+        self.leafIndex = leafIndex
+    }
+
     /// The log leaf that records this module.
     public var logEntry: ModuleLogEntry {
         ModuleLogEntry(id: id.hex, size: Int64(size), descriptor: descriptor, name: name, addedMilliseconds: addedMilliseconds)
@@ -80,21 +92,6 @@ public final class ContentStore: Sendable {
         }
     }
 
-    /// The embedded store in `directory` (`SQLiteStorage`). The log signs with `logKey` (a
-    /// `PRIVATE+KEY+…` string) if given, else with the key in `directory/log.key`, created on
-    /// first start. With `readOnly` (for audits) nothing in the directory is created or changed
-    /// (`SQLiteStorage.init`), the key file must exist, and every write fails. `cachingState` as
-    /// for `open(engine:log:cachingState:)`: `serve` sets it while it holds the directory's
-    /// `DirectoryLock`.
-    public static func open(
-        directory: String, logOrigin: String = Wire.defaultLogOrigin, logKey: String? = nil, readOnly: Bool = false,
-        cachingState: Bool = false
-    ) async throws(ContentStoreError) -> ContentStore {
-        let engine = try SQLiteStorage(directory: directory, readOnly: readOnly)
-        let log = try LogIdentity.load(directory: directory, origin: logOrigin, encodedKey: logKey, create: !readOnly)
-        return try await open(engine: engine, log: log, cachingState: cachingState)
-    }
-
     /// Stores a module (bytes first, durably) and its record. Returns the record and whether it was
     /// new; for bytes already stored, the existing record comes back unchanged.
     public func add(wasm: [UInt8], descriptor: [UInt8], name: String, functions: [FunctionSignature]) async throws(ContentStoreError)
@@ -155,7 +152,7 @@ public final class ContentStore: Sendable {
     }
 
     /// The realtime clock, in milliseconds since 1970.
-    static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    package static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Runs `body` where the engine's work belongs (`StorageEngine.executor`): one hop there,
     /// none between its steps.

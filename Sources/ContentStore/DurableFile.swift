@@ -7,9 +7,9 @@ import Darwin
 /// Files written so that a crash leaves either the whole new file under its name or nothing: the
 /// bytes go to a temporary file beside it (`.NAME.RANDOM.tmp`, created with the final mode), which
 /// is fsync'd, renamed into place, and followed by an fsync of the directory.
-enum DurableFile {
+package enum DurableFile {
     /// Writes `bytes` to `path` as described above. `path`'s directory must exist.
-    static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(ContentStoreError) {
+    package static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws(ContentStoreError) {
         let (directory, name) = split(path)
         let temporary = "\(directory)/.\(name).\(UInt64.random(in: 0 ... .max)).tmp"
         let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
@@ -46,12 +46,12 @@ enum DurableFile {
     }
 
     /// Whether `name` is one of `write`'s temporary files.
-    static func isTemporary(_ name: String) -> Bool {
+    package static func isTemporary(_ name: String) -> Bool {
         name.hasPrefix(".") && name.hasSuffix(".tmp")
     }
 
     /// Creates `path` if it is missing; a new directory is made durable by syncing its parent.
-    static func makeDirectory(_ path: String) throws(ContentStoreError) {
+    package static func makeDirectory(_ path: String) throws(ContentStoreError) {
         if mkdir(path, 0o755) == 0 {
             let (parent, _) = split(path)
             try syncDirectory(parent)
@@ -68,7 +68,7 @@ enum DurableFile {
     }
 
     /// A `storage` error for `what`, with errno's text.
-    static func failure(_ what: String) -> ContentStoreError {
+    package static func failure(_ what: String) -> ContentStoreError {
         ContentStoreError(.storage, "cannot \(what): \(String(cString: strerror(errno)))")
     }
 

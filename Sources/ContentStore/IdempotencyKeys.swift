@@ -62,7 +62,7 @@ final class IdempotencyPruning: Sendable {
 
 extension Duration {
     /// Whole milliseconds (rounded down).
-    var milliseconds: Int64 {
+    package var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000 + attoseconds / 1_000_000_000_000_000
     }

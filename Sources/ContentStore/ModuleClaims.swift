@@ -35,7 +35,7 @@ public struct ClaimState: Sendable, Hashable {
 extension ModuleClaim {
     /// The longest a claim lasts; a claim that seems to end later was made before the clock
     /// stepped back, and is not in force.
-    public static let longest: Duration = .seconds(2)
+    public static let longest: Duration = .seconds(10)
 }
 
 extension ContentStore {

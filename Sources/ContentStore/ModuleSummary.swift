@@ -39,12 +39,12 @@ public struct FunctionSignature: Sendable, Hashable {
         self.init(path: String(parts[0]), input: String(parts[1]), output: String(parts[2]), clientStreaming: streaming.0, serverStreaming: streaming.1)
     }
 
-    static func encode(_ signatures: [FunctionSignature]) -> String {
+    package static func encode(_ signatures: [FunctionSignature]) -> String {
         signatures.map(\.line).joined(separator: "\n")
     }
 
     /// nil if any line is malformed.
-    static func decode(_ text: String) -> [FunctionSignature]? {
+    package static func decode(_ text: String) -> [FunctionSignature]? {
         if text.isEmpty { return [] }
         var signatures: [FunctionSignature] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -70,4 +70,18 @@ public struct ModuleSummary: Sendable, Hashable {
     public var signatures: [FunctionSignature]?
     /// The serialized FileDescriptorSet, when the listing asked for it.
     public var descriptor: [UInt8]?
+
+    package init(
+        id: ModuleID, name: String, size: Int, addedMilliseconds: Int64, leafIndex: Int64, functions: [String],
+        signatures: [FunctionSignature]?, descriptor: [UInt8]?
+    ) {
+        self.id = id
+        self.name = name
+        self.size = size
+        self.addedMilliseconds = addedMilliseconds
+        self.leafIndex = leafIndex
+        self.functions = functions
+        self.signatures = signatures
+        self.descriptor = descriptor
+    }
 }

@@ -46,9 +46,17 @@ public protocol StorageEngine: Sendable {
     func claim(_ claim: ModuleClaim, for duration: Duration) async throws(ContentStoreError) -> ClaimState
     /// Ends `claim` if its owner still holds it.
     func release(_ claim: ModuleClaim) async throws(ContentStoreError)
+    /// For a shared engine: signals that other servers may have added modules (at the start, as
+    /// they announce them, and every `interval` in case an announcement was missed), until the
+    /// consumer stops iterating; nil for an engine one server writes alone.
+    func changes(every interval: Duration) -> AsyncStream<Void>?
+    /// Lets go of the engine's connections; every call after it fails.
+    func close()
 }
 
 extension StorageEngine {
+    public func changes(every interval: Duration) -> AsyncStream<Void>? { nil }
+    public func close() {}
     /// An engine one server writes alone keeps no claims.
     public var isShared: Bool { false }
     public func claim(_ claim: ModuleClaim, for duration: Duration) async throws(ContentStoreError) -> ClaimState {

@@ -3,6 +3,7 @@ import ModuleRuntime
 import Synchronization
 import WasmRPCProto
 import WasmRPCCore
+import WasmRPCGRPC
 
 /// `grpc.health.v1.Health`, for stock health checkers (grpc_health_probe, Kubernetes probes,
 /// grpcio-health-checking): the server as a whole ("") and each built-in service are SERVING until

@@ -5,6 +5,7 @@ import ModuleRuntime
 import WasmRPCCore
 import SwiftProtobuf
 import WasmRPCProto
+import WasmRPCGRPC
 
 /// `wasmrpc.v1.Invoker`: run a module's function with an `Any` and answer with an `Any`.
 struct InvokerService: Wasmrpc_V1_Invoker.ServiceProtocol {

@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import ModuleRuntime
 import WasmRPCProto
+import WasmRPCGRPC
 
 /// `wasmrpc.v1.Log`: checkpoints, proofs and entries of the transparency log.
 struct LogService: Wasmrpc_V1_Log.SimpleServiceProtocol {

@@ -5,6 +5,7 @@ import ModuleRuntime
 import Synchronization
 import WasmRPCProto
 import WasmRPCCore
+import WasmRPCGRPC
 
 /// gRPC server reflection (`grpc.reflection.v1` and the older `v1alpha`, which many clients still
 /// speak): lists the built-in services and those of uploaded modules, and answers file, symbol and

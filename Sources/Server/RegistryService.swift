@@ -5,6 +5,7 @@ import ModuleRuntime
 import SwiftProtobuf
 import WasmRPCProto
 import WasmRPCCore
+import WasmRPCGRPC
 
 /// `wasmrpc.v1.Registry`: Add, Get and List modules.
 struct RegistryService: Wasmrpc_V1_Registry.SimpleServiceProtocol {

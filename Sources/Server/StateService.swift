@@ -4,6 +4,7 @@ import GRPCCore
 import ModuleRuntime
 import WasmRPCCore
 import WasmRPCProto
+import WasmRPCGRPC
 
 /// `wasmrpc.v1.State`: modules' committed world state and the transactions that made it
 /// (docs/CHAINCODE.md). Reads, so behind the token only with `--protect-reads`.

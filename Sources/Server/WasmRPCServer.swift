@@ -9,6 +9,9 @@ import WapcHost
 import Synchronization
 import WasmRPCProto
 import WasmRPCCore
+import WasmRPCGRPC
+import PostgresEngine
+import SQLiteEngine
 
 /// The wasmrpc gRPC server, backed by one data directory or by a PostgreSQL database that other
 /// servers may share, on one port over HTTP/2 (plaintext or
@@ -217,9 +220,9 @@ public final class WasmRPCServer: Service, Sendable {
                     } else {
                         boundHTTPPort.set(nil)
                     }
-                    if let engine = runtime.store.engine as? PostgresStorage {
-                        group.addTask { [runtime, directory, health, logger, configuration] in
-                            await Self.follow(engine.moduleAdditions(every: configuration.moduleCatchUp), store: runtime.store, directory: directory, health: health, logger: logger)
+                    if let changes = runtime.store.engine.changes(every: configuration.moduleCatchUp) {
+                        group.addTask { [runtime, directory, health, logger] in
+                            await Self.follow(changes, store: runtime.store, directory: directory, health: health, logger: logger)
                         }
                     }
                     // The server returns once its calls are drained; the metrics endpoint and the
@@ -242,7 +245,7 @@ public final class WasmRPCServer: Service, Sendable {
     /// The store's hold: the data directory's lock, or the database's connections.
     private func release() {
         directoryLock?.release()
-        (runtime.store.engine as? PostgresStorage)?.close()
+        runtime.store.engine.close()
     }
 
     /// Registers the modules that other servers on the same database add, at each signal of

@@ -4,6 +4,8 @@ import ContentStore
 import Foundation
 import TransparencyLog
 import WasmRPCCore
+import PostgresEngine
+import SQLiteEngine
 
 /// `wasmrpc log …`: the transparency log of every Add.
 struct LogCommand: AsyncParsableCommand {

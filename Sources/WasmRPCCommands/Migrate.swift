@@ -2,6 +2,8 @@ import ArgumentParser
 import ContentStore
 import Foundation
 import WasmRPCCore
+import PostgresEngine
+import SQLiteEngine
 
 /// `wasmrpc migrate`: an embedded store (a data directory) copied into a new PostgreSQL database,
 /// with the proof that nothing changed on the way.

@@ -7,6 +7,7 @@ import ModuleRuntime
 import TransparencyLog
 import WasmRPCCore
 import WasmRPCProto
+import SQLiteEngine
 
 /// `wasmrpc state …`: a module's world state.
 struct StateCommand: AsyncParsableCommand {

@@ -5,6 +5,7 @@ import Testing
 import Client
 import TestSupport
 import WasmRPCProto
+import WasmRPCGRPC
 
 /// `WasmRPCTransport`'s in-process case against a bare grpc-swift server: messages arrive whole, and
 /// a call's timeout reaches the server as the `grpc-timeout` header, as over HTTP/2.

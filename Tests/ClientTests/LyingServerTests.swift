@@ -9,6 +9,7 @@ import Testing
 import WasmRPCProto
 import WasmRPCCore
 import TestSupport
+import WasmRPCGRPC
 
 /// The client against a server that lies: a proxy in front of a real server changes one thing in
 /// its answers (a size, a number near the type's limit, a proof, a checkpoint, another module's

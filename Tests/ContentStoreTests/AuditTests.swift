@@ -4,6 +4,7 @@ import Testing
 @testable import ContentStore
 import WasmRPCCore
 import WasmRPCProto
+@testable import SQLiteEngine
 
 @Suite(.timeLimit(.minutes(10))) struct AuditTests {
     /// A store with three modules, two transactions of the first, its directory, and the modules' ids.

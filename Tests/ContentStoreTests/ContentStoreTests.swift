@@ -2,6 +2,8 @@ import Foundation
 import Testing
 @testable import ContentStore
 import WasmRPCCore
+@testable import SQLiteEngine
+@testable import PostgresEngine
 
 /// A fresh data directory per test, removed afterwards.
 final class TemporaryDirectory {

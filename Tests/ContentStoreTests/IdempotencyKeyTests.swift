@@ -3,6 +3,7 @@ import Testing
 @testable import ContentStore
 import WasmRPCCore
 import WasmRPCProto
+@testable import SQLiteEngine
 
 /// Idempotency keys on every engine: a transaction whose key a transaction of its module holds is
 /// a duplicate (not committed, whatever it read), within a batch and across batches; keys are

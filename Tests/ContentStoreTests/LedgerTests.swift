@@ -4,6 +4,7 @@ import TransparencyLog
 @testable import ContentStore
 import WasmRPCCore
 import WasmRPCProto
+@testable import SQLiteEngine
 
 /// Committing transactions on every engine: optimistic validation of what they read, atomic
 /// application with their log leaves, numbering, usage limits; and reading through an overlay.

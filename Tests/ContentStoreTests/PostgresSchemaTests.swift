@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ContentStore
+@testable import PostgresEngine
 
 /// The PostgreSQL engine's schema versions (where a test server is named: `TestDatabase`).
 @Suite(.timeLimit(.minutes(10)), .enabled(if: TestDatabase.url != nil)) struct PostgresSchemaTests {

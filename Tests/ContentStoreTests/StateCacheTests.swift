@@ -5,6 +5,7 @@ import WasmRPCCore
 import WasmRPCProto
 
 @testable import ContentStore
+@testable import SQLiteEngine
 
 /// Committed state kept in memory (`StateCache`): it answers what the engine would, after every
 /// commit; a value read across a commit is not kept; it stays within its bytes. And the data

@@ -4,6 +4,8 @@ import Testing
 import TransparencyLog
 @testable import ContentStore
 import WasmRPCCore
+@testable import SQLiteEngine
+@testable import PostgresEngine
 
 /// The contract of `StorageEngine`, on every engine: the stored log, transactions that leave all or
 /// nothing, and writes that serialize.

@@ -3,6 +3,7 @@ import Logging
 import NIOPosix
 import PostgresNIO
 @testable import ContentStore
+@testable import PostgresEngine
 
 /// PostgreSQL for the storage tests: `WASMRPC_TEST_POSTGRES` is the URL of a server's maintenance
 /// database (`scripts/postgres.sh start DIR` prints one; `.ci/run` sets it), and each test gets a

@@ -6,6 +6,7 @@ import Synchronization
 import TestSupport
 import Testing
 import WasmRPCCore
+import SQLiteEngine
 
 /// What a transaction call's answer means (docs/CHAINCODE.md, "What an answer means" and
 /// "Exactly-once calls"): an error the server decides leaves no trace, a committed transaction is
@@ -51,6 +52,8 @@ import WasmRPCCore
             }
         var configuration = RuntimeConfiguration()
         configuration.wapc.timeout = .seconds(60)
+        // Calls that wait for the module's one instance while the suite loads the machine.
+        configuration.maxWait = .seconds(120)
         let runtime = ModuleRuntime(store: store, configuration: configuration)
         do {
             let id = try await runtime.add(wasm: counterWasm, descriptorSet: counterDescriptor, name: "").record.id
@@ -222,6 +225,7 @@ import WasmRPCCore
         let log = try LogIdentity.load(directory: directory, origin: "test", encodedKey: nil)
         var configuration = RuntimeConfiguration()
         configuration.wapc.timeout = .seconds(60)
+        configuration.maxWait = .seconds(120)
         configuration.state.conflictRetry = .seconds(120)
         let runtimes = [
             ModuleRuntime(store: try await ContentStore.open(engine: shared, log: log), configuration: configuration),

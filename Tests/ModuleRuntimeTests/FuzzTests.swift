@@ -6,6 +6,7 @@ import SwiftProtobuf
 import Testing
 import WapcHost
 import TestSupport
+import SQLiteEngine
 
 /// Seeded, bounded fuzzing of Add and Invoke in-process: mutated modules, mutated descriptor sets
 /// and mutated parameters must each end in a result or one of our error types — never a crash, a

@@ -6,6 +6,7 @@ import TestSupport
 import WAT
 import WapcHost
 import WasmRPCCore
+import SQLiteEngine
 
 /// Runs `body` with a runtime on a fresh data directory, configured by `configure`, whose host
 /// calls to binding `test` and the given namespaces reach `capabilities`; shuts it down after.

@@ -48,6 +48,8 @@ let counterDescriptor = try! fixture("Guests/counter/counter.pb")
     ) async throws -> T {
         try await withFreshRuntime({ configuration in
             configuration.wapc.timeout = .seconds(60)
+            // Calls that wait for the module's one instance while the suite loads the machine.
+            configuration.maxWait = .seconds(120)
             configure(&configuration)
         }, capabilities: capabilities) { runtime in
             let id = try await runtime.add(wasm: counterWasm, descriptorSet: counterDescriptor, name: "").record.id

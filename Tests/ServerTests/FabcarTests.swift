@@ -10,6 +10,7 @@ import Testing
 import TestSupport
 import WasmRPCCore
 import WasmRPCProto
+import SQLiteEngine
 
 /// Hyperledger Fabric's fabcar sample as chaincode, in Swift (Guests/fabcar) and in Rust
 /// (Guests/rust/fabcar): the same calls give the same answers, queries record nothing, and the

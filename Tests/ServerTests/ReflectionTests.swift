@@ -6,6 +6,7 @@ import SwiftProtobuf
 import Testing
 import WasmRPCProto
 import TestSupport
+import WasmRPCGRPC
 
 /// Server reflection, v1 and v1alpha: what grpcurl-style clients use to discover the services and
 /// build requests without generated code.

@@ -2,6 +2,7 @@ import Foundation
 import SwiftProtobuf
 import Testing
 import WasmRPCProto
+import WasmRPCGRPC
 
 /// The generated wire API (proto/wasmrpc/v1) matches what DESIGN.md and the clients expect.
 @Suite(.timeLimit(.minutes(10))) struct WireAPITests {

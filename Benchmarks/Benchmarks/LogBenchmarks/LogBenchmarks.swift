@@ -2,6 +2,7 @@ import Benchmark
 import ContentStore
 import Crypto
 import Foundation
+import SQLiteEngine
 import TransparencyLog
 
 // The transparency log per operation, on the embedded engine (`SQLiteStorage`, file-backed, WAL)

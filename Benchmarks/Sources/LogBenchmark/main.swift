@@ -1,6 +1,7 @@
 import ContentStore
 import Crypto
 import Foundation
+import SQLiteEngine
 import TransparencyLog
 
 // The transparency log at scale, on the embedded engine (`SQLiteStorage`: file-backed SQLite in

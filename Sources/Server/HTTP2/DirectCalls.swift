@@ -5,6 +5,7 @@ import NIOHPACK
 import SwiftProtobuf
 import WasmRPCCore
 import WasmRPCProto
+import WasmRPCGRPC
 
 /// The unary calls the HTTP/2 transport answers itself, on the event loop that read them, rather
 /// than through grpc-swift's server: `Invoker.Invoke`, and the unary native routes of loaded

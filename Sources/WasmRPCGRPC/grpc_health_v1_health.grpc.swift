@@ -15,6 +15,7 @@
 
 import GRPCCore
 import GRPCProtobuf
+import WasmRPCProto
 
 // MARK: - grpc.health.v1.Health
 

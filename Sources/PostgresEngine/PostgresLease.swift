@@ -1,3 +1,4 @@
+import ContentStore
 import Synchronization
 
 /// A lease of a pool connection that may come too late: either the body begins (`begin`) or

@@ -1,3 +1,4 @@
+import ContentStore
 import Foundation
 import GRDB
 import TransparencyLog

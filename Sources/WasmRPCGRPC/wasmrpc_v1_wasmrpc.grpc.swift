@@ -10,6 +10,7 @@
 
 import GRPCCore
 import GRPCProtobuf
+import WasmRPCProto
 
 // MARK: - wasmrpc.v1.Registry
 

@@ -1,3 +1,4 @@
+import ContentStore
 import Foundation
 import NIOCore
 import PostgresNIO
@@ -123,7 +124,7 @@ struct PostgresAccess: StorageTransaction {
             \(FunctionSignature.encode(signatures)))
             """
         }
-        // Delivered to the other servers' `moduleAdditions` when the transaction commits.
+        // Delivered to the other servers' `changes(every:)` when the transaction commits.
         _ = try await rows("announce module \(record.id)") { "SELECT pg_notify(\(PostgresStorage.moduleChannel), \(record.id.hex))" }
     }
 

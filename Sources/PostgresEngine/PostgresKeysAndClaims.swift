@@ -1,3 +1,4 @@
+import ContentStore
 import PostgresNIO
 import WasmRPCCore
 

@@ -1,3 +1,4 @@
+import ContentStore
 import Foundation
 import Logging
 import NIOCore
@@ -47,47 +48,19 @@ public final class PostgresStorage: StorageEngine {
     /// The key of the advisory lock every write transaction holds (`pg_advisory_xact_lock`).
     public static let writeLock: Int64 = 0x7761_736D_7270_6301  // "wasmrpc" and 1
 
-    /// The migrations, in order: (version, name, statements). A database records the versions it
-    /// has in `wasmrpc_migration`.
+    /// The migrations, in order: (version, name, statements), each from its file of `Schema/`
+    /// (the schema is written there, once). A database records the versions it has in
+    /// `wasmrpc_migration`.
     static let migrations: [(version: Int64, name: String, sql: [String])] = [
-        (
-            1, "initial",
-            [
-                "CREATE TABLE module_blob (id text PRIMARY KEY, bytes bytea NOT NULL)",
-                """
-                CREATE TABLE module (
-                    seq bigserial PRIMARY KEY, id text NOT NULL UNIQUE, name text NOT NULL, size bigint NOT NULL,
-                    descriptor bytea NOT NULL, functions text NOT NULL, added bigint NOT NULL, leaf_index bigint NOT NULL,
-                    signatures text)
-                """,
-                "CREATE TABLE log_leaf (idx bigint PRIMARY KEY, data bytea NOT NULL)",
-                "CREATE TABLE log_node (level bigint NOT NULL, idx bigint NOT NULL, hash bytea NOT NULL, PRIMARY KEY (level, idx))",
-                "CREATE TABLE log_checkpoint (size bigint PRIMARY KEY, note text NOT NULL)",
-                "CREATE TABLE state (owner text NOT NULL, key bytea NOT NULL, value bytea NOT NULL, PRIMARY KEY (owner, key))",
-                "CREATE TABLE state_usage (owner text PRIMARY KEY, keys bigint NOT NULL, bytes bigint NOT NULL)",
-                """
-                CREATE TABLE ledger_transaction (
-                    id text PRIMARY KEY, module text NOT NULL, sequence bigint NOT NULL, method text NOT NULL,
-                    input bytea NOT NULL, output bytea NOT NULL, read_set bytea NOT NULL, write_set bytea NOT NULL,
-                    time bigint NOT NULL, nonce bytea NOT NULL, leaf_index bigint NOT NULL, UNIQUE (module, sequence))
-                """,
-            ]
-        ),
-        (
-            // Clients' idempotency keys, module claims, and transactions found by nonce.
-            2, "exactly-once",
-            [
-                """
-                CREATE TABLE idempotency_key (
-                    module text NOT NULL, key text NOT NULL, transaction_id text NOT NULL, time bigint NOT NULL,
-                    PRIMARY KEY (module, key))
-                """,
-                "CREATE INDEX idempotency_key_time ON idempotency_key (time)",
-                "CREATE TABLE module_claim (module text PRIMARY KEY, owner text NOT NULL, until bigint NOT NULL)",
-                "CREATE INDEX ledger_transaction_nonce ON ledger_transaction (nonce)",
-            ]
-        ),
+        (1, "initial", statements(PackageResources.initial_sql)),
+        (2, "exactly-once", statements(PackageResources.exactly_once_sql)),
     ]
+
+    /// The statements of a schema file: separated by a `;` that ends a line.
+    static func statements(_ file: [UInt8]) -> [String] {
+        String(decoding: file, as: UTF8.self).components(separatedBy: ";\n").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .filter { statement in statement.split(separator: "\n").contains { !$0.hasPrefix("--") && !$0.allSatisfy(\.isWhitespace) } }
+    }
 
     private init(location: PostgresLocation, readOnly: Bool, logger: Logger) {
         self.location = location.description
@@ -136,7 +109,7 @@ public final class PostgresStorage: StorageEngine {
     /// notification on `moduleChannel`, each time listening starts again after the connection was
     /// lost, and every `interval` in case a notification was missed. Signals that come while the
     /// consumer is busy are merged into one. It ends when the consumer stops iterating.
-    public func moduleAdditions(every interval: Duration = .seconds(5)) -> AsyncStream<Void> {
+    public func changes(every interval: Duration = .seconds(5)) -> AsyncStream<Void>? {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let (client, logger, location) = (client, logger, location)
         let listener = Task {

@@ -1,3 +1,4 @@
+import ContentStore
 import Dispatch
 import Logging
 import NIOCore
