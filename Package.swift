@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TransparencyLog", targets: ["TransparencyLog"]),
         // The server and client, for Benchmarks/ (the CLI is their user here).
         .library(name: "Server", targets: ["Server"]),
+        .library(name: "CallCore", targets: ["CallCore"]),
         .library(name: "WasmRPCBench", targets: ["WasmRPCBench"]),
         .library(name: "Client", targets: ["Client"]),
         .library(name: "ContentStore", targets: ["ContentStore"]),
@@ -129,26 +130,45 @@ let package = Package(
             name: "TLSFiles",
             dependencies: [.product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
+        // The one call pipeline under every front door: access, request ids, provider choice,
+        // deadlines, inline or worker, metrics, the call log, statuses; no wire protocol.
         .target(
-            name: "Server",
+            name: "CallCore",
             dependencies: [
-                "SQLiteEngine",
-                "PostgresEngine",
-                "WasmRPCGRPC",
-                "WasmRPCCore", "ModuleRuntime", "WasmRPCProto", "TransparencyLog", "TLSFiles", "ContentStore", "DynamicProto", "WapcHost",
+                "WasmRPCCore", "ModuleRuntime", "ContentStore", "TransparencyLog", "WasmRPCProto", "DynamicProto",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // The gRPC front door: the built-in services, native routes, the HTTP/2 transport.
+        .target(
+            name: "GRPCFrontDoor",
+            dependencies: [
+                "CallCore", "WasmRPCGRPC",
+                "WasmRPCCore", "ModuleRuntime", "WasmRPCProto", "ContentStore",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // The HTTP front door: the JSON API, the explorer page and the log's tiles (Hummingbird).
+        .target(
+            name: "HTTPFrontDoor",
+            dependencies: [
+                "CallCore",
+                "WasmRPCCore", "ModuleRuntime", "WasmRPCProto", "ContentStore", "DynamicProto", "TransparencyLog",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -156,10 +176,25 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ],
-            // The HTTP listener's page and API document, compiled into the binary (`WebAssets`).
+            // The page and API document, compiled into the binary (`WebAssets`).
             resources: [
                 .embedInCode("Web/index.html"), .embedInCode("Web/explorer.js"), .embedInCode("Web/explorer.css"),
                 .embedInCode("Web/openapi.yaml"),
+            ]
+        ),
+        // The composition root: a store, a runtime, the core and its doors, metrics.
+        .target(
+            name: "Server",
+            dependencies: [
+                "CallCore", "GRPCFrontDoor", "HTTPFrontDoor", "SQLiteEngine", "PostgresEngine",
+                "WasmRPCCore", "ModuleRuntime", "WasmRPCProto", "TLSFiles", "ContentStore", "WapcHost",
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .target(
@@ -180,7 +215,7 @@ let package = Package(
         .target(
             name: "WasmRPCBench",
             dependencies: [
-                "Server",
+                "GRPCFrontDoor",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -189,7 +224,7 @@ let package = Package(
         .target(
             name: "WasmRPCCommands",
             dependencies: [
-                "SQLiteEngine",
+                "CallCore", "SQLiteEngine",
                 "PostgresEngine",
                 "WasmRPCCore", "WapcHost", "Server", "Client", "DynamicProto", "ContentStore", "TransparencyLog", "WasmRPCProto", "WasmRPCBench",
                 "ModuleRuntime",
@@ -250,7 +285,9 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Server", "Client", "WasmRPCCore", "WasmRPCProto", "GeneratedTestProtos", "WapcHost",
+                "Server", "CallCore", "Client", "WasmRPCCore", "WasmRPCProto", "GeneratedTestProtos", "WapcHost",
+                "ModuleRuntime", "ContentStore", "TransparencyLog",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -270,6 +307,15 @@ let package = Package(
                 .product(name: "WAT", package: "WasmKit"),
             ]
         ),
+        // The call pipeline, without sockets.
+        .testTarget(
+            name: "CallCoreTests",
+            dependencies: [
+                "CallCore", "ModuleRuntime", "TestSupport", "WasmRPCCore", "WasmRPCProto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .testTarget(
             name: "ClientTests",
             dependencies: [
@@ -285,7 +331,13 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "SQLiteEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                "CallCore", "GRPCFrontDoor", "HTTPFrontDoor", "SQLiteEngine",
                 "WasmRPCGRPC",
                 "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos", "WapcHost", "WasmRPCCore", "WasmRPCBench",
                 "TestSupport",
@@ -304,7 +356,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WasmRPCCommandsTests",
-            dependencies: ["WasmRPCCommands", "Client", "Server", .product(name: "GRPCCore", package: "grpc-swift-2")]
+            dependencies: ["WasmRPCCommands", "Client", "Server", "CallCore", .product(name: "GRPCCore", package: "grpc-swift-2")]
         ),
     ],
     swiftLanguageModes: [.v6]

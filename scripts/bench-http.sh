@@ -35,7 +35,7 @@ print((field(1, field(1, sys.argv[1].encode())) + field(2, field(1, b"mul") + fi
 PY
 printf 'wrk.method = "POST"\nwrk.body = %s\nwrk.headers["Content-Type"] = "application/json"\n' "'$body'" >"$work/post.lua"
 json_url="http://$http/v1/modules/$id/functions/mul"
-[ "$(curl -sf -d "$body" "$json_url")" = '{"result":{"real":-5.0,"imag":10.0}}' ] || { echo "the JSON call does not answer -5+10i" >&2; exit 1; }
+[ "$(curl -sf -H "Content-Type: application/json" -d "$body" "$json_url")" = '{"result":{"real":-5.0,"imag":10.0}}' ] || { echo "the JSON call does not answer -5+10i" >&2; exit 1; }
 "$GLOAD" -addr "$grpc" -method /wasmrpc.v1.Invoker/Invoke -body "$work/invoke.hex" -c 16 -d 2s >/dev/null
 wrk -t1 -c16 -d2s -s "$work/post.lua" "$json_url" >/dev/null
 echo "round  gRPC Invoke/s (gload)  JSON call/s (wrk)  ratio"

@@ -161,7 +161,8 @@ head -1 "$work/tiles.checkpoint" | grep -q "wasmrpc.local/log" || fail "the HTTP
 mul="https://$http/v1/modules/$id/functions/mul"
 tls_client=(--cacert "$tls/ca.pem" --cert "$tls/client.pem" --key "$tls/client.key")
 body='{"a":{"real":1,"imag":2},"b":{"real":3,"imag":4}}'
-curl -sf "${tls_client[@]}" -d "$body" "$mul" --next -sf "${tls_client[@]}" -d "$body" "$mul" >"$work/json.out" \
+json=(-H "Content-Type: application/json" -d "$body")
+curl -sf "${tls_client[@]}" "${json[@]}" "$mul" --next -sf "${tls_client[@]}" "${json[@]}" "$mul" >"$work/json.out" \
   || fail "a JSON call over HTTPS with a client certificate"
 [ "$(grep -o '"real":-5.0,"imag":10.0' "$work/json.out" | wc -l)" = 2 ] || fail "the JSON calls over HTTPS: $(cat "$work/json.out")"
 if curl -sf --cacert "$tls/ca.pem" "https://$http/log/checkpoint" >/dev/null 2>&1; then fail "an HTTPS client without a certificate got in"; fi

@@ -127,7 +127,8 @@ public final class ModuleRuntime: Sendable {
 
     /// Validates and stores a module. The wasm must load and link against the host; the descriptor
     /// set (given, or else the module's `wasmrpc.descriptor` custom section) must be
-    /// self-contained and define at least one service. An empty `name` becomes the first
+    /// self-contained and define at least one service, none in the `grpc.*` or `wasmrpc.*`
+    /// packages (`isReserved`). An empty `name` becomes the first
     /// service's full name. Bytes that are already stored return the stored module without
     /// being validated (or their initializers run) again.
     public func add(wasm: [UInt8], descriptorSet: [UInt8]?, name: String) async throws -> AddedModule {
@@ -162,7 +163,13 @@ public final class ModuleRuntime: Sendable {
                     throw ModuleRuntimeError(
                         .overloaded, "a descriptor set of \(set.count) bytes exceeds the limit of \(configuration.maxDescriptorBytes) bytes")
                 }
-                return (module, trial, set, try ModuleInterface(descriptorSet: set))
+                let interface = try ModuleInterface(descriptorSet: set)
+                if let reserved = interface.pool.services.first(where: { Self.isReserved($0.fullName) }) {
+                    throw ModuleRuntimeError(
+                        .invalidDescriptor,
+                        "the descriptor defines \(reserved.fullName): the grpc.* and wasmrpc.* packages are the server's own, and a module's service there could be mistaken for it")
+                }
+                return (module, trial, set, interface)
             }
             let name = name.isEmpty ? interface.pool.services[0].fullName : name
             let (record, created) = try await store.add(wasm: wasm, descriptor: set, name: name, functions: interface.signatures)
@@ -200,16 +207,6 @@ public final class ModuleRuntime: Sendable {
                 modules[index].signatures = try await scheduler.onWorker { [self] in try interface(of: record).signatures }
             }
             return (modules, next)
-        }
-    }
-
-    /// The descriptor set as swift-protobuf writes it, so that the stored bytes (and the digest in
-    /// the log) are what any client gets by serializing the `FileDescriptorSet` it receives.
-    static func normalized(_ bytes: [UInt8]) throws(ModuleRuntimeError) -> [UInt8] {
-        do {
-            return try Google_Protobuf_FileDescriptorSet(serializedBytes: bytes).serializedBytes()
-        } catch {
-            throw ModuleRuntimeError(.invalidDescriptor, "the embedded descriptor set is not a FileDescriptorSet: \(error)")
         }
     }
 
@@ -337,33 +334,6 @@ public final class ModuleRuntime: Sendable {
     /// Calls of a module not known to use state: a state operation ends the call (which then runs
     /// as a transaction).
     private static let undecided = CallContext(capability: StateAccess.undecided)
-
-    /// Checks `parameters` against the function's input type, runs `call` (the guest: its output
-    /// and the fuel it used), and checks the output against the output type.
-    static func checked(
-        _ function: MethodDescriptor, of interface: ModuleInterface, parameters: [UInt8], _ call: () throws -> ([UInt8], UInt64)
-    ) throws -> Invocation {
-        // Checked without decoding (`isValid`); only a message that fails is decoded, for the reason.
-        if !DynamicMessage.isValid(serializedBytes: parameters, type: function.input, pool: interface.pool) {
-            do throws(DynamicProtoError) {
-                _ = try DynamicMessage(serializedBytes: parameters, type: function.input, pool: interface.pool)
-            } catch {
-                throw ModuleRuntimeError(
-                    .invalidArgument, "the parameters are not a valid \(interface.pool[function.input].fullName): \(error.message)")
-            }
-        }
-        let (output, fuelUsed) = try call()
-        if !DynamicMessage.isValid(serializedBytes: output, type: function.output, pool: interface.pool) {
-            do throws(DynamicProtoError) {
-                _ = try DynamicMessage(serializedBytes: output, type: function.output, pool: interface.pool)
-            } catch {
-                throw ModuleRuntimeError(
-                    .invalidOutput,
-                    "the guest's answer to \(function.name) is not a valid \(interface.pool[function.output].fullName): \(error.message)")
-            }
-        }
-        return Invocation(function: function, typeURL: interface.typeURL(of: function.output), output: output, fuelUsed: fuelUsed)
-    }
 
     /// The method `name` names in module `id` (loading the module if needed).
     public func function(_ name: String, of id: ModuleID) async throws -> MethodDescriptor {

@@ -1,3 +1,4 @@
+import CallCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix

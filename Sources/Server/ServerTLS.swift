@@ -1,3 +1,4 @@
+import CallCore
 import NIOSSL
 import TLSFiles
 

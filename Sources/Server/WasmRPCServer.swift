@@ -1,6 +1,8 @@
+import CallCore
 import ContentStore
-import GRPCCore
+import GRPCFrontDoor
 import GRPCInProcessTransport
+import HTTPFrontDoor
 import Logging
 import NIOSSL
 import ModuleRuntime
@@ -9,7 +11,6 @@ import WapcHost
 import Synchronization
 import WasmRPCProto
 import WasmRPCCore
-import WasmRPCGRPC
 import PostgresEngine
 import SQLiteEngine
 
@@ -50,8 +51,9 @@ public final class WasmRPCServer: Service, Sendable {
         /// missed a notification (it learns of each Add at once otherwise).
         public var moduleCatchUp: Duration = .seconds(5)
         public var runtime = RuntimeConfiguration()
-        /// The largest request message the transport accepts; nil means room for the largest module
-        /// plus the largest descriptor Add accepts.
+        /// The largest Add request the server reads; nil means room for the largest module plus the
+        /// largest descriptor Add accepts. (A function call's limit is the guest's,
+        /// `runtime.wapc.maxRequestBytes`; every other request's is `RequestLimits.query`.)
         public var maxRequestBytes: Int?
         /// The transparency log's origin line (its checkpoints name it).
         public var logOrigin = Wire.defaultLogOrigin
@@ -72,6 +74,9 @@ public final class WasmRPCServer: Service, Sendable {
         /// `httpPort()`). TLS as `tls` (the same certificate, and client CA); the same token rules
         /// as gRPC.
         public var http: (host: String, port: Int)?
+        /// Origins whose web pages may call the HTTP listener besides its own (`OriginPolicy`);
+        /// `["*"]` allows any origin and host.
+        public var httpAllowedOrigins: [String] = []
         /// Bytes of parsed module descriptors server reflection keeps (least recently used first out).
         public var reflectionCacheBytes = ReflectionIndex.defaultCacheBytes
 
@@ -83,18 +88,17 @@ public final class WasmRPCServer: Service, Sendable {
     public let configuration: Configuration
     public let runtime: ModuleRuntime
     public let metrics = ServerMetrics()
-    private let health: HealthService
-    /// The stored modules' services, by path.
-    private let directory: ServiceDirectory
+    /// The pipeline every call goes through.
+    let core: CallCore
+    /// The gRPC front door (its services, native routes and transport).
+    private let door: GRPCDoor
     /// Server reflection's index of the uploaded modules' descriptors.
-    let reflection: ReflectionIndex
+    var reflection: ReflectionIndex { door.reflection }
     private let logger: Logger
     private let boundMetricsPort = OnceValue<Int>()
     private let boundHTTPPort = OnceValue<Int>()
     /// The HTTP listener's TLS (the gRPC port's certificate), if it has one.
     private let httpTLS: TLSConfiguration?
-    /// What the HTTP listener answers under `/v1/`.
-    private let jsonAPI: JSONAPI
     private let lifecycle: ServerLifecycle
     /// Held from `init` until `run()` has stopped the runtime (or the server is dropped unrun);
     /// none on a database, which other servers share.
@@ -125,51 +129,22 @@ public final class WasmRPCServer: Service, Sendable {
         runtime = ModuleRuntime(store: store, configuration: configuration.runtime, router: configuration.hostCalls, logger: logger)
         // The stored modules' methods are routable from the start.
         let directory = ServiceDirectory()
-        self.directory = directory
         var page: (modules: [ModuleSummary], next: Int64?) = (modules: [], next: nil)
         repeat {
             page = try await store.list(after: page.next, limit: 1000)
             for module in page.modules { directory.register(module.id, functions: module.functions) }
         } while page.next != nil
-        let builtInServices = [
-            Wasmrpc_V1_Registry.descriptor, Wasmrpc_V1_Invoker.descriptor, Wasmrpc_V1_Log.descriptor, Wasmrpc_V1_State.descriptor,
-            Grpc_Health_V1_Health.descriptor,
-            Grpc_Reflection_V1_ServerReflection.descriptor, Grpc_Reflection_V1alpha_ServerReflection.descriptor,
-        ].map(\.fullyQualifiedService)
-        health = HealthService(services: Set(builtInServices), directory: directory)
-        reflection = try ReflectionIndex(
-            builtInServices: builtInServices, directory: directory, runtime: runtime, cacheBytes: configuration.reflectionCacheBytes)
-        let registry = RegistryService(runtime: runtime, directory: directory, health: health, metrics: metrics)
-        let (logService, stateService) = (LogService(runtime: runtime), StateService(runtime: runtime))
-        let services: [any RegistrableRPCService] = [
-            registry, InvokerService(runtime: runtime, metrics: metrics), logService, stateService, health,
-            ReflectionService(index: reflection), ReflectionServiceV1Alpha(index: reflection),
-        ]
-        let log = CallLog(logger: logger, metrics: metrics)
-        let routes = NativeRoutes(runtime: runtime, directory: directory, policy: configuration.access, log: log)
-        let maxRequestBytes =
-            configuration.maxRequestBytes ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20)
-        // A call's JSON may be several times its binary form (base64, field names, number text),
-        // which the guest's request limit bounds.
-        jsonAPI = JSONAPI(
-            runtime: runtime, registry: registry, logService: logService, state: stateService, routes: routes, callLog: log,
-            policy: configuration.access, maxCallBodyBytes: 4 * configuration.runtime.wapc.maxRequestBytes, maxAddBodyBytes: maxRequestBytes)
-        let interceptors: [any ServerInterceptor] = [CallInterceptor(log: log, policy: configuration.access)]
+        let limits = RequestLimits(
+            add: configuration.maxRequestBytes ?? configuration.runtime.maxModuleBytes + configuration.runtime.maxDescriptorBytes + (1 << 20),
+            call: configuration.runtime.wapc.maxRequestBytes)
+        core = CallCore(
+            runtime: runtime, directory: directory, policy: configuration.access, log: CallLog(logger: logger, metrics: metrics), limits: limits)
+        door = try GRPCDoor(core: core, reflectionCacheBytes: configuration.reflectionCacheBytes)
         switch configuration.listener {
         case .network:
-            let transport = HTTP2Transport(
-                configuration: .init(
-                    host: Self.bindAddress(configuration.host), port: configuration.port, tls: tls,
-                    maxRequestBytes: maxRequestBytes,
-                    direct: DirectCalls(routes: routes)))
-            let server = GRPCServer(
-                transport: NativeRoutingTransport(base: transport, routes: routes), services: services, interceptors: interceptors)
-            lifecycle = ServerLifecycle(server: server) { try await transport.port }
+            lifecycle = door.network(host: Self.bindAddress(configuration.host), port: configuration.port, tls: tls)
         case .inProcess(let transport):
-            let server = GRPCServer(
-                transport: NativeRoutingTransport(base: transport, routes: routes), services: services, interceptors: interceptors)
-            // It takes calls as soon as it serves; there is no port to report.
-            lifecycle = ServerLifecycle(server: server) { 0 }
+            lifecycle = door.inProcess(transport)
         }
     }
 
@@ -207,10 +182,11 @@ public final class WasmRPCServer: Service, Sendable {
                         boundMetricsPort.set(nil)
                     }
                     if let (host, port) = configuration.http {
-                        group.addTask { [jsonAPI, logger, boundHTTPPort, httpTLS] in
+                        let origins = OriginPolicy(allowedOrigins: configuration.httpAllowedOrigins)
+                        group.addTask { [core, logger, boundHTTPPort, httpTLS] in
                             do {
                                 try await HTTPEndpoint.run(
-                                    host: Self.bindAddress(host), port: port, tls: httpTLS, api: jsonAPI, logger: logger
+                                    host: Self.bindAddress(host), port: port, tls: httpTLS, core: core, origins: origins, logger: logger
                                 ) { boundHTTPPort.set($0) }
                             } catch {
                                 boundHTTPPort.set(nil)
@@ -221,8 +197,8 @@ public final class WasmRPCServer: Service, Sendable {
                         boundHTTPPort.set(nil)
                     }
                     if let changes = runtime.store.engine.changes(every: configuration.moduleCatchUp) {
-                        group.addTask { [runtime, directory, health, logger] in
-                            await Self.follow(changes, store: runtime.store, directory: directory, health: health, logger: logger)
+                        group.addTask { [runtime, core, door, logger] in
+                            await Self.follow(changes, store: runtime.store, directory: core.directory, door: door, logger: logger)
                         }
                     }
                     // The server returns once its calls are drained; the metrics endpoint and the
@@ -253,7 +229,7 @@ public final class WasmRPCServer: Service, Sendable {
     /// Each round reads the module list from the start of the last page it read before; a round
     /// that cannot read it makes the health service NOT_SERVING until one can.
     private static func follow(
-        _ additions: AsyncStream<Void>, store: ContentStore, directory: ServiceDirectory, health: HealthService, logger: Logger
+        _ additions: AsyncStream<Void>, store: ContentStore, directory: ServiceDirectory, door: GRPCDoor, logger: Logger
     ) async {
         var lastPage: Int64?
         for await _ in additions {
@@ -263,14 +239,14 @@ public final class WasmRPCServer: Service, Sendable {
                     let page = try await store.list(after: after, limit: 1000)
                     var added = false
                     for module in page.modules where directory.register(module.id, functions: module.functions) { added = true }
-                    if added { health.servicesChanged() }
+                    if added { directory.changed() }
                     guard let next = page.next else { break }
                     after = next
                 }
                 lastPage = after
-                health.storeReachable(true)
+                door.storeReachable(true)
             } catch {
-                health.storeReachable(false)
+                door.storeReachable(false)
                 logger.warning("cannot read the modules other servers added", metadata: ["error": "\(error)"])
             }
         }
@@ -303,7 +279,7 @@ public final class WasmRPCServer: Service, Sendable {
     /// Reports NOT_SERVING to health checkers (ending their watches), stops accepting calls; `run()`
     /// returns once the calls in flight finished.
     public func shutdown() {
-        health.beginShutdown()
+        door.beginShutdown()
         lifecycle.stop()
     }
 }

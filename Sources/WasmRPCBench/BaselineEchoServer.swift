@@ -1,6 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import Server
+import GRPCFrontDoor
 
 /// The library floor `wasmrpc bench` measures against: a plain grpc-swift-2 server with one unary
 /// method, `/wasmrpc.bench.Baseline/Echo`, that answers every request with its own bytes, on

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Client
 import ContentStore
+import CallCore
 import Server
 import ServiceLifecycle
 import WasmRPCCore
@@ -66,6 +67,13 @@ struct Serve: AsyncParsableCommand {
             "Serve HTTP/1.1 on HOST:PORT: the explorer page at /, the JSON API under /v1/ (described at /openapi.yaml), the log as C2SP tlog-tiles under /log/ (TLS and token rules as the gRPC port; default: off)."
     )
     var httpListen: String?
+
+    @Option(
+        parsing: .upToNextOption,
+        help:
+            "Origins (SCHEME://HOST[:PORT]) whose web pages may call the HTTP listener, besides its own; their hosts are accepted in Host too. * allows any (default: the listener's own origin, and Host an IP address or localhost)."
+    )
+    var httpAllowedOrigins: [String] = []
 
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics (plaintext, no token; default: off).")
     var metricsListen: String?
@@ -153,6 +161,14 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.http = (address.host, address.port)
         }
+        for origin in httpAllowedOrigins where origin != "*" {
+            guard let scheme = origin.range(of: "://"), ["http", "https"].contains(origin[..<scheme.lowerBound].lowercased()),
+                !origin[scheme.upperBound...].isEmpty, !origin[scheme.upperBound...].contains("/")
+            else {
+                throw ValidationError("--http-allowed-origins \"\(origin)\" is not an origin: SCHEME://HOST[:PORT], e.g. https://explorer.example.com")
+            }
+        }
+        configuration.httpAllowedOrigins = httpAllowedOrigins
         if let metricsListen {
             guard let address = ServerAddress(metricsListen) else {
                 throw ValidationError("--metrics-listen \"\(metricsListen)\" is not HOST:PORT")

@@ -29,8 +29,12 @@ SCREENSHOTS = REPO / ".build/test-output/explorer"
 
 
 def request(url, body=None, headers=None, method=None):
-    """(status, headers, body bytes) of one request; HTTP errors are answers too."""
-    req = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
+    """(status, headers, body bytes) of one request; HTTP errors are answers too. A body is JSON
+    unless `headers` name another content type."""
+    headers = dict(headers or {})
+    if body is not None and not any(name.lower() == "content-type" for name in headers):
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(url, data=body, headers=headers, method=method)
     try:
         with urllib.request.urlopen(req, timeout=60) as response:
             return response.status, response.headers, response.read()
@@ -174,11 +178,12 @@ def test_pipelined_requests_are_answered_in_order():
 
         def call(a, request_id):
             body = json.dumps({"a": {"real": a, "imag": 0}, "b": {"real": 1, "imag": 0}}).encode()
-            return (f"POST /v1/modules/{module}/functions/mul HTTP/1.1\r\nHost: x\r\nx-request-id: {request_id}\r\n"
+            return (f"POST /v1/modules/{module}/functions/mul HTTP/1.1\r\nHost: {http}\r\nx-request-id: {request_id}\r\n"
+                    "Content-Type: application/json\r\n"
                     f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
         def get(path, request_id):
-            return f"GET {path} HTTP/1.1\r\nHost: x\r\nx-request-id: {request_id}\r\n\r\n".encode()
+            return f"GET {path} HTTP/1.1\r\nHost: {http}\r\nx-request-id: {request_id}\r\n\r\n".encode()
 
         # Warm: the module is loaded and its calls are short.
         for _ in range(40):
@@ -203,7 +208,7 @@ def test_expect_100_continue_is_answered():
         host, port = http.rsplit(":", 1)
         body, content_type = form(wasm=COMPLEX.read_bytes(), descriptor=COMPLEX_SET.read_bytes())
         with socket.create_connection((host, int(port)), timeout=60) as sock:
-            sock.sendall((f"POST /v1/modules HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+            sock.sendall((f"POST /v1/modules HTTP/1.1\r\nHost: {http}\r\nContent-Type: {content_type}\r\n"
                           f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n").encode())
             sock.settimeout(60)
             interim = b""

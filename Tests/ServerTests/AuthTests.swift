@@ -1,3 +1,4 @@
+import CallCore
 import Client
 import ContentStore
 import Foundation

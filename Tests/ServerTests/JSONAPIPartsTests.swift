@@ -1,7 +1,7 @@
 import Foundation
-import GRPCCore
+import CallCore
 import Testing
-@testable import Server
+@testable import HTTPFrontDoor
 
 /// The pieces of the JSON API that need no server: multipart forms, gRPC codes as HTTP statuses,
 /// query parameters.
@@ -30,28 +30,28 @@ struct JSONAPIPartsTests {
             (form([("wasm", "x"), ("wasm", "y")]), "multipart/form-data; boundary=XyZ"),
             (Array("--XyZ\r\nContent-Type: text/plain\r\n\r\nx\r\n--XyZ--\r\n".utf8), "multipart/form-data; boundary=XyZ"),
         ] {
-            #expect(throws: RPCError.self) { try MultipartForm.parse(body, contentType: type) }
+            #expect(throws: CallError.self) { try MultipartForm.parse(body, contentType: type) }
         }
     }
 
     @Test func statusesMapTheUsualWay() {
-        #expect(APIStatus.http(.notFound) == (404, "NOT_FOUND"))
-        #expect(APIStatus.http(.invalidArgument) == (400, "INVALID_ARGUMENT"))
-        #expect(APIStatus.http(.deadlineExceeded) == (504, "DEADLINE_EXCEEDED"))
-        #expect(APIStatus.http(.resourceExhausted) == (429, "RESOURCE_EXHAUSTED"))
-        #expect(APIStatus.http(.unauthenticated) == (401, "UNAUTHENTICATED"))
-        #expect(APIStatus.http(.unavailable) == (503, "UNAVAILABLE"))
-        #expect(APIStatus.http(.failedPrecondition) == (400, "FAILED_PRECONDITION"))
+        #expect(APIStatus.http(.notFound) == 404 && CallStatus.notFound.name == "NOT_FOUND")
+        #expect(APIStatus.http(.invalidArgument) == 400 && CallStatus.invalidArgument.name == "INVALID_ARGUMENT")
+        #expect(APIStatus.http(.deadlineExceeded) == 504 && CallStatus.deadlineExceeded.name == "DEADLINE_EXCEEDED")
+        #expect(APIStatus.http(.resourceExhausted) == 429 && CallStatus.resourceExhausted.name == "RESOURCE_EXHAUSTED")
+        #expect(APIStatus.http(.unauthenticated) == 401 && CallStatus.unauthenticated.name == "UNAUTHENTICATED")
+        #expect(APIStatus.http(.unavailable) == 503 && CallStatus.unavailable.name == "UNAVAILABLE")
+        #expect(APIStatus.http(.failedPrecondition) == 400 && CallStatus.failedPrecondition.name == "FAILED_PRECONDITION")
     }
 
     @Test func queryNumbersAndBytes() throws {
         #expect(try JSONAPI.number("42", "n") == 42)
-        #expect(throws: RPCError.self) { try JSONAPI.number("-1", "n") }
-        #expect(throws: RPCError.self) { try JSONAPI.number("5", "n", max: 4) }
-        #expect(throws: RPCError.self) { try JSONAPI.number("１", "n") }
+        #expect(throws: CallError.self) { try JSONAPI.number("-1", "n") }
+        #expect(throws: CallError.self) { try JSONAPI.number("5", "n", max: 4) }
+        #expect(throws: CallError.self) { try JSONAPI.number("１", "n") }
         #expect(try JSONAPI.bytes("Q0FSMA", "k") == Data("CAR0".utf8))
         #expect(try JSONAPI.bytes("-_8=", "k") == Data([0xFB, 0xFF]))
-        #expect(throws: RPCError.self) { try JSONAPI.bytes("not base64!", "k") }
+        #expect(throws: CallError.self) { try JSONAPI.bytes("not base64!", "k") }
     }
 
     @Test func datesAreIMFFixdate() {

@@ -1,5 +1,5 @@
 import Testing
-@testable import Server
+@testable import HTTPFrontDoor
 
 /// C2SP tlog-tiles paths: what parses, what does not (one canonical name per resource), and which
 /// tiles a tree of a given size has.

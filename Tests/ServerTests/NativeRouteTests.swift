@@ -1,3 +1,4 @@
+import CallCore
 import Client
 import ContentStore
 import Foundation
@@ -170,15 +171,18 @@ import TestSupport
         }
     }
 
-    @Test(arguments: TestTransport.allCases) func builtInServicesCannotBeShadowed(transport: TestTransport) async throws {
+    @Test(arguments: TestTransport.allCases) func modulesCannotClaimTheServersOwnPackages(transport: TestTransport) async throws {
         try await withServer(transport: transport) { client in
-            // A module claiming wasmrpc.v1.Registry/List: the real List still answers.
-            let fake = descriptorSet(
-                package: "wasmrpc.v1", messages: ["ListRequest": ["s"], "ListResponse": ["s"]],
-                services: [("Registry", [("List", "ListRequest", "ListResponse")])])
-            let id = try await client.add(wasm: Self.mirrorWasm, descriptorSet: fake).id
+            // A module claiming wasmrpc.v1.Registry/List, or a method of the health service (which
+            // anyone may call without a token), is refused; the real List still answers.
+            for (package, service, method) in [("wasmrpc.v1", "Registry", "List"), ("grpc.health.v1", "Health", "Peek")] {
+                let fake = descriptorSet(
+                    package: package, messages: ["Request": ["s"], "Response": ["s"]], services: [(service, [(method, "Request", "Response")])])
+                let code = await statusCode { try await client.add(wasm: Self.mirrorWasm, descriptorSet: fake) }
+                #expect(code == .invalidArgument, "\(package).\(service)")
+            }
             let listed = try await client.list()
-            #expect(listed.map(\.id) == [id.hex])
+            #expect(listed.isEmpty)
         }
     }
 

@@ -6,6 +6,8 @@ import DynamicProto
 import ModuleRuntime
 import SwiftProtobuf
 import Testing
+import CallCore
+@testable import GRPCFrontDoor
 @testable import Server
 import WasmRPCCore
 import TestSupport
@@ -60,12 +62,12 @@ import TestSupport
 
     /// The fields an InvokeRequest's bytes ask for, or the error, through `InvokeWire` and through swift-protobuf.
     static func both(_ bytes: [UInt8]) -> (wire: String, oracle: String) {
-        func describe(_ call: () throws -> InvokerService.Call) -> String {
+        func describe(_ call: () throws -> (target: CallTarget, typeURL: String, input: [UInt8])) -> String {
             do {
                 let call = try call()
-                return "\(call.module) \(call.function) \(call.typeURL) \(call.parameters)"
-            } catch let error as RPCError {
-                return "\(error.code)"
+                return "\(call.target.module) \(call.target.function) \(call.typeURL) \(call.input)"
+            } catch let error as CallError {
+                return "\(error.status)"
             } catch {
                 return "\(error)"
             }
@@ -73,13 +75,14 @@ import TestSupport
         return (
             describe { try InvokeWire.call(bytes) },
             describe {
+                let request: Wasmrpc_V1_InvokeRequest
                 do {
-                    return try InvokerService.Call(Wasmrpc_V1_InvokeRequest(serializedBytes: bytes))
-                } catch let error as RPCError {
-                    throw error
+                    request = try Wasmrpc_V1_InvokeRequest(serializedBytes: bytes)
                 } catch {
-                    throw RPCError(code: .invalidArgument, message: "")
+                    throw CallError(.invalidArgument, "")
                 }
+                let call = try InvokerService.call(request)
+                return (call.0, call.typeURL, call.input)
             })
     }
 

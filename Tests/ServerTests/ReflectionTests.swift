@@ -1,6 +1,8 @@
+import CallCore
 import Client
 import Foundation
 import GRPCCore
+@testable import GRPCFrontDoor
 @testable import Server
 import SwiftProtobuf
 import Testing

@@ -1,3 +1,4 @@
+import CallCore
 import ContentStore
 import Foundation
 import GRPCCore
