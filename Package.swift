@@ -142,11 +142,19 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Bounds on a listener's connections, for both doors: count, handshake, head, idle time.
+        .target(
+            name: "ListenerLimits",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ]
+        ),
         // The gRPC front door: the built-in services, native routes, the HTTP/2 transport.
         .target(
             name: "GRPCFrontDoor",
             dependencies: [
-                "CallCore", "WasmRPCGRPC",
+                "CallCore", "ListenerLimits", "WasmRPCGRPC",
                 "WasmRPCCore", "ModuleRuntime", "WasmRPCProto", "ContentStore",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
@@ -163,7 +171,7 @@ let package = Package(
         .target(
             name: "HTTPFrontDoor",
             dependencies: [
-                "CallCore",
+                "CallCore", "ListenerLimits",
                 "WasmRPCCore", "ModuleRuntime", "WasmRPCProto", "ContentStore", "DynamicProto", "TransparencyLog",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
@@ -186,7 +194,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "CallCore", "GRPCFrontDoor", "HTTPFrontDoor", "SQLiteEngine", "PostgresEngine",
+                "CallCore", "GRPCFrontDoor", "HTTPFrontDoor", "ListenerLimits", "SQLiteEngine", "PostgresEngine",
                 "WasmRPCCore", "ModuleRuntime", "WasmRPCProto", "TLSFiles", "ContentStore", "WapcHost",
                 .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
@@ -224,7 +232,8 @@ let package = Package(
         .target(
             name: "WasmRPCCommands",
             dependencies: [
-                "CallCore", "SQLiteEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                "CallCore", "ListenerLimits", "SQLiteEngine",
                 "PostgresEngine",
                 "WasmRPCCore", "WapcHost", "Server", "Client", "DynamicProto", "ContentStore", "TransparencyLog", "WasmRPCProto", "WasmRPCBench",
                 "ModuleRuntime",
@@ -319,7 +328,7 @@ let package = Package(
         .testTarget(
             name: "ClientTests",
             dependencies: [
-                "WasmRPCGRPC",
+                "WasmRPCGRPC", "Server",
                 "Client", "TestSupport", "TransparencyLog", "WasmRPCCore", "WasmRPCProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -337,7 +346,9 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                "CallCore", "GRPCFrontDoor", "HTTPFrontDoor", "SQLiteEngine",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                "CallCore", "GRPCFrontDoor", "HTTPFrontDoor", "ListenerLimits", "SQLiteEngine",
                 "WasmRPCGRPC",
                 "Server", "Client", "ModuleRuntime", "ContentStore", "DynamicProto", "WasmRPCProto", "GeneratedTestProtos", "WapcHost", "WasmRPCCore", "WasmRPCBench",
                 "TestSupport",

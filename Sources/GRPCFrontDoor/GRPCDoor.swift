@@ -1,6 +1,7 @@
 import CallCore
 import GRPCCore
 import GRPCInProcessTransport
+import ListenerLimits
 import NIOSSL
 import WasmRPCGRPC
 
@@ -38,10 +39,12 @@ package final class GRPCDoor: Sendable {
 
     private var interceptors: [any ServerInterceptor] { [CallInterceptor(core: core)] }
 
-    /// A server on HTTP/2 at `host:port` (TLS with `tls`), whose lifecycle knows the bound port.
-    package func network(host: String, port: Int, tls: NIOSSLContext?) -> ServerLifecycle {
+    /// A server on HTTP/2 at `host:port` (TLS with `tls`; its connections bounded by `listener`),
+    /// whose lifecycle knows the bound port.
+    package func network(host: String, port: Int, tls: NIOSSLContext?, listener: ListenerLimits) -> ServerLifecycle {
         let transport = HTTP2Transport(
-            configuration: .init(host: host, port: port, tls: tls, limits: core.limits, direct: DirectCalls(routes: routes)))
+            configuration: .init(
+                host: host, port: port, tls: tls, limits: core.limits, direct: DirectCalls(routes: routes), listener: listener))
         let server = GRPCServer(transport: NativeRoutingTransport(base: transport, routes: routes), services: services, interceptors: interceptors)
         return ServerLifecycle(server: server) { try await transport.port }
     }

@@ -1,6 +1,7 @@
 import CallCore
 import Foundation
 import HTTPTypes
+import ListenerLimits
 import ModuleRuntime
 import NIOCore
 import NIOHTTPTypes
@@ -28,6 +29,10 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
     private let api: JSONAPI
     /// Requests passed on to Hummingbird whose answer has not ended.
     private var passedOn = 0
+    /// The connection's guard, told when requests are under way.
+    private var connectionGuard: ConnectionGuard?
+    /// Requests whose head arrived and whose answer has not ended.
+    private var inFlight = 0
     /// The call whose body is being read.
     private var reading: Pending?
 
@@ -46,8 +51,22 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
         self.api = api
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        connectionGuard = try? context.pipeline.syncOperations.handler(type: ConnectionGuard.self)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        switch part {
+        case .head:
+            inFlight += 1
+            connectionGuard?.busy(reading: true)
+        case .end:
+            // Still to be answered (an early answer, a refusal say, may have gone already).
+            if inFlight > 0 { connectionGuard?.busy(reading: false) }
+        case .body:
+            break
+        }
         if var call = reading {
             switch part {
             case .body(var buffer):
@@ -72,9 +91,10 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         if case .head(let head) = part {
-            if head.headerFields[.expect]?.lowercased() == "100-continue" {
+            if head.headerFields[.expect]?.lowercased() == "100-continue", mayContinue(head) {
                 // The client waits for this before it sends the body (curl does for bodies over
-                // 1 KiB, e.g. a module to add), and Hummingbird does not send it.
+                // 1 KiB, e.g. a module to add), and Hummingbird does not send it. A request that
+                // will be refused is not invited to send its body.
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
             }
             if passedOn == 0, let call = call(head, allocator: context.channel.allocator) {
@@ -87,8 +107,36 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) { passedOn = max(0, passedOn - 1) }
+        if case .end = unwrapOutboundIn(data) {
+            passedOn = max(0, passedOn - 1)
+            answered()
+        }
         context.write(data, promise: promise)
+    }
+
+    /// An answer ended: the connection is idle once every request has its answer.
+    private func answered() {
+        inFlight = max(0, inFlight - 1)
+        if inFlight == 0 { connectionGuard?.idle() }
+    }
+
+    /// Whether a request that asks before sending its body may send it: an Add or a call that the
+    /// `Host`, `Origin`, `Content-Type` and token rules let through (no other route takes a body).
+    private func mayContinue(_ head: HTTPRequest) -> Bool {
+        guard head.method == .post, let path = head.path,
+            api.origins.problem(host: head.authority, origin: head.headerFields[JSONAPI.originHeader]) == nil
+        else { return false }
+        let parts = path.prefix { $0 != "?" }.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts[0].isEmpty, parts[1] == "v1", parts[2] == "modules" || parts[2] == "services" else { return false }
+        let operation: CallOperation
+        switch parts.count {
+        case 3 where parts[2] == "modules": operation = .add
+        case 6 where parts[2] == "modules" && parts[4] == "functions": operation = .invoke
+        case 5 where parts[2] == "services": operation = .call("\(parts[3])/\(parts[4])")
+        default: return false
+        }
+        if operation != .add, !JSONAPI.isJSON(head.headerFields[.contentType]) { return false }
+        return api.core.begin(operation, CallHeaders(head.headerFields), peer: "").refusal == nil
     }
 
     /// The call `head` asks for, if this handler may answer it.
@@ -154,6 +202,7 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .init(code: status), headerFields: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        answered()
         api.core.finished(call.call, route: call.route, status: status, error: failure)
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import ListenerLimits
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -25,7 +26,7 @@ package enum HTTPEndpoint {
     /// all the same (a client that never finishes its request cannot hold the server). `bound`
     /// gets the port.
     package static func run(
-        host: String, port: Int, tls: TLSConfiguration?, core: CallCore, origins: OriginPolicy, logger: Logger,
+        host: String, port: Int, tls: TLSConfiguration?, core: CallCore, origins: OriginPolicy, limits: ListenerLimits, logger: Logger,
         bound: @escaping @Sendable (Int) -> Void
     ) async throws {
         let router = Router()
@@ -58,10 +59,17 @@ package enum HTTPEndpoint {
             }
         }
         api.registerNotFound(on: router)
-        // Function calls that can run at once are answered on the event loop (`DirectJSONCalls`).
-        let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [DirectJSONCalls(api: api)]))
+        // Every connection: its guard first (`ListenerLimits`), TLS, HTTP/1.1, then the calls
+        // answered on the event loop (`DirectJSONCalls`), which tell the guard what is under way.
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [DirectJSONCalls(api: api)])
+        let connections = ConnectionCount()
+        let server = HTTPServerBuilder { responder in
+            let channel = HTTP1Channel(responder: responder, configuration: http1)
+            guard let tls else { return GuardedChannel(base: channel, limits: limits, connections: connections, tls: false) }
+            return GuardedChannel(base: try TLSChannel(channel, tlsConfiguration: tls), limits: limits, connections: connections, tls: true)
+        }
         let application = Application(
-            router: router, server: try tls.map { try .tls(http1, tlsConfiguration: $0) } ?? http1,
+            router: router, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "wasmrpc"),
             onServerRunning: { channel in bound(channel.localAddress?.port ?? port) }, logger: logger)
         // The server runs in a task of its own, out of reach of this task's cancellation, which

@@ -3,6 +3,7 @@ import ContentStore
 import GRPCFrontDoor
 import GRPCInProcessTransport
 import HTTPFrontDoor
+import ListenerLimits
 import Logging
 import NIOSSL
 import ModuleRuntime
@@ -74,6 +75,8 @@ public final class WasmRPCServer: Service, Sendable {
         /// `httpPort()`). TLS as `tls` (the same certificate, and client CA); the same token rules
         /// as gRPC.
         public var http: (host: String, port: Int)?
+        /// Connections, TLS handshakes, request heads and idle time on both listeners.
+        public var listenerLimits = ListenerLimits()
         /// Origins whose web pages may call the HTTP listener besides its own (`OriginPolicy`);
         /// `["*"]` allows any origin and host.
         public var httpAllowedOrigins: [String] = []
@@ -142,7 +145,8 @@ public final class WasmRPCServer: Service, Sendable {
         door = try GRPCDoor(core: core, reflectionCacheBytes: configuration.reflectionCacheBytes)
         switch configuration.listener {
         case .network:
-            lifecycle = door.network(host: Self.bindAddress(configuration.host), port: configuration.port, tls: tls)
+            lifecycle = door.network(
+                host: Self.bindAddress(configuration.host), port: configuration.port, tls: tls, listener: configuration.listenerLimits)
         case .inProcess(let transport):
             lifecycle = door.inProcess(transport)
         }
@@ -183,10 +187,12 @@ public final class WasmRPCServer: Service, Sendable {
                     }
                     if let (host, port) = configuration.http {
                         let origins = OriginPolicy(allowedOrigins: configuration.httpAllowedOrigins)
+                        let limits = configuration.listenerLimits
                         group.addTask { [core, logger, boundHTTPPort, httpTLS] in
                             do {
                                 try await HTTPEndpoint.run(
-                                    host: Self.bindAddress(host), port: port, tls: httpTLS, core: core, origins: origins, logger: logger
+                                    host: Self.bindAddress(host), port: port, tls: httpTLS, core: core, origins: origins,
+                                    limits: limits, logger: logger
                                 ) { boundHTTPPort.set($0) }
                             } catch {
                                 boundHTTPPort.set(nil)

@@ -50,7 +50,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Require `authorization: Bearer <token>` (the file's content) for Add; default: $WASMRPC_AUTH_TOKEN, else open.")
     var authTokenFile: String?
 
-    @Flag(help: "Require the token for reads too (Get, List, Invoke, Log).")
+    @Flag(help: "Require the token for everything but health checks and the explorer page: reads, calls, the log, state, reflection, tiles.")
     var protectReads = false
 
     @Option(help: "Serve TLS with this certificate chain (PEM); needs --tls-key.")

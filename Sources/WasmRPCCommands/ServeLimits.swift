@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import ListenerLimits
+import NIOCore
 import Server
 
 /// The per-invocation and per-server limits of `serve`. Each flag falls back to an environment
@@ -77,6 +79,18 @@ struct ServeLimits: ParsableArguments {
     @Option(help: "How long a transaction's idempotency key is honoured: a retry with the key answers that transaction instead of running [WASMRPC_IDEMPOTENCY_RETENTION, 24h].")
     var idempotencyRetention: DurationArgument?
 
+    @Option(help: "Connections each listener (gRPC, HTTP) keeps open at once; more are closed as they come [WASMRPC_MAX_CONNECTIONS, 4096].")
+    var maxConnections: Int?
+
+    @Option(help: "How long a connection's TLS handshake may take [WASMRPC_TLS_HANDSHAKE_TIMEOUT, 10s].")
+    var tlsHandshakeTimeout: DurationArgument?
+
+    @Option(help: "How long an HTTP/1.1 request head may take from its first byte [WASMRPC_HEADER_TIMEOUT, 30s].")
+    var headerTimeout: DurationArgument?
+
+    @Option(help: "How long a connection may stay with no call under way (and an HTTP request's body between two reads) before it is closed [WASMRPC_IDLE_TIMEOUT, 5m].")
+    var idleTimeout: DurationArgument?
+
     /// `flag`, else the environment variable parsed like the flag, else nil.
     static func value<T: ExpressibleByArgument>(_ flag: T?, _ variable: String, _ environment: [String: String]) throws -> T? {
         if let flag { return flag }
@@ -133,5 +147,15 @@ struct ServeLimits: ParsableArguments {
             runtime.state.idempotencyRetention = value.duration
         }
         configuration.runtime = runtime
+        var listener = configuration.listenerLimits
+        func time(_ value: DurationArgument) throws -> TimeAmount {
+            guard value.duration >= .milliseconds(1) else { throw ValidationError("connection timeouts are at least 1ms") }
+            return TimeAmount(value.duration)
+        }
+        if let value = try count(maxConnections, "--max-connections", "WASMRPC_MAX_CONNECTIONS") { listener.maxConnections = value }
+        if let value = try Self.value(tlsHandshakeTimeout, "WASMRPC_TLS_HANDSHAKE_TIMEOUT", environment) { listener.handshakeTimeout = try time(value) }
+        if let value = try Self.value(headerTimeout, "WASMRPC_HEADER_TIMEOUT", environment) { listener.headerTimeout = try time(value) }
+        if let value = try Self.value(idleTimeout, "WASMRPC_IDLE_TIMEOUT", environment) { listener.idleTimeout = try time(value) }
+        configuration.listenerLimits = listener
     }
 }

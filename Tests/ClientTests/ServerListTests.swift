@@ -1,5 +1,6 @@
 import Client
 import Foundation
+import Server
 import Testing
 import TestSupport
 import WasmRPCProto

@@ -4,7 +4,7 @@
 # and at least MIN_TESTS ran (so a collection problem cannot pass silently).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-MIN_TESTS=72
+MIN_TESTS=81
 [ -x .venv/bin/python ] || python3 -m venv .venv
 # (Re)install when a module is missing, e.g. in a venv made before a package joined the list.
 if ! .venv/bin/python -c "import grpc, grpc_tools, grpc_health.v1.health_pb2, grpc_reflection.v1alpha.reflection_pb2, pytest, tlog_scales, rekor_verifier, cryptography, h2, selenium, schemathesis" 2>/dev/null; then

@@ -1,6 +1,7 @@
 import CallCore
 import Foundation
 import HTTPTypes
+import ListenerLimits
 @testable import HTTPFrontDoor
 import NIOCore
 import NIOEmbedded
@@ -95,6 +96,31 @@ import WasmRPCCore
             #expect(head.status == .continue)
             #expect(try channel.readInbound(as: HTTPRequestPart.self) != nil)
             _ = try channel.finish()
+        }
+    }
+}
+
+/// What `DirectJSONCalls` tells the connection's guard.
+@Suite(.timeLimit(.minutes(5))) struct DirectJSONCallsGuardTests {
+    @Test func aBodyThatComesAfterItsAnswerCannotHoldTheConnection() async throws {
+        try await withCallCore { core in
+            var limits = ListenerLimits()
+            limits.idleTimeout = .seconds(300)
+            let channel = EmbeddedChannel()
+            try channel.pipeline.syncOperations.addHandler(
+                ConnectionGuard(limits: limits, connections: ConnectionCount(), tls: false, bytesBeginRequests: true))
+            try channel.pipeline.syncOperations.addHandler(DirectJSONCalls(api: JSONAPI(core: core, origins: OriginPolicy())))
+            try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
+            var head = HTTPRequest(method: .get, scheme: nil, authority: "127.0.0.1", path: "/")
+            head.headerFields[.contentLength] = "1"
+            try channel.writeInbound(HTTPRequestPart.head(head))
+            // The router answers at once (the page), before the body came.
+            try channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+            try channel.writeOutbound(HTTPResponsePart.end(nil))
+            try channel.writeInbound(HTTPRequestPart.body(ByteBuffer(string: "x")))
+            try channel.writeInbound(HTTPRequestPart.end(nil))
+            channel.embeddedEventLoop.advanceTime(by: .seconds(301))
+            #expect(!channel.isActive, "an answered connection is idle, whatever came after")
         }
     }
 }

@@ -1,5 +1,6 @@
 import CallCore
 import GRPCCore
+import ListenerLimits
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -18,7 +19,7 @@ import NIOHTTP2
 ///   grpc-swift's server (`GRPCStreamHandler`).
 ///
 /// It also counts the open streams for the graceful shutdown (`drain`: a GOAWAY, then close when
-/// none are left), and polices the client's pings as gRPC servers do (`PingPolicy`). Used on its
+/// none are left) and for the connection's guard (`ConnectionGuard`: idle without streams), and polices the client's pings as gRPC servers do (`PingPolicy`). Used on its
 /// connection's event loop only, hence `@unchecked Sendable` (the transport keeps it to drain it
 /// there).
 final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
@@ -48,6 +49,8 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
 
     private let settings: StreamSettings
     private let peer: String
+    /// The connection's guard, told when streams are open (nil: no limits, in tests).
+    private let connectionGuard: ConnectionGuard?
     /// The stream-level flow-control window a direct stream's request may use, kept topped up.
     private let windowBytes: Int
     private var context: ChannelHandlerContext?
@@ -55,6 +58,8 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
     /// The newest stream the client opened (stream ids only grow).
     private var newest = HTTP2StreamID(0)
     private var openStreams = 0
+    /// Streams whose request has not ended (no END_STREAM from the client yet).
+    private var requestsArriving: Set<HTTP2StreamID> = []
     private var draining = false
     /// Its sending side is closed (or closing).
     private var closing = false
@@ -63,9 +68,10 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
     private var flushPending = false
     private var pings = PingPolicy()
 
-    init(settings: StreamSettings, peer: String, windowBytes: Int) {
+    init(settings: StreamSettings, peer: String, windowBytes: Int, connectionGuard: ConnectionGuard? = nil) {
         self.settings = settings
         self.peer = peer
+        self.connectionGuard = connectionGuard
         self.windowBytes = windowBytes
     }
 
@@ -89,9 +95,14 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
             }
             return context.fireChannelRead(data)
         }
+        if frame.payload.endsStream, requestsArriving.remove(id) != nil { tellGuard() }
         if let stream = direct[id] { return receive(frame.payload, on: stream) }
         guard id > newest, case .headers(let headers) = frame.payload else { return context.fireChannelRead(data) }
         newest = id
+        if !headers.endStream {
+            requestsArriving.insert(id)
+            tellGuard()
+        }
         let request = GRPCWire.RequestHeaders(headers.headers)
         if let refusal = request.refusal {
             // Kept before answering: writing the answer may close the stream at once, and its
@@ -114,6 +125,19 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
         if headers.endStream { requestDidEnd(stream) }
     }
 
+    /// Tells the connection's guard what is under way: a request still arriving (which must keep
+    /// arriving), streams open (bounded by their calls), or nothing.
+    private func tellGuard() {
+        guard let connectionGuard else { return }
+        if !requestsArriving.isEmpty {
+            connectionGuard.busy(reading: true)
+        } else if openStreams > 0 {
+            connectionGuard.busy()
+        } else {
+            connectionGuard.idle()
+        }
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
         reading = false
         if flushPending {
@@ -127,8 +151,11 @@ final class HTTP2Connection: ChannelDuplexHandler, @unchecked Sendable {
         switch event {
         case is NIOHTTP2StreamCreatedEvent:
             openStreams += 1
+            if openStreams == 1 { tellGuard() }
         case let closed as StreamClosedEvent:
             openStreams -= 1
+            requestsArriving.remove(closed.streamID)
+            tellGuard()
             if let stream = direct.removeValue(forKey: closed.streamID), !stream.responseEnded {
                 stream.responseEnded = true
                 stream.call?.cancel()  // the client reset the stream
@@ -333,5 +360,16 @@ struct PingPolicy {
         }
         lastFine = time
         return true
+    }
+}
+
+extension HTTP2Frame.FramePayload {
+    /// Whether the frame ends its stream's side (END_STREAM on HEADERS or DATA).
+    var endsStream: Bool {
+        switch self {
+        case .headers(let headers): headers.endStream
+        case .data(let data): data.endStream
+        default: false
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CallCore
 import GRPCCore
+import ListenerLimits
 import NIOCore
 import NIOHTTP2
 import NIOPosix
@@ -30,11 +31,14 @@ final class HTTP2Transport: ServerTransport, Sendable {
         var windowBytes = 1 << 20
         /// Streams a client may have open on one connection.
         var maxConcurrentStreams = 1_024
+        /// Connections, handshakes and idle time (`ConnectionGuard`).
+        var listener = ListenerLimits()
     }
 
     private let configuration: Configuration
     private let acceptor = StreamAcceptor()
     private let connections: ConnectionRegistry
+    private let connectionCount = ConnectionCount()
     private let boundPort = OnceValue<Result<Int, any Error>>()
 
     init(configuration: Configuration) {
@@ -84,11 +88,15 @@ final class HTTP2Transport: ServerTransport, Sendable {
         connections.drain()
     }
 
-    /// An accepted connection's pipeline: TLS, HTTP/2, the connection's own handler (direct calls),
+    /// An accepted connection's pipeline: TLS, its guard, HTTP/2, the connection's own handler (direct calls),
     /// the multiplexer with a stream channel for each other stream.
     private func configure(_ channel: any Channel, settings: StreamSettings) throws {
         let sync = channel.pipeline.syncOperations
+        // The guard comes after TLS, which tells the handlers after it that its handshake is done.
         if let tls = configuration.tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+        let connectionGuard = ConnectionGuard(
+            limits: configuration.listener, connections: connectionCount, tls: configuration.tls != nil, bytesBeginRequests: false)
+        try sync.addHandler(connectionGuard)
         let peers = (remote: GRPCWire.peer(channel.remoteAddress), local: GRPCWire.peer(channel.localAddress))
         var http2Configuration = NIOHTTP2Handler.ConnectionConfiguration()
         http2Configuration.initialSettings = [
@@ -100,7 +108,10 @@ final class HTTP2Transport: ServerTransport, Sendable {
         http2Configuration.controlFrameRateLimit.maximumCount = Self.controlFrameBurst.count
         http2Configuration.controlFrameRateLimit.windowLength = Self.controlFrameBurst.window
         let http2 = NIOHTTP2Handler(mode: .server, connectionConfiguration: http2Configuration)
-        let connection = HTTP2Connection(settings: settings, peer: peers.remote, windowBytes: configuration.windowBytes)
+        let connection = HTTP2Connection(
+            settings: settings, peer: peers.remote, windowBytes: configuration.windowBytes, connectionGuard: connectionGuard)
+        // An idle connection ends with a GOAWAY, as a graceful shutdown does, not a bare close.
+        connectionGuard.onIdleTimeout = { [weak connection] in connection?.drain() }
         let multiplexer = HTTP2StreamMultiplexer(mode: .server, channel: channel, targetWindowSize: configuration.windowBytes) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(GRPCStreamHandler(settings: settings, peers: peers))
