@@ -31,6 +31,7 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
     private var passedOn = 0
     /// The connection's guard, told when requests are under way.
     private var connectionGuard: ConnectionGuard?
+    private var lookedForGuard = false
     /// Requests whose head arrived and whose answer has not ended.
     private var inFlight = 0
     /// The call whose body is being read.
@@ -51,7 +52,11 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
         self.api = api
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    /// The connection's guard: added after this handler (it goes right after TLS, once the
+    /// pipeline is built), so looked up with the first request.
+    private func findGuard(_ context: ChannelHandlerContext) {
+        guard !lookedForGuard else { return }
+        lookedForGuard = true
         connectionGuard = try? context.pipeline.syncOperations.handler(type: ConnectionGuard.self)
     }
 
@@ -59,6 +64,7 @@ final class DirectJSONCalls: ChannelDuplexHandler, RemovableChannelHandler {
         let part = unwrapInboundIn(data)
         switch part {
         case .head:
+            findGuard(context)
             inFlight += 1
             connectionGuard?.busy(reading: true)
         case .end:

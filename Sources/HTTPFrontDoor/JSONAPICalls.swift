@@ -51,11 +51,23 @@ extension JSONAPI {
         }
     }
 
+    /// Whether a `Content-Type` is `application/json` (any case, any parameters), read as bytes:
+    /// every call of the fast path asks.
     static func isJSON(_ contentType: String?) -> Bool {
-        guard let contentType else { return false }
-        let type = contentType.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
-        return type.caseInsensitiveCompare("application/json") == .orderedSame
+        guard var contentType else { return false }
+        return contentType.withUTF8 { bytes in
+            var type = bytes[...]
+            if let semicolon = type.firstIndex(of: UInt8(ascii: ";")) { type = type[..<semicolon] }
+            while let last = type.last, last == 0x20 || last == 0x09 { type = type.dropLast() }
+            while let first = type.first, first == 0x20 || first == 0x09 { type = type.dropFirst() }
+            guard type.count == jsonType.count else { return false }
+            // ASCII letters lowercased by setting bit 5; the other bytes of the type are not letters
+            // whose case could collide ("/" stays "/").
+            return zip(type, jsonType).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
+        }
     }
+
+    private static let jsonType = Array("application/json".utf8)
 
     /// A call's input: the body as proto3 JSON of the function's input type (empty means `{}`),
     /// in protobuf binary.

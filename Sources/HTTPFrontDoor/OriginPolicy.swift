@@ -27,6 +27,8 @@ public struct OriginPolicy: Sendable {
     /// Why a request with these `Host` and `Origin` headers may not be served; nil if it may.
     func problem(host: String?, origin: String?) -> String? {
         guard !anything else { return nil }
+        // The common case, a client that is not a browser on a loopback address, without allocating.
+        if origin == nil, let host, Self.isLoopback(host) { return nil }
         if let host {
             let name = Self.hostName(host.lowercased())
             guard Self.isAddress(name) || name == "localhost" || hosts.contains(name) else {
@@ -51,6 +53,19 @@ public struct OriginPolicy: Sendable {
         }
         return String(authority.prefix { $0 != ":" && $0 != "/" })
     }
+
+    /// Whether an authority is `127.0.0.1[:port]`, `localhost[:port]` or `[::1][:port]`.
+    static func isLoopback(_ authority: String) -> Bool {
+        var authority = authority
+        return authority.withUTF8 { bytes in
+            for name in loopbackNames where bytes.starts(with: name) {
+                if bytes.count == name.count || bytes[name.count] == UInt8(ascii: ":") { return true }
+            }
+            return false
+        }
+    }
+
+    private static let loopbackNames = ["127.0.0.1", "localhost", "[::1]"].map { Array($0.utf8) }
 
     /// Whether `name` is an IPv4 or IPv6 literal.
     static func isAddress(_ name: String) -> Bool {

@@ -107,9 +107,10 @@ import WasmRPCCore
             var limits = ListenerLimits()
             limits.idleTimeout = .seconds(300)
             let channel = EmbeddedChannel()
-            try channel.pipeline.syncOperations.addHandler(
-                ConnectionGuard(limits: limits, connections: ConnectionCount(), tls: false, bytesBeginRequests: true))
+            // As in the listener: the guard is put in front once the rest of the pipeline is built.
             try channel.pipeline.syncOperations.addHandler(DirectJSONCalls(api: JSONAPI(core: core, origins: OriginPolicy())))
+            try channel.pipeline.syncOperations.addHandler(
+                ConnectionGuard(limits: limits, connections: ConnectionCount(), tls: false, bytesBeginRequests: true), position: .first)
             try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
             var head = HTTPRequest(method: .get, scheme: nil, authority: "127.0.0.1", path: "/")
             head.headerFields[.contentLength] = "1"

@@ -65,4 +65,14 @@ struct JSONAPIPartsTests {
         #expect(APIModel.time(seconds: 1_796_652_650, nanos: 675_000_000) == "2026-12-07T14:10:50.675Z")
         #expect(APIModel.time(seconds: 1_796_652_650, nanos: 123_999_999) == "2026-12-07T14:10:50.123Z")
     }
+
+    @Test func onlyJSONIsACallsContentType() {
+        for type in ["application/json", "Application/JSON; charset=utf-8", " application/json ", "application/json;"] {
+            #expect(JSONAPI.isJSON(type), "\(type)")
+        }
+        for type in ["application/jsonx", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "", "application/jso"] {
+            #expect(!JSONAPI.isJSON(type), "\(type)")
+        }
+        #expect(!JSONAPI.isJSON(nil))
+    }
 }
