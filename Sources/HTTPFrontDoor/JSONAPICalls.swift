@@ -61,8 +61,8 @@ extension JSONAPI {
             while let last = type.last, last == 0x20 || last == 0x09 { type = type.dropLast() }
             while let first = type.first, first == 0x20 || first == 0x09 { type = type.dropFirst() }
             guard type.count == jsonType.count else { return false }
-            // ASCII letters lowercased by setting bit 5; the other bytes of the type are not letters
-            // whose case could collide ("/" stays "/").
+            // A byte matches as it is or with bit 5 set (ASCII lowercase): letters in either case,
+            // and otherwise only control bytes, which no browser sends in a content type.
             return zip(type, jsonType).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
         }
     }
