@@ -115,7 +115,15 @@ public final class CallCore: Sendable {
     /// bounded by the call's deadline, answered from the ledger when its idempotency key was seen.
     /// Counted in the invocation metrics.
     public func run(_ call: Call, _ target: CallTarget, typeURL: String = "", input: [UInt8]) async throws(CallError) -> Invocation {
-        if let ready = ready(target), let now = runNow(call, target, ready: ready, typeURL: typeURL, input: input) {
+        try await run(call, target, ready: ready(target), typeURL: typeURL, input: input)
+    }
+
+    /// `run` for a caller that looked the function up already (`ready`: the target's, or nil when
+    /// it is not ready or `runNow` was tried already, so that the call goes straight to waiting).
+    public func run(
+        _ call: Call, _ target: CallTarget, ready: ReadyFunction?, typeURL: String = "", input: [UInt8]
+    ) async throws(CallError) -> Invocation {
+        if let ready, let now = runNow(call, target, ready: ready, typeURL: typeURL, input: input) {
             return try now.get()
         }
         let started = ContinuousClock.now

@@ -19,14 +19,14 @@ extension JSONAPI {
         let body = try await Self.collect(&request, upTo: maxCallBodyBytes)
         let interface: ModuleInterface
         let input: [UInt8]
+        let ready = core.ready(target)
         do {
-            let ready = core.ready(target)
             if let ready { interface = ready.interface } else { interface = try await core.runtime.interface(of: target.module) }
             input = try Self.input(body, of: try ready?.function ?? interface.resolve(target.function), in: interface)
         } catch {
             throw core.countFailure(target, error, started: call.started)
         }
-        let invocation = try await core.run(call, target, input: input)
+        let invocation = try await core.run(call, target, ready: ready, input: input)
         let headers: HTTPFields
         let output: ByteBuffer
         do {

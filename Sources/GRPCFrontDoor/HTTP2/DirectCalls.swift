@@ -95,7 +95,7 @@ final class DirectCall {
         case .native(let resolved, let ready):
             run(
                 now: { core.runNow(call, resolved, ready: ready, input: request) },
-                later: { () async throws(CallError) -> Invocation in try await core.run(call, resolved, input: request) },
+                later: { () async throws(CallError) -> Invocation in try await core.run(call, resolved, ready: nil, input: request) },
                 on: loop
             ) { [self] result in
                 respond(finish(result) { $0.output })
@@ -110,7 +110,7 @@ final class DirectCall {
             run(
                 now: { core.ready(invoke.target).flatMap { core.runNow(call, invoke.target, ready: $0, typeURL: invoke.typeURL, input: invoke.input) } },
                 later: { () async throws(CallError) -> Invocation in
-                    try await core.run(call, invoke.target, typeURL: invoke.typeURL, input: invoke.input)
+                    try await core.run(call, invoke.target, ready: nil, typeURL: invoke.typeURL, input: invoke.input)
                 },
                 on: loop
             ) { [self] result in
@@ -125,7 +125,8 @@ final class DirectCall {
         if !core.draining.isSet { task?.cancel() }
     }
 
-    /// Runs `now`; if it cannot run at once, `later` in a task, whose result comes back on `loop`.
+    /// Runs `now`; if it cannot run at once, `later` in a task (which waits: `now` was the try at
+    /// running at once), whose result comes back on `loop`.
     private func run(
         now: () -> Result<Invocation, CallError>?, later: @escaping @Sendable () async throws(CallError) -> Invocation, on loop: any EventLoop,
         done: @escaping (Result<Invocation, CallError>) -> Void
